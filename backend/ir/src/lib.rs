@@ -1,0 +1,1 @@
+//! ferrite's guest-neutral IR: opcode table, builder, printer, verifier, passes and the reference interpreter

@@ -1,0 +1,1 @@
+//! ferrite's JIT: IR to host code through Cranelift

@@ -1,0 +1,1 @@
+//! Generator of instruction decoders from declarative .decode tables (build-time)

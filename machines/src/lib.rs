@@ -1,0 +1,1 @@
+//! Boards: CPU, memory map, devices, interrupt wiring, device tree, boot protocol

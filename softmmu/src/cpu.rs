@@ -1,0 +1,158 @@
+//! The part of a vCPU with a fixed layout, shared by generated code, the interpreter, the
+//! memory slow path and the run loop.
+//!
+//! A frontend's CPU structure is `#[repr(C)]` with a [`CpuHeader`] as its *first* field, so a
+//! `*mut CpuHeader` handed to generated code and helpers can be cast back to the frontend's type.
+
+use crate::address_space::AddressSpace;
+use crate::tlb::SoftTlb;
+use std::sync::atomic::AtomicU32;
+
+/// `exit_request` bit: an interrupt line of this CPU changed.
+pub const EXIT_REQ_INTERRUPT: u32 = 1 << 0;
+/// `exit_request` bit: a host event (console input, timer, another thread) needs the loop.
+pub const EXIT_REQ_EXTERNAL: u32 = 1 << 1;
+/// `exit_request` bit: a page holding translations was written.
+pub const EXIT_REQ_CODE_DIRTY: u32 = 1 << 2;
+/// `exit_request` bit: stop running (debugger, shutdown, reset).
+pub const EXIT_REQ_STOP: u32 = 1 << 3;
+
+/// Kind of memory access, for the guest MMU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store.
+    Write,
+    /// An instruction fetch.
+    Execute,
+}
+
+/// The guest MMU's answer for one virtual address.
+#[derive(Clone, Copy, Debug)]
+pub struct TlbFill {
+    /// Guest physical address that the looked-up virtual address maps to.
+    pub phys: u64,
+    /// Allowed accesses in the looked-up mode: [`Self::READ`] | [`Self::WRITE`] | [`Self::EXEC`].
+    pub prot: u8,
+    /// Size of the guest page (for flushing); at least the soft-TLB page size to be cached.
+    pub page_size: u64,
+    /// The page has the opposite byte order of the access (Book E `E` bit).
+    pub bswap: bool,
+}
+
+impl TlbFill {
+    /// Loads allowed.
+    pub const READ: u8 = 1;
+    /// Stores allowed.
+    pub const WRITE: u8 = 2;
+    /// Instruction fetch allowed.
+    pub const EXEC: u8 = 4;
+}
+
+/// The frontend's guest-MMU hook: translate `vaddr` for `access` in MMU `mode`.
+///
+/// On a fault, the frontend records the guest exception (TLB miss, storage interrupt) in its
+/// CPU state and returns `Err(())`; the caller then sets `pending_exit` and leaves the block
+/// with the faulting instruction's PC.
+///
+/// # Safety
+/// `env` must point to the header of a live CPU of the frontend that installed the hook.
+pub type TlbFillFn = unsafe fn(env: *mut CpuHeader, vaddr: u64, access: Access, mode: usize) -> Result<TlbFill, ()>;
+
+/// Inline cache entry for indirect branches: virtual PC and CPU mode to host code.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct JumpCacheEntry {
+    /// Guest virtual PC, or all ones when empty.
+    pub vpc: u64,
+    /// CPU mode key the code was translated for.
+    pub key: u64,
+    /// Host entry point of the compiled block.
+    pub code: u64,
+    /// Run-loop private data (block id).
+    pub block: u64,
+}
+
+/// Number of jump-cache entries (a power of two).
+pub const JUMP_CACHE_ENTRIES: usize = 4096;
+
+/// The fixed-layout header of every vCPU.
+#[repr(C)]
+pub struct CpuHeader {
+    /// Non-zero: generated code leaves at the next block entry. Bits are `EXIT_REQ_*`; set
+    /// from any thread.
+    pub exit_request: AtomicU32,
+    /// Set to non-zero by the slow path or a helper that raised a guest exception; generated
+    /// code then stores the current guest PC in `pc` and leaves the block.
+    pub pending_exit: u32,
+    /// Deterministic mode: instructions left before the next timer event. Blocks subtract
+    /// their length on entry and leave when it would go negative.
+    pub icount_budget: i64,
+    /// Guest PC when the block left (next PC, or the PC of the faulting instruction).
+    pub pc: u64,
+    /// Number of guest instructions of the block that had completed when it left early.
+    pub exit_insns: u64,
+    /// Code of the last block exit (run-loop private).
+    pub exit_code: u64,
+    /// Host code pointer of the link slot the last exit came through, or 0.
+    pub exit_slot: u64,
+    /// The frontend's guest MMU.
+    pub tlb_fill: Option<TlbFillFn>,
+    /// The physical address space this CPU sees.
+    pub space: *const AddressSpace,
+    /// Indirect-branch inline cache.
+    pub jump_cache: [JumpCacheEntry; JUMP_CACHE_ENTRIES],
+    /// The soft TLB.
+    pub tlb: SoftTlb,
+}
+
+impl CpuHeader {
+    /// Initialises a header in place.
+    ///
+    /// # Safety
+    /// `p` must be valid for writes of a `CpuHeader`; `space` must outlive the CPU.
+    pub unsafe fn init_raw(p: *mut CpuHeader, space: *const AddressSpace, tlb_fill: TlbFillFn) {
+        use std::ptr::addr_of_mut;
+        // SAFETY: caller guarantees p is writable; every field is written once.
+        unsafe {
+            addr_of_mut!((*p).exit_request).write(AtomicU32::new(0));
+            addr_of_mut!((*p).pending_exit).write(0);
+            addr_of_mut!((*p).icount_budget).write(i64::MAX);
+            addr_of_mut!((*p).pc).write(0);
+            addr_of_mut!((*p).exit_insns).write(0);
+            addr_of_mut!((*p).exit_code).write(0);
+            addr_of_mut!((*p).exit_slot).write(0);
+            addr_of_mut!((*p).tlb_fill).write(Some(tlb_fill));
+            addr_of_mut!((*p).space).write(space);
+            for i in 0..JUMP_CACHE_ENTRIES {
+                addr_of_mut!((*p).jump_cache[i]).write(JumpCacheEntry { vpc: u64::MAX, key: 0, code: 0, block: 0 });
+            }
+            SoftTlb::init_raw(addr_of_mut!((*p).tlb));
+        }
+    }
+
+    /// The address space.
+    pub fn space(&self) -> &AddressSpace {
+        // SAFETY: init_raw's contract: the space outlives the CPU.
+        unsafe { &*self.space }
+    }
+
+    /// Empties the indirect-branch cache (after the guest changes translations).
+    pub fn flush_jump_cache(&mut self) {
+        for e in self.jump_cache.iter_mut() {
+            e.vpc = u64::MAX;
+        }
+    }
+
+    /// Drops all soft-TLB entries and jump-cache entries.
+    pub fn flush_tlb(&mut self) {
+        self.tlb.flush_all();
+        self.flush_jump_cache();
+    }
+
+    /// Requests an exit from generated code (any thread may call this).
+    pub fn request_exit(&self, bits: u32) {
+        self.exit_request.fetch_or(bits, std::sync::atomic::Ordering::AcqRel);
+    }
+}

@@ -1,0 +1,1 @@
+//! Integration tests: guest programs, differential tests against QEMU, Linux boot
