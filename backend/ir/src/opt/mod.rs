@@ -1,0 +1,32 @@
+//! IR passes. Each pass is one file with `pub fn run(&mut Block)`; [`optimize`] lists the
+//! pipeline, and the verifier runs after it in debug builds and tests.
+
+use crate::block::{Block, Value};
+
+pub mod const_fold;
+pub mod dce;
+pub mod dead_set_reg;
+pub mod reg_forward;
+
+/// The standard pipeline, in order.
+pub fn optimize(block: &mut Block) {
+    reg_forward::run(block);
+    const_fold::run(block);
+    dead_set_reg::run(block);
+    dce::run(block);
+    #[cfg(debug_assertions)]
+    if let Err(e) = crate::verify(block) {
+        panic!("pass pipeline broke the IR: {e}\n{}", crate::print_block(block));
+    }
+}
+
+/// Replaces every use of a value by `subst[value]` (identity where unchanged).
+pub(crate) fn apply_subst(block: &mut Block, subst: &[Value]) {
+    for inst in block.insts.iter_mut() {
+        for a in inst.args.iter_mut() {
+            if a.is_some() {
+                *a = subst[a.index()];
+            }
+        }
+    }
+}
