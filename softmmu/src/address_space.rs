@@ -245,12 +245,12 @@ impl AddressSpace {
         Some((code_map, idx / 64, 1u64 << (idx % 64)))
     }
 
-    /// Records that the RAM page at `page` now holds translated code. Returns false if the
-    /// page is not RAM (code executed from MMIO is translated but never cached per page).
+    /// Records that the RAM page at `page` now holds translated code. Returns true if it did
+    /// not before (the caller must then make soft-TLB write entries for it take the slow path);
+    /// false if it already did or is not RAM.
     pub fn mark_code_page(&self, page: u64) -> bool {
         let Some((map, word, bit)) = self.code_bit(page) else { return false };
-        self.code_maps.read().unwrap()[map].bits[word].fetch_or(bit, Ordering::Relaxed);
-        true
+        self.code_maps.read().unwrap()[map].bits[word].fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
     /// Whether the RAM page at `page` holds translated code.

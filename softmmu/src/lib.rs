@@ -24,7 +24,10 @@ mod tlb;
 
 pub use addr::{GuestPhys, GuestVirt};
 pub use address_space::{AddressSpace, RegionInfo, RegionKind};
-pub use cpu::{Access, CpuHeader, TlbFill, TlbFillFn, EXIT_REQ_CODE_DIRTY, EXIT_REQ_EXTERNAL, EXIT_REQ_INTERRUPT, EXIT_REQ_STOP};
+pub use cpu::{
+    Access, CpuHeader, JumpCacheEntry, TlbFill, TlbFillFn, EXIT_REQ_CODE_DIRTY, EXIT_REQ_EXTERNAL, EXIT_REQ_INTERRUPT,
+    EXIT_REQ_STOP, JUMP_CACHE_ENTRIES,
+};
 pub use error::{Error, Result};
 pub use memop::{Endian, MemOp};
 pub use mmio::{MmioDevice, SharedDevice};

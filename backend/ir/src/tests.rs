@@ -194,3 +194,11 @@ fn printer_shows_names() {
         "block 0x10 insns=1\nbb0:\n  insn_start 0x10\n  v1 = get_reg.i32 w\n  v2 = const.i32 0x7\n  v3 = sub.i32 v1, v2\n  set_reg.i32 w, v3\n  exit_direct 0x14\n"
     );
 }
+
+#[test]
+fn docs_name_every_opcode() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/ir.md")).unwrap();
+    for op in crate::Opcode::ALL {
+        assert!(doc.contains(&format!("`{}`", op.name())), "docs/ir.md does not describe `{}`", op.name());
+    }
+}
