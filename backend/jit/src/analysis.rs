@@ -1,0 +1,207 @@
+//! What lowering must know about an IR block before emitting anything:
+//!
+//! * which basic blocks are reachable (only those are compiled);
+//! * per basic block, the guest registers whose cached copy *may* differ from the CPU
+//!   structure at its entry ("dirty", a forward may-analysis), so every exit stores exactly
+//!   those;
+//! * which registers to load at block entry: those read, plus those written somewhere but
+//!   possibly still undefined at an exit that stores them (a forward must-analysis of
+//!   "defined");
+//! * per basic block, the guest PC and count of started instructions at its entry, when
+//!   every path agrees (always, unless the IR loops across `insn_start`).
+
+use ferrite_ir::{Block, Opcode, RegSet};
+
+/// Guest PC and number of `insn_start`s executed, at some program point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Position {
+    /// PC of the current instruction (the block's PC before the first `insn_start`).
+    pub(crate) pc: u64,
+    /// Number of `insn_start`s executed so far.
+    pub(crate) started: u64,
+}
+
+impl Position {
+    /// Instructions completed at this point, as `exit_insns` reports them.
+    pub(crate) fn done(self) -> u64 {
+        self.started.saturating_sub(1)
+    }
+}
+
+/// The facts of one block.
+pub(crate) struct Facts {
+    /// Per basic block: reachable from the entry.
+    pub(crate) reachable: Vec<bool>,
+    /// Per basic block: registers possibly dirty at entry.
+    pub(crate) dirty_in: Vec<RegSet>,
+    /// Registers loaded into variables at block entry.
+    pub(crate) entry_loads: RegSet,
+    /// Registers that get a variable (read or written with `get_reg`/`set_reg`).
+    pub(crate) touched: RegSet,
+    /// Per basic block: position at entry; `None` when some join point disagrees.
+    pub(crate) positions: Option<Vec<Position>>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+struct State {
+    dirty: RegSet,
+    defined: RegSet,
+    pos: Position,
+}
+
+/// Computes the facts of `block` (which must have passed the verifier).
+pub(crate) fn analyze(block: &Block) -> Facts {
+    let n = block.bbs.len();
+    let reachable = reachability(block);
+    let mut read = RegSet::EMPTY;
+    let mut touched = RegSet::EMPTY;
+    for (bb, _) in reachable.iter().enumerate().filter(|(_, r)| **r) {
+        for &ii in &block.bbs[bb].insts {
+            let inst = &block.insts[ii as usize];
+            match inst.op {
+                Opcode::GetReg => read = read.with(ferrite_ir::Reg(inst.imm as u16)),
+                Opcode::SetReg => touched = touched.with(ferrite_ir::Reg(inst.imm as u16)),
+                _ => {}
+            }
+        }
+    }
+    let touched = touched.union(read);
+
+    let mut state: Vec<Option<State>> = vec![None; n];
+    state[0] = Some(State { dirty: RegSet::EMPTY, defined: RegSet::EMPTY, pos: Position { pc: block.vpc, started: 0 } });
+    let mut pos_conflict = false;
+    let mut violations = RegSet::EMPTY;
+    let mut work = vec![0usize];
+    let mut queued = vec![false; n];
+    queued[0] = true;
+    while let Some(bb) = work.pop() {
+        queued[bb] = false;
+        let mut st = state[bb].expect("queued blocks have a state");
+        let succs = transfer(block, bb, &mut st, touched, &mut violations);
+        for s in succs.into_iter().flatten() {
+            let merged = match state[s] {
+                None => st,
+                Some(old) => {
+                    if old.pos != st.pos {
+                        pos_conflict = true;
+                    }
+                    State {
+                        dirty: old.dirty.union(st.dirty),
+                        defined: RegSet(old.defined.0 & st.defined.0),
+                        pos: old.pos,
+                    }
+                }
+            };
+            let changed = match state[s] {
+                None => true,
+                Some(old) => old.dirty != merged.dirty || old.defined != merged.defined,
+            };
+            if changed {
+                state[s] = Some(merged);
+                if !queued[s] {
+                    queued[s] = true;
+                    work.push(s);
+                }
+            }
+        }
+    }
+    let dirty_in = state.iter().map(|s| s.map_or(RegSet::EMPTY, |s| s.dirty)).collect();
+    let positions = (!pos_conflict)
+        .then(|| state.iter().map(|s| s.map_or(Position { pc: block.vpc, started: 0 }, |s| s.pos)).collect());
+    Facts { reachable, dirty_in, entry_loads: read.union(violations), touched, positions }
+}
+
+/// Applies basic block `bb` to `st`; records registers stored while possibly undefined.
+/// Returns the successors inside the block.
+fn transfer(block: &Block, bb: usize, st: &mut State, touched: RegSet, viol: &mut RegSet) -> [Option<usize>; 2] {
+    let exit_point = |st: &State, viol: &mut RegSet| *viol = viol.union(RegSet(st.dirty.0 & !st.defined.0));
+    for &ii in &block.bbs[bb].insts {
+        let inst = &block.insts[ii as usize];
+        match inst.op {
+            Opcode::SetReg => {
+                let r = ferrite_ir::Reg(inst.imm as u16);
+                st.dirty = st.dirty.with(r);
+                st.defined = st.defined.with(r);
+            }
+            Opcode::Load | Opcode::Store => exit_point(st, viol),
+            Opcode::Call => {
+                let h = &block.desc.helpers[inst.imm as usize];
+                // Dirty registers the helper reads are stored before the call.
+                *viol = viol.union(RegSet(st.dirty.0 & h.reads.0 & !st.defined.0));
+                st.dirty = RegSet(st.dirty.0 & !(h.reads.0 | h.writes.0));
+                st.defined = st.defined.union(RegSet(h.writes.0 & touched.0));
+                if h.may_raise {
+                    exit_point(st, viol);
+                }
+            }
+            Opcode::InsnStart => st.pos = Position { pc: inst.imm, started: st.pos.started + 1 },
+            Opcode::Jump => return [Some(inst.imm as usize), None],
+            Opcode::Branch => return [Some((inst.imm & 0xffff_ffff) as usize), Some((inst.imm >> 32) as usize)],
+            Opcode::ExitDirect
+            | Opcode::ExitDynamic
+            | Opcode::ExitSync
+            | Opcode::ExitSyncDynamic
+            | Opcode::Raise
+            | Opcode::Halt => {
+                exit_point(st, viol);
+                return [None, None];
+            }
+            _ => {}
+        }
+    }
+    [None, None]
+}
+
+fn reachability(block: &Block) -> Vec<bool> {
+    let mut seen = vec![false; block.bbs.len()];
+    let mut stack = vec![0usize];
+    seen[0] = true;
+    while let Some(bb) = stack.pop() {
+        let Some(&last) = block.bbs[bb].insts.last() else { continue };
+        let inst = &block.insts[last as usize];
+        let succs = match inst.op {
+            Opcode::Jump => [Some(inst.imm as usize), None],
+            Opcode::Branch => [Some((inst.imm & 0xffff_ffff) as usize), Some((inst.imm >> 32) as usize)],
+            _ => [None, None],
+        };
+        for s in succs.into_iter().flatten() {
+            if !std::mem::replace(&mut seen[s], true) {
+                stack.push(s);
+            }
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrite_ir::testing::DESC;
+    use ferrite_ir::{Builder, IntCC, Reg, Type};
+
+    #[test]
+    fn write_only_registers_are_loaded_only_when_a_path_may_skip_the_write() {
+        let mut blk = Block::new(&DESC, 0x100);
+        let mut b = Builder::new(&mut blk);
+        let then = b.create_bb();
+        let join = b.create_bb();
+        b.insn_start(0x100);
+        let k = b.iconst(Type::I64, 1);
+        b.set_reg(Reg(0), k); // r0: written on every path before any exit
+        let x = b.get_reg(Reg(3));
+        let c = b.icmp_imm(IntCC::Eq, x, 0);
+        b.branch(c, then, join);
+        b.switch_to(then);
+        b.set_reg(Reg(1), k); // r1: written on one path only
+        b.jump(join);
+        b.switch_to(join);
+        b.insn_start(0x104);
+        b.exit_direct(0x108);
+        let f = analyze(&blk);
+        assert!(f.entry_loads.contains(Reg(1)));
+        assert!(f.entry_loads.contains(Reg(3)));
+        assert!(!f.entry_loads.contains(Reg(0)));
+        assert_eq!(f.dirty_in[2], RegSet::EMPTY.with(Reg(0)).with(Reg(1)));
+        assert_eq!(f.positions.unwrap()[2], Position { pc: 0x100, started: 1 });
+    }
+}

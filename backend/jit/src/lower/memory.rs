@@ -1,0 +1,185 @@
+//! Guest memory accesses and helper calls.
+//!
+//! A load or store inlines the soft-TLB lookup (see `ferrite_softmmu::SoftTlb`): index the
+//! entry of the accessed page, compare its tag with the page of the access's *last* byte
+//! (flag bits, invalid entries and page-crossing accesses all fail the compare), and on a hit
+//! access host memory at `vaddr + addend`. A miss calls the `extern "C"` slow path in a cold
+//! block and leaves through a fault path if it set `pending_exit`.
+
+use super::arith::{from_u64, to_u64};
+use super::{clif_type, hdr, Lower};
+use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
+use ferrite_ir::{RegSet, Type};
+use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, SoftTlb, TlbEntry, PAGE_BITS, PAGE_MASK, TLB_ENTRIES};
+use std::mem::{offset_of, size_of};
+
+const ENTRY_BYTES: usize = size_of::<TlbEntry>();
+const _: () = assert!(ENTRY_BYTES == 32, "the index computation below assumes 32-byte entries");
+/// Offset of mode 0's table from the CPU header.
+const TLB_TABLE: usize = offset_of!(CpuHeader, tlb) + offset_of!(SoftTlb, table);
+
+/// The integer type of an access of `size` bytes.
+fn access_type(size: u64) -> types::Type {
+    match size {
+        1 => types::I8,
+        2 => types::I16,
+        4 => types::I32,
+        _ => types::I64,
+    }
+}
+
+impl Lower<'_, '_> {
+    /// Looks the page of `addr` up in the TLB of `op`'s mode. Branches to `hit` or `miss`;
+    /// returns the entry's address and the offset of its first field, for the hit path.
+    fn tlb_lookup(&mut self, op: MemOp, addr: ir::Value, store: bool, hit: ir::Block, miss: ir::Block) -> (ir::Value, i32) {
+        let base = (TLB_TABLE + op.mmu_idx() * TLB_ENTRIES * ENTRY_BYTES) as i32;
+        // ((addr >> PAGE_BITS) & (TLB_ENTRIES - 1)) * 32, in two instructions.
+        let shifted = self.b.ins().ushr_imm_s(addr, (PAGE_BITS - ENTRY_BYTES.trailing_zeros()) as i64);
+        let index = self.b.ins().band_imm_s(shifted, ((TLB_ENTRIES - 1) * ENTRY_BYTES) as i64);
+        let entry = self.b.ins().iadd(self.env, index);
+        let field = if store { offset_of!(TlbEntry, addr_write) } else { offset_of!(TlbEntry, addr_read) };
+        let tag = self.b.ins().load(types::I64, self.env_flags, entry, base + field as i32);
+        let last = if op.size() > 1 { self.b.ins().iadd_imm_s(addr, op.size() as i64 - 1) } else { addr };
+        let page = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
+        let eq = self.b.ins().icmp(IntCC::Equal, tag, page);
+        self.b.ins().brif(eq, hit, &[], miss, &[]);
+        (entry, base)
+    }
+
+    /// The host address of a hit: `addr + entry.addend`.
+    fn host_addr(&mut self, entry: ir::Value, base: i32, addr: ir::Value) -> ir::Value {
+        let addend = self.b.ins().load(types::I64, self.env_flags, entry, base + offset_of!(TlbEntry, addend) as i32);
+        self.b.ins().iadd(addr, addend)
+    }
+
+    /// A guest load of IR type `ty`.
+    pub(super) fn load(&mut self, ty: Type, op: MemOp, addr: ir::Value) -> ir::Value {
+        let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(slow);
+        let result = self.b.append_block_param(join, clif_type(ty));
+        let (entry, base) = self.tlb_lookup(op, addr, false, fast, slow);
+
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let host = self.host_addr(entry, base, addr);
+        let aty = access_type(op.size());
+        let mut v = self.b.ins().load(aty, self.ram_flags, host, 0);
+        if op.endian() == Endian::Big && op.size() > 1 {
+            v = self.b.ins().bswap(v);
+        }
+        let v = if ty.is_float() {
+            self.b.ins().bitcast(clif_type(ty), ir::MemFlagsData::new(), v)
+        } else if ty.bytes() as u64 > op.size() {
+            if op.signed() {
+                self.b.ins().sextend(clif_type(ty), v)
+            } else {
+                self.b.ins().uextend(clif_type(ty), v)
+            }
+        } else {
+            v
+        };
+        self.b.ins().jump(join, &[v.into()]);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let f = self.b.ins().iconst(types::I64, slow_path::load as *const () as usize as i64);
+        let m = self.b.ins().iconst(types::I32, op.0 as i64);
+        let call = self.b.ins().call_indirect(self.sigs.load, f, &[self.env, addr, m]);
+        let raw = self.b.inst_results(call)[0];
+        self.check_fault(true);
+        // The slow path already extended the value per the MemOp.
+        let v = from_u64(&mut self.b, ty, raw);
+        self.b.ins().jump(join, &[v.into()]);
+
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        result
+    }
+
+    /// A guest store of `val` (IR type `ty`).
+    pub(super) fn store(&mut self, ty: Type, op: MemOp, addr: ir::Value, val: ir::Value) {
+        let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(slow);
+        let (entry, base) = self.tlb_lookup(op, addr, true, fast, slow);
+
+        self.b.switch_to_block(fast);
+        self.b.seal_block(fast);
+        let host = self.host_addr(entry, base, addr);
+        let big = op.endian() == Endian::Big && op.size() > 1;
+        let mut v = val;
+        if ty.is_float() && big {
+            v = self.b.ins().bitcast(clif_type(ty.int_of_same_width()), ir::MemFlagsData::new(), v);
+        } else if ty.is_int() && (ty.bytes() as u64) > op.size() {
+            v = self.b.ins().ireduce(access_type(op.size()), v);
+        }
+        if big {
+            v = self.b.ins().bswap(v);
+        }
+        self.b.ins().store(self.ram_flags, v, host, 0);
+        self.b.ins().jump(join, &[]);
+
+        self.b.switch_to_block(slow);
+        self.b.seal_block(slow);
+        let f = self.b.ins().iconst(types::I64, slow_path::store as *const () as usize as i64);
+        let m = self.b.ins().iconst(types::I32, op.0 as i64);
+        let wide = to_u64(&mut self.b, ty, val);
+        self.b.ins().call_indirect(self.sigs.store, f, &[self.env, addr, wide, m]);
+        self.check_fault(true);
+        self.b.ins().jump(join, &[]);
+
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+    }
+
+    /// Calls helper `h` with the operands in `args`; returns its result, if it has one.
+    pub(super) fn call(&mut self, h: usize, args: &[ferrite_ir::Value; 4]) -> Option<ir::Value> {
+        let info = &self.block.desc.helpers[h];
+        // The helper reads the CPU structure: bring what it reads up to date.
+        let sync = RegSet(self.dirty.0 & info.reads.0);
+        self.store_regs(sync);
+        let mut ops = [self.env; 5];
+        for k in 0..4 {
+            ops[k + 1] = if args[k].is_some() {
+                let ty = self.block.ty(args[k]);
+                let v = self.arg(args[k]);
+                to_u64(&mut self.b, ty, v)
+            } else {
+                self.b.ins().iconst(types::I64, 0)
+            };
+        }
+        let f = self.b.ins().iconst(types::I64, info.func as usize as i64);
+        let call = self.b.ins().call_indirect(self.sigs.helper, f, &ops);
+        let ret = self.b.inst_results(call)[0];
+        // Registers it wrote are fresh in memory; stored ones are clean.
+        self.dirty = RegSet(self.dirty.0 & !(info.reads.0 | info.writes.0));
+        if info.may_raise {
+            self.check_fault(false);
+        }
+        for (i, r) in self.block.desc.regs.iter().enumerate() {
+            if info.writes.contains(ferrite_ir::Reg(i as u16)) {
+                if let Some(var) = self.regs[i] {
+                    let v = self.b.ins().load(clif_type(r.ty), self.env_flags, self.env, r.offset as i32);
+                    self.b.def_var(var, v);
+                }
+            }
+        }
+        (info.ret != Type::Void).then(|| from_u64(&mut self.b, info.ret, ret))
+    }
+
+    /// After a slow path or raising helper: leave through a fault path if `pending_exit` is
+    /// set, else continue in a new block (cold when `cold`).
+    fn check_fault(&mut self, cold: bool) {
+        let pending = self.b.ins().load(types::I32, self.env_flags, self.env, hdr::PENDING_EXIT);
+        let (fault, cont) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(fault);
+        if cold {
+            self.b.set_cold_block(cont);
+        }
+        self.b.ins().brif(pending, fault, &[], cont, &[]);
+        self.b.switch_to_block(fault);
+        self.b.seal_block(fault);
+        self.fault_exit();
+        self.b.switch_to_block(cont);
+        self.b.seal_block(cont);
+    }
+}

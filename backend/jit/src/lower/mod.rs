@@ -1,0 +1,454 @@
+//! Lowering of one IR block to one Cranelift function `tail fn(env) -> exit word`.
+//!
+//! Guest registers live in Cranelift variables for the whole block: loaded at entry (see
+//! [`crate::analysis`] for which), stored back at every exit, and synchronised with the CPU
+//! structure around helper calls. IR values map to SSA values within their basic block;
+//! IR locals are variables too. Memory accesses inline the soft-TLB lookup ([`memory`]),
+//! exits and fault paths are in [`exits`], pure opcodes in [`arith`].
+
+mod arith;
+mod exits;
+mod memory;
+
+use crate::analysis::{self, Facts, Position};
+use crate::{CompileOptions, JitError};
+use cranelift_codegen::ir::{
+    self, types, AbiParam, AliasRegion, AliasRegionData, Function, InstBuilder, MemFlagsData, SigRef, Signature,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_codegen::entity::packed_option::ReservedValue;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use ferrite_ir::{Block, FloatCC, IntCC, Opcode, Reg, RegSet, Type};
+use ferrite_softmmu::{CpuHeader, MemOp, NB_MMU_MODES};
+use std::mem::offset_of;
+
+/// Offsets into the CPU header that generated code uses.
+mod hdr {
+    use super::*;
+    pub(super) const EXIT_REQUEST: i32 = offset_of!(CpuHeader, exit_request) as i32;
+    pub(super) const PENDING_EXIT: i32 = offset_of!(CpuHeader, pending_exit) as i32;
+    pub(super) const ICOUNT_BUDGET: i32 = offset_of!(CpuHeader, icount_budget) as i32;
+    pub(super) const PC: i32 = offset_of!(CpuHeader, pc) as i32;
+    pub(super) const EXIT_INSNS: i32 = offset_of!(CpuHeader, exit_insns) as i32;
+    pub(super) const EXIT_SLOT: i32 = offset_of!(CpuHeader, exit_slot) as i32;
+}
+
+/// Where the position (PC, completed instructions) of the current point comes from.
+#[derive(Clone, Copy)]
+enum Pos {
+    /// Known at compile time (the usual case).
+    Static(Position),
+    /// Tracked at run time because the IR loops across `insn_start`.
+    Dynamic { pc: Variable, started: Variable, done: Variable },
+}
+
+/// Signatures of everything generated code calls.
+struct Sigs {
+    /// Another compiled block (tail calls).
+    block: SigRef,
+    /// A frontend helper.
+    helper: SigRef,
+    /// `slow_path::load`.
+    load: SigRef,
+    /// `slow_path::store`.
+    store: SigRef,
+}
+
+/// The state of lowering one block.
+pub(crate) struct Lower<'a, 'f> {
+    b: FunctionBuilder<'f>,
+    block: &'a Block,
+    opts: &'a CompileOptions,
+    facts: Facts,
+    env: ir::Value,
+    sigs: Sigs,
+    /// Per guest register: its variable, if the block touches it.
+    regs: Vec<Option<Variable>>,
+    locals: Vec<Variable>,
+    /// IR value -> Cranelift value (valid within the IR value's basic block).
+    vals: Vec<ir::Value>,
+    /// IR basic block -> Cranelift block (reachable ones only).
+    bbs: Vec<Option<ir::Block>>,
+    /// Address of link slot 0.
+    slots: u64,
+    /// Per instruction: number of `exit_direct` before it in arena order (its slot index).
+    exit_index: Vec<u32>,
+    /// Registers possibly dirty at the current point.
+    dirty: RegSet,
+    pos: Pos,
+    /// Memory flags: CPU structure fields, guest RAM.
+    env_flags: MemFlagsData,
+    ram_flags: MemFlagsData,
+}
+
+/// The Cranelift type of an IR type.
+pub(crate) fn clif_type(t: Type) -> types::Type {
+    match t {
+        Type::I8 => types::I8,
+        Type::I16 => types::I16,
+        Type::I32 => types::I32,
+        Type::I64 => types::I64,
+        Type::F32 => types::F32,
+        Type::F64 => types::F64,
+        Type::Void => types::INVALID,
+    }
+}
+
+/// Checks what the verifier does not: things the JIT relies on for memory safety.
+fn check_supported(block: &Block) -> Result<(), JitError> {
+    for inst in &block.insts {
+        if matches!(inst.op, Opcode::Load | Opcode::Store) && MemOp(inst.imm as u32).mmu_idx() >= NB_MMU_MODES {
+            return Err(JitError::Unsupported(format!("MMU index {} out of range", MemOp(inst.imm as u32).mmu_idx())));
+        }
+    }
+    if block.desc.helpers.iter().any(|h| h.args.len() > 4) {
+        return Err(JitError::Unsupported("helper with more than 4 operands".into()));
+    }
+    Ok(())
+}
+
+/// Number of link slots (direct exits) of `block`.
+pub(crate) fn slot_count(block: &Block) -> u32 {
+    block.insts.iter().filter(|i| i.op == Opcode::ExitDirect).count() as u32
+}
+
+/// Builds the function of `block` into `func` (cleared by the caller). `slots` is the address
+/// of the block's link slots.
+pub(crate) fn lower_block(
+    func: &mut Function,
+    fctx: &mut FunctionBuilderContext,
+    config: TargetFrontendConfig,
+    block: &Block,
+    opts: &CompileOptions,
+    slots: u64,
+) -> Result<(), JitError> {
+    ferrite_ir::verify(block).map_err(|e| JitError::Unsupported(e.to_string()))?;
+    check_supported(block)?;
+    func.signature = crate::trampoline::block_signature();
+    let mut b = FunctionBuilder::new(func, fctx);
+    let env_region = b.func.dfg.alias_regions.insert(AliasRegionData { user_id: 0, description: "cpu".into() });
+    let ram_region = b.func.dfg.alias_regions.insert(AliasRegionData { user_id: 1, description: "guest ram".into() });
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    b.seal_block(entry);
+    let env = b.block_params(entry)[0];
+    let sigs = Sigs {
+        block: b.import_signature(crate::trampoline::block_signature()),
+        helper: b.import_signature(c_sig(&[types::I64; 5], Some(types::I64))),
+        load: b.import_signature(c_sig(&[types::I64, types::I64, types::I32], Some(types::I64))),
+        store: b.import_signature(c_sig(&[types::I64, types::I64, types::I64, types::I32], None)),
+    };
+    let facts = analysis::analyze(block);
+    let mut regs = vec![None; block.desc.regs.len()];
+    for (i, r) in block.desc.regs.iter().enumerate() {
+        if facts.touched.contains(Reg(i as u16)) {
+            regs[i] = Some(b.declare_var(clif_type(r.ty)));
+        }
+    }
+    let locals = block.locals.iter().map(|&t| b.declare_var(clif_type(t))).collect();
+    let pos = match &facts.positions {
+        Some(_) => Pos::Static(Position { pc: block.vpc, started: 0 }),
+        None => Pos::Dynamic {
+            pc: b.declare_var(types::I64),
+            started: b.declare_var(types::I64),
+            done: b.declare_var(types::I64),
+        },
+    };
+    let mut exit_index = Vec::with_capacity(block.insts.len());
+    let mut n = 0;
+    for inst in &block.insts {
+        exit_index.push(n);
+        n += (inst.op == Opcode::ExitDirect) as u32;
+    }
+    let mut l = Lower {
+        b,
+        block,
+        opts,
+        env,
+        sigs,
+        regs,
+        locals,
+        vals: vec![ir::Value::reserved_value(); block.insts.len()],
+        bbs: Vec::new(),
+        slots,
+        exit_index,
+        dirty: RegSet::EMPTY,
+        pos,
+        env_flags: flags_in(env_region),
+        ram_flags: MemFlagsData::new().with_notrap().with_alias_region(Some(ram_region)),
+        facts,
+    };
+    l.prologue();
+    for bb in 0..block.bbs.len() {
+        if l.facts.reachable[bb] {
+            l.lower_bb(bb)?;
+        }
+    }
+    l.b.seal_all_blocks();
+    l.b.finalize(config);
+    Ok(())
+}
+
+fn flags_in(region: AliasRegion) -> MemFlagsData {
+    MemFlagsData::trusted().with_alias_region(Some(region))
+}
+
+/// A SystemV signature over the given parameter types.
+fn c_sig(params: &[types::Type], ret: Option<types::Type>) -> Signature {
+    let mut s = Signature::new(CallConv::SystemV);
+    s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
+    s.returns.extend(ret.map(AbiParam::new));
+    s
+}
+
+impl Lower<'_, '_> {
+    /// Block entry: exit request and instruction budget checks, register loads.
+    fn prologue(&mut self) {
+        self.bbs = (0..self.block.bbs.len()).map(|bb| self.facts.reachable[bb].then(|| self.b.create_block())).collect();
+        let request = self.b.create_block();
+        self.b.set_cold_block(request);
+        let go = self.b.create_block();
+        let req = self.b.ins().load(types::I32, self.env_flags, self.env, hdr::EXIT_REQUEST);
+        self.b.ins().brif(req, request, &[], go, &[]);
+        self.b.switch_to_block(go);
+        self.b.seal_block(go);
+        if self.opts.count_insns {
+            let budget = self.b.ins().load(types::I64, self.env_flags, self.env, hdr::ICOUNT_BUDGET);
+            let left = self.b.ins().iadd_imm_s(budget, -(self.block.n_insns as i64));
+            let neg = self.b.ins().icmp_imm_s(ir::condcodes::IntCC::SignedLessThan, left, 0);
+            let run = self.b.create_block();
+            self.b.ins().brif(neg, request, &[], run, &[]);
+            self.b.switch_to_block(run);
+            self.b.seal_block(run);
+            self.b.ins().store(self.env_flags, left, self.env, hdr::ICOUNT_BUDGET);
+        }
+        for (i, r) in self.block.desc.regs.iter().enumerate() {
+            if self.facts.entry_loads.contains(Reg(i as u16)) {
+                let v = self.b.ins().load(clif_type(r.ty), self.env_flags, self.env, r.offset as i32);
+                let var = self.regs[i].expect("loaded registers have variables");
+                self.b.def_var(var, v);
+            }
+        }
+        if let Pos::Dynamic { pc, started, done } = self.pos {
+            let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.def_var(pc, vpc);
+            self.b.def_var(started, zero);
+            self.b.def_var(done, zero);
+        }
+        let bb0 = self.bbs[0].expect("entry is reachable");
+        self.b.ins().jump(bb0, &[]);
+        self.b.switch_to_block(request);
+        self.b.seal_block(request);
+        let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
+        self.b.ins().store(self.env_flags, vpc, self.env, hdr::PC);
+        let tag = self.b.ins().iconst(types::I64, ferrite_ir::exit::tag::REQUEST as i64);
+        self.b.ins().return_(&[tag]);
+    }
+
+    fn lower_bb(&mut self, bb: usize) -> Result<(), JitError> {
+        let cb = self.bbs[bb].expect("reachable");
+        self.b.switch_to_block(cb);
+        self.dirty = self.facts.dirty_in[bb];
+        if let (Pos::Static(_), Some(p)) = (self.pos, &self.facts.positions) {
+            self.pos = Pos::Static(p[bb]);
+        }
+        for &ii in &self.block.bbs[bb].insts {
+            self.lower_inst(ii as usize)?;
+        }
+        Ok(())
+    }
+
+    fn arg(&self, v: ferrite_ir::Value) -> ir::Value {
+        self.vals[v.index()]
+    }
+
+    fn reg_var(&self, r: u64) -> Variable {
+        self.regs[r as usize].expect("touched registers have variables")
+    }
+
+    /// Whether IR value `v` is known to be 0 or 1 (so its bit 0 need not be masked out).
+    fn is_bool(&self, v: ferrite_ir::Value) -> bool {
+        let i = self.block.inst(v);
+        matches!(i.op, Opcode::Icmp | Opcode::Fcmp | Opcode::AddCarry | Opcode::AddOverflow)
+            || (i.op == Opcode::Const && i.imm <= 1)
+    }
+
+    /// Bit 0 of an `i8` condition, as the interpreter tests it.
+    fn cond(&mut self, v: ferrite_ir::Value) -> ir::Value {
+        let c = self.arg(v);
+        if self.is_bool(v) {
+            c
+        } else {
+            self.b.ins().band_imm_s(c, 1)
+        }
+    }
+
+    fn lower_inst(&mut self, ii: usize) -> Result<(), JitError> {
+        let inst = self.block.insts[ii];
+        let a = inst.args;
+        let ty = inst.ty;
+        let r = match inst.op {
+            Opcode::Const => Some(arith::constant(&mut self.b, ty, inst.imm)),
+            Opcode::GetReg => Some(self.b.use_var(self.reg_var(inst.imm))),
+            Opcode::SetReg => {
+                let v = self.arg(a[0]);
+                self.b.def_var(self.reg_var(inst.imm), v);
+                self.dirty = self.dirty.with(Reg(inst.imm as u16));
+                None
+            }
+            Opcode::GetLocal => Some(self.b.use_var(self.locals[inst.imm as usize])),
+            Opcode::SetLocal => {
+                let v = self.arg(a[0]);
+                self.b.def_var(self.locals[inst.imm as usize], v);
+                None
+            }
+            Opcode::Add
+            | Opcode::Sub
+            | Opcode::Mul
+            | Opcode::MulHiU
+            | Opcode::MulHiS
+            | Opcode::DivU
+            | Opcode::DivS
+            | Opcode::RemU
+            | Opcode::RemS
+            | Opcode::And
+            | Opcode::Or
+            | Opcode::Xor
+            | Opcode::Shl
+            | Opcode::ShrU
+            | Opcode::ShrS
+            | Opcode::Rotl
+            | Opcode::Rotr
+            | Opcode::FAdd
+            | Opcode::FSub
+            | Opcode::FMul
+            | Opcode::FDiv => {
+                let (x, y) = (self.arg(a[0]), self.arg(a[1]));
+                Some(arith::binary(&mut self.b, inst.op, ty, x, y))
+            }
+            Opcode::Neg
+            | Opcode::Not
+            | Opcode::Clz
+            | Opcode::Ctz
+            | Opcode::Popcnt
+            | Opcode::Bswap
+            | Opcode::FSqrt
+            | Opcode::FNeg
+            | Opcode::FAbs => {
+                let x = self.arg(a[0]);
+                Some(arith::unary(&mut self.b, inst.op, ty, x))
+            }
+            Opcode::Fma => {
+                let (x, y, z) = (self.arg(a[0]), self.arg(a[1]), self.arg(a[2]));
+                Some(self.b.ins().fma(x, y, z))
+            }
+            Opcode::Icmp => {
+                let cc = IntCC::from_imm(inst.imm).expect("verified");
+                let (x, y) = (self.arg(a[0]), self.arg(a[1]));
+                Some(self.b.ins().icmp(arith::int_cc(cc), x, y))
+            }
+            Opcode::Fcmp => {
+                let cc = FloatCC::from_imm(inst.imm).expect("verified");
+                let (x, y) = (self.arg(a[0]), self.arg(a[1]));
+                Some(self.b.ins().fcmp(arith::float_cc(cc), x, y))
+            }
+            Opcode::Select => {
+                let c = self.cond(a[0]);
+                let (x, y) = (self.arg(a[1]), self.arg(a[2]));
+                Some(self.b.ins().select(c, x, y))
+            }
+            Opcode::AddCarry | Opcode::AddOverflow => {
+                let from = self.block.ty(a[0]);
+                let (x, y) = (self.arg(a[0]), self.arg(a[1]));
+                let cin = match self.block.as_const(a[2]) {
+                    Some(k) => arith::CarryIn::Const(k & 1 != 0),
+                    None => arith::CarryIn::Value(self.cond(a[2])),
+                };
+                Some(arith::carry(&mut self.b, inst.op, from, x, y, cin))
+            }
+            Opcode::Zext
+            | Opcode::Sext
+            | Opcode::Trunc
+            | Opcode::Bitcast
+            | Opcode::FPromote
+            | Opcode::FDemote
+            | Opcode::FToSI
+            | Opcode::FToUI
+            | Opcode::SIToF
+            | Opcode::UIToF => {
+                let (from, x) = (self.block.ty(a[0]), self.arg(a[0]));
+                Some(arith::convert(&mut self.b, inst.op, from, ty, x))
+            }
+            Opcode::Load => Some(self.load(ty, MemOp(inst.imm as u32), self.arg(a[0]))),
+            Opcode::Store => {
+                let vty = self.block.ty(a[1]);
+                self.store(vty, MemOp(inst.imm as u32), self.arg(a[0]), self.arg(a[1]));
+                None
+            }
+            Opcode::Call => self.call(inst.imm as usize, &a),
+            Opcode::InsnStart => {
+                self.insn_start(inst.imm);
+                None
+            }
+            Opcode::Nop => None,
+            Opcode::Jump => {
+                let target = self.bbs[inst.imm as usize].expect("successors are reachable");
+                self.b.ins().jump(target, &[]);
+                None
+            }
+            Opcode::Branch => {
+                let c = self.cond(a[0]);
+                let t = self.bbs[(inst.imm & 0xffff_ffff) as usize].expect("successors are reachable");
+                let e = self.bbs[(inst.imm >> 32) as usize].expect("successors are reachable");
+                self.b.ins().brif(c, t, &[], e, &[]);
+                None
+            }
+            Opcode::ExitDirect => {
+                self.exit_direct(self.exit_index[ii], inst.imm);
+                None
+            }
+            Opcode::ExitDynamic => {
+                self.exit_dynamic(self.arg(a[0]));
+                None
+            }
+            Opcode::ExitSync => {
+                let pc = self.b.ins().iconst(types::I64, inst.imm as i64);
+                self.leave(ferrite_ir::exit::tag::SYNC, pc);
+                None
+            }
+            Opcode::ExitSyncDynamic => {
+                self.leave(ferrite_ir::exit::tag::SYNC, self.arg(a[0]));
+                None
+            }
+            Opcode::Raise => {
+                self.raise(inst.imm, self.arg(a[0]));
+                None
+            }
+            Opcode::Halt => {
+                let pc = self.b.ins().iconst(types::I64, inst.imm as i64);
+                self.leave(ferrite_ir::exit::tag::HALT, pc);
+                None
+            }
+        };
+        if let Some(v) = r {
+            self.vals[ii] = v;
+        }
+        Ok(())
+    }
+
+    fn insn_start(&mut self, pc: u64) {
+        match self.pos {
+            Pos::Static(p) => self.pos = Pos::Static(Position { pc, started: p.started + 1 }),
+            Pos::Dynamic { pc: pcv, started, done } => {
+                let s = self.b.use_var(started);
+                self.b.def_var(done, s);
+                let s1 = self.b.ins().iadd_imm_s(s, 1);
+                self.b.def_var(started, s1);
+                let k = self.b.ins().iconst(types::I64, pc as i64);
+                self.b.def_var(pcv, k);
+            }
+        }
+    }
+}
