@@ -17,6 +17,8 @@ pub(crate) fn host_isa(optimize: bool, isa_flags: &[(String, String)]) -> Result
     // Helpers and slow paths are called through absolute addresses we materialise ourselves.
     flags.set("is_pic", "false").map_err(cg)?;
     flags.set("unwind_info", "false").map_err(cg)?;
+    // Cranelift's x64 tail calls rely on a frame pointer chain.
+    flags.set("preserve_frame_pointers", "true").map_err(cg)?;
     flags.set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }).map_err(cg)?;
     let mut isa = cranelift_native::builder().map_err(|e| JitError::Unsupported(e.to_string()))?;
     for (k, v) in isa_flags {

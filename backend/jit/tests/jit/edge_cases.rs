@@ -1,0 +1,1 @@
+//! Hand-written blocks for behaviour random testing reaches rarely.

@@ -1,0 +1,1 @@
+//! Block chaining through link slots and the jump cache.

@@ -1,0 +1,7 @@
+//! Tests of the JIT against the reference interpreter on the IR test guest.
+
+mod common;
+mod differential;
+mod edge_cases;
+mod gen;
+mod linking;
