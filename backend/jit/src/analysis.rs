@@ -126,8 +126,8 @@ fn transfer(block: &Block, bb: usize, st: &mut State, touched: RegSet, viol: &mu
             Opcode::Load | Opcode::Store => exit_point(st, viol),
             Opcode::Call => {
                 let h = &block.desc.helpers[inst.imm as usize];
-                // Dirty registers the helper reads are stored before the call.
-                *viol = viol.union(RegSet(st.dirty.0 & h.reads.0 & !st.defined.0));
+                // Dirty registers the helper reads or writes are stored before the call.
+                *viol = viol.union(RegSet(st.dirty.0 & (h.reads.0 | h.writes.0) & !st.defined.0));
                 st.dirty = RegSet(st.dirty.0 & !(h.reads.0 | h.writes.0));
                 st.defined = st.defined.union(RegSet(h.writes.0 & touched.0));
                 if h.may_raise {

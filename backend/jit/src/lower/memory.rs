@@ -134,8 +134,9 @@ impl Lower<'_, '_> {
     /// Calls helper `h` with the operands in `args`; returns its result, if it has one.
     pub(super) fn call(&mut self, h: usize, args: &[ferrite_ir::Value; 4]) -> Option<ir::Value> {
         let info = &self.block.desc.helpers[h];
-        // The helper reads the CPU structure: bring what it reads up to date.
-        let sync = RegSet(self.dirty.0 & info.reads.0);
+        // The helper works on the CPU structure: bring what it reads up to date, and what it
+        // writes too, so that a helper updating part of a register cannot lose our value.
+        let sync = RegSet(self.dirty.0 & (info.reads.0 | info.writes.0));
         self.store_regs(sync);
         let mut ops = [self.env; 5];
         for k in 0..4 {

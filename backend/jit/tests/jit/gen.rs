@@ -4,8 +4,38 @@
 //! faults), raising helper calls and every kind of exit.
 
 use super::common::{BSWAP_PAGE, CODE_PAGE, FAULT_BASE};
-use ferrite_ir::{verify, BbId, Block, Builder, FloatCC, IntCC, Local, Opcode, Reg, Type, Value};
-use ferrite_softmmu::{Endian, MemOp};
+use ferrite_ir::testing::{TestCpu, HELPERS, REGS};
+use ferrite_ir::{verify, BbId, Block, Builder, FloatCC, GuestDesc, HelperInfo, IntCC, Local, Opcode, Reg, RegSet, Type, Value};
+use ferrite_softmmu::{CpuHeader, Endian, MemOp};
+
+/// `shuffle(k)`: r1 ^= r0 + k, w += 1; returns r3. Raises (after its writes) when k is odd.
+unsafe extern "C" fn shuffle(env: *mut CpuHeader, k: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: only called on TestCpu.
+    let cpu = unsafe { &mut *(env as *mut TestCpu) };
+    cpu.r[1] ^= cpu.r[0].wrapping_add(k);
+    cpu.w = cpu.w.wrapping_add(1);
+    if k & 1 != 0 {
+        cpu.hdr.pending_exit = 1;
+    }
+    cpu.r[3]
+}
+
+/// The test guest's helper plus one that reads and writes registers.
+static GEN_HELPERS: [HelperInfo; 2] = [
+    HELPERS[0],
+    HelperInfo {
+        name: "shuffle",
+        func: shuffle,
+        args: &[Type::I64],
+        ret: Type::I64,
+        reads: RegSet(0b1011),
+        writes: RegSet(0b10010),
+        may_raise: true,
+    },
+];
+
+/// The guest generated blocks are written for (the test CPU's registers).
+pub static GEN_DESC: GuestDesc = GuestDesc { name: "gen", regs: &REGS, helpers: &GEN_HELPERS };
 
 /// xorshift64* — small, deterministic, good enough for test inputs.
 pub struct Rng(pub u64);
@@ -105,7 +135,7 @@ pub struct Gen<'a> {
 
 /// Generates one verified block from `seed`.
 pub fn block(seed: u64, cfg: Config) -> Block {
-    let mut blk = Block::new(&ferrite_ir::testing::DESC, 0x1000);
+    let mut blk = Block::new(&GEN_DESC, 0x1000);
     {
         let mut g = Gen { rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), b: Builder::new(&mut blk), cfg, pool: vec![], locals: vec![], pc: 0x1000 };
         g.body();
@@ -449,6 +479,12 @@ impl Gen<'_> {
     }
 
     fn call(&mut self) {
+        if self.rng.chance(40) {
+            let k = self.get(Type::I64);
+            let v = self.b.call(1, &[k]);
+            self.push(v);
+            return;
+        }
         let a = if self.rng.chance(30) { self.b.iconst(Type::I64, 0xdead) } else { self.get(Type::I64) };
         let (x, y) = (self.get(Type::I64), self.get(Type::I64));
         let v = self.b.call(0, &[a, x, y]);
