@@ -15,7 +15,7 @@ mod analysis;
 mod arena;
 mod backend;
 mod lower;
-mod trampoline;
+mod stubs;
 
 use cranelift_codegen::ir::{Function, UserFuncName};
 use cranelift_codegen::isa::OwnedTargetIsa;
@@ -71,6 +71,9 @@ pub struct Compiled {
 pub struct JitConfig {
     /// Cranelift `opt_level`: `speed` when true, `none` when false.
     pub optimize: bool,
+    /// Use the host CPU's extensions (AVX, BMI, FMA...) as detected; when false, generate
+    /// for the x86-64 baseline (reproducible listings).
+    pub detect_host: bool,
     /// Extra Cranelift ISA settings over the detected host ones (for example
     /// `("has_fma", "false")` to exercise the fallback paths).
     pub isa_flags: Vec<(String, String)>,
@@ -78,12 +81,13 @@ pub struct JitConfig {
 
 impl Default for JitConfig {
     fn default() -> Self {
-        JitConfig { optimize: true, isa_flags: Vec::new() }
+        JitConfig { optimize: true, detect_host: true, isa_flags: Vec::new() }
     }
 }
 
 /// The compiler and the executable memory its code lives in.
 pub struct Jit {
+    stubs: stubs::Stubs,
     isa: OwnedTargetIsa,
     arena: arena::Arena,
     ctx: Context,
@@ -98,9 +102,10 @@ impl Jit {
 
     /// A JIT with explicit code-generation settings.
     pub fn with_config(arena_bytes: usize, config: &JitConfig) -> Result<Jit, JitError> {
-        trampoline::enter_fn()?;
+        let stubs = stubs::get()?;
         Ok(Jit {
-            isa: backend::host_isa(config.optimize, &config.isa_flags)?,
+            stubs,
+            isa: backend::host_isa(config.optimize, config.detect_host, &config.isa_flags)?,
             arena: arena::Arena::new(arena_bytes)?,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
@@ -109,7 +114,7 @@ impl Jit {
 
     /// The trampoline that runs compiled code; valid for the whole process lifetime.
     pub fn enter_fn(&self) -> EnterFn {
-        trampoline::enter_fn().expect("built by Jit::new")
+        stubs::enter_fn().expect("built by Jit::new")
     }
 
     /// Compiles `block` into the arena.
@@ -137,8 +142,8 @@ impl Jit {
     /// Lowers `block` into `self.ctx.func`.
     fn build(&mut self, block: &Block, opts: &CompileOptions, slots: u64) -> Result<(), JitError> {
         self.ctx.clear();
-        self.ctx.func = Function::with_name_signature(UserFuncName::default(), trampoline::block_signature());
-        lower::lower_block(&mut self.ctx.func, &mut self.fctx, self.isa.frontend_config(), block, opts, slots)
+        self.ctx.func = Function::with_name_signature(UserFuncName::default(), stubs::block_signature());
+        lower::lower_block(&mut self.ctx.func, &mut self.fctx, self.isa.frontend_config(), block, opts, slots, &self.stubs)
     }
 
     /// Compiles `block` without installing it and returns the host code listing (Cranelift's

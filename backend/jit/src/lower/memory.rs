@@ -10,7 +10,7 @@ use super::arith::{from_u64, to_u64};
 use super::{clif_type, hdr, Lower};
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
 use ferrite_ir::{RegSet, Type};
-use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, SoftTlb, TlbEntry, PAGE_BITS, PAGE_MASK, TLB_ENTRIES};
+use ferrite_softmmu::{CpuHeader, Endian, MemOp, SoftTlb, TlbEntry, PAGE_BITS, PAGE_MASK, TLB_ENTRIES};
 use std::mem::{offset_of, size_of};
 
 const ENTRY_BYTES: usize = size_of::<TlbEntry>();
@@ -54,46 +54,53 @@ impl Lower<'_, '_> {
 
     /// A guest load of IR type `ty`.
     pub(super) fn load(&mut self, ty: Type, op: MemOp, addr: ir::Value) -> ir::Value {
+        // Both paths meet with the raw access-sized value; extending once after the join keeps
+        // the hot path free of extra moves.
+        let aty = access_type(op.size());
         let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(slow);
-        let result = self.b.append_block_param(join, clif_type(ty));
+        let raw = self.b.append_block_param(join, aty);
         let (entry, base) = self.tlb_lookup(op, addr, false, fast, slow);
 
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
         let host = self.host_addr(entry, base, addr);
-        let aty = access_type(op.size());
         let mut v = self.b.ins().load(aty, self.ram_flags, host, 0);
         if op.endian() == Endian::Big && op.size() > 1 {
             v = self.b.ins().bswap(v);
         }
-        let v = if ty.is_float() {
-            self.b.ins().bitcast(clif_type(ty), ir::MemFlagsData::new(), v)
-        } else if ty.bytes() as u64 > op.size() {
-            if op.signed() {
-                self.b.ins().sextend(clif_type(ty), v)
-            } else {
-                self.b.ins().uextend(clif_type(ty), v)
-            }
-        } else {
-            v
-        };
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
-        let f = self.b.ins().iconst(types::I64, slow_path::load as *const () as usize as i64);
+        let out = match self.load_out {
+            Some(s) => s,
+            None => {
+                let s = self.b.create_sized_stack_slot(ir::StackSlotData::new(ir::StackSlotKind::ExplicitSlot, 8, 3));
+                *self.load_out.insert(s)
+            }
+        };
+        let f = self.b.ins().iconst(types::I64, self.stubs.load as i64);
         let m = self.b.ins().iconst(types::I32, op.0 as i64);
-        let call = self.b.ins().call_indirect(self.sigs.load, f, &[self.env, addr, m]);
-        let raw = self.b.inst_results(call)[0];
+        let out_addr = self.b.ins().stack_addr(types::I64, out, 0);
+        self.b.ins().call_indirect(self.sigs.load, f, &[self.env, addr, m, out_addr]);
         self.check_fault(true);
-        // The slow path already extended the value per the MemOp.
-        let v = from_u64(&mut self.b, ty, raw);
+        let v = self.b.ins().stack_load(types::I64, aty, out, 0);
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(join);
         self.b.seal_block(join);
-        result
+        if ty.is_float() {
+            self.b.ins().bitcast(clif_type(ty), ir::MemFlagsData::new(), raw)
+        } else if ty.bytes() as u64 > op.size() {
+            if op.signed() {
+                self.b.ins().sextend(clif_type(ty), raw)
+            } else {
+                self.b.ins().uextend(clif_type(ty), raw)
+            }
+        } else {
+            raw
+        }
     }
 
     /// A guest store of `val` (IR type `ty`).
@@ -120,7 +127,7 @@ impl Lower<'_, '_> {
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
-        let f = self.b.ins().iconst(types::I64, slow_path::store as *const () as usize as i64);
+        let f = self.b.ins().iconst(types::I64, self.stubs.store as i64);
         let m = self.b.ins().iconst(types::I32, op.0 as i64);
         let wide = to_u64(&mut self.b, ty, val);
         self.b.ins().call_indirect(self.sigs.store, f, &[self.env, addr, wide, m]);

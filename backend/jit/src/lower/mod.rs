@@ -11,9 +11,10 @@ mod exits;
 mod memory;
 
 use crate::analysis::{self, Facts, Position};
+use crate::stubs::{self, Stubs};
 use crate::{CompileOptions, JitError};
 use cranelift_codegen::ir::{
-    self, types, AbiParam, AliasRegion, AliasRegionData, Function, InstBuilder, MemFlagsData, SigRef, Signature,
+    self, types, AliasRegion, AliasRegionData, Function, InstBuilder, MemFlagsData, SigRef,
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_codegen::entity::packed_option::ReservedValue;
@@ -48,9 +49,9 @@ struct Sigs {
     block: SigRef,
     /// A frontend helper.
     helper: SigRef,
-    /// `slow_path::load`.
+    /// The load shim (see [`crate::stubs`]).
     load: SigRef,
-    /// `slow_path::store`.
+    /// The store shim.
     store: SigRef,
 }
 
@@ -71,6 +72,10 @@ pub(crate) struct Lower<'a, 'f> {
     bbs: Vec<Option<ir::Block>>,
     /// Address of link slot 0.
     slots: u64,
+    /// Slow-path shims.
+    stubs: Stubs,
+    /// Where the load shim puts its result (created on first use).
+    load_out: Option<ir::StackSlot>,
     /// Per instruction: number of `exit_direct` before it in arena order (its slot index).
     exit_index: Vec<u32>,
     /// Registers possibly dirty at the current point.
@@ -121,10 +126,11 @@ pub(crate) fn lower_block(
     block: &Block,
     opts: &CompileOptions,
     slots: u64,
+    stubs: &Stubs,
 ) -> Result<(), JitError> {
     ferrite_ir::verify(block).map_err(|e| JitError::Unsupported(e.to_string()))?;
     check_supported(block)?;
-    func.signature = crate::trampoline::block_signature();
+    func.signature = stubs::block_signature();
     let mut b = FunctionBuilder::new(func, fctx);
     let env_region = b.func.dfg.alias_regions.insert(AliasRegionData { user_id: 0, description: "cpu".into() });
     let ram_region = b.func.dfg.alias_regions.insert(AliasRegionData { user_id: 1, description: "guest ram".into() });
@@ -134,10 +140,10 @@ pub(crate) fn lower_block(
     b.seal_block(entry);
     let env = b.block_params(entry)[0];
     let sigs = Sigs {
-        block: b.import_signature(crate::trampoline::block_signature()),
-        helper: b.import_signature(c_sig(&[types::I64; 5], Some(types::I64))),
-        load: b.import_signature(c_sig(&[types::I64, types::I64, types::I32], Some(types::I64))),
-        store: b.import_signature(c_sig(&[types::I64, types::I64, types::I64, types::I32], None)),
+        block: b.import_signature(stubs::block_signature()),
+        helper: b.import_signature(stubs::sig(CallConv::SystemV, &[types::I64; 5], Some(types::I64))),
+        load: b.import_signature(stubs::load_shim_signature()),
+        store: b.import_signature(stubs::store_shim_signature()),
     };
     let facts = analysis::analyze(block);
     let mut regs = vec![None; block.desc.regs.len()];
@@ -172,6 +178,8 @@ pub(crate) fn lower_block(
         vals: vec![ir::Value::reserved_value(); block.insts.len()],
         bbs: Vec::new(),
         slots,
+        stubs: *stubs,
+        load_out: None,
         exit_index,
         dirty: RegSet::EMPTY,
         pos,
@@ -192,14 +200,6 @@ pub(crate) fn lower_block(
 
 fn flags_in(region: AliasRegion) -> MemFlagsData {
     MemFlagsData::trusted().with_alias_region(Some(region))
-}
-
-/// A SystemV signature over the given parameter types.
-fn c_sig(params: &[types::Type], ret: Option<types::Type>) -> Signature {
-    let mut s = Signature::new(CallConv::SystemV);
-    s.params.extend(params.iter().map(|&t| AbiParam::new(t)));
-    s.returns.extend(ret.map(AbiParam::new));
-    s
 }
 
 impl Lower<'_, '_> {

@@ -72,7 +72,7 @@ fn random_large_blocks_match_the_interpreter() {
 #[test]
 fn random_blocks_match_without_optimization_and_without_fma() {
     // opt_level=none takes other instruction-selection paths; no FMA means libcalls.
-    let config = JitConfig { optimize: false, isa_flags: vec![("has_fma".into(), "false".into())] };
+    let config = JitConfig { optimize: false, isa_flags: vec![("has_fma".into(), "false".into())], ..JitConfig::default() };
     let mut jit = Jit::with_config(64 << 20, &config).unwrap();
     differential(&mut jit, 2_000_000, 500, SMALL);
 }

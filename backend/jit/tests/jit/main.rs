@@ -1,5 +1,6 @@
 //! Tests of the JIT against the reference interpreter on the IR test guest.
 
+mod codegen;
 mod common;
 mod differential;
 mod edge_cases;
