@@ -62,6 +62,7 @@ impl Lower<'_, '_> {
         let (pc, done) = self.position();
         self.store_env(pc, hdr::PC);
         self.store_env(done, hdr::EXIT_INSNS);
+        self.give_back_budget(done);
         self.ret(tag::FAULT);
     }
 
@@ -72,7 +73,21 @@ impl Lower<'_, '_> {
         self.store_env(pc, hdr::PC);
         self.store_env(done, hdr::EXIT_INSNS);
         self.store_env(aux, hdr::EXIT_SLOT);
+        self.give_back_budget(done);
         self.ret(tag::RAISE | code << 8);
+    }
+
+    /// Deterministic mode: the prologue charged the whole block; return the instructions
+    /// that did not complete (`done` did), so interpreted and compiled runs count alike.
+    fn give_back_budget(&mut self, done: ir::Value) {
+        if !self.opts.count_insns {
+            return;
+        }
+        let budget = self.b.ins().load(types::I64, self.env_flags, self.env, hdr::ICOUNT_BUDGET);
+        let n = self.b.ins().iconst(types::I64, self.block.n_insns as i64);
+        let unrun = self.b.ins().isub(n, done);
+        let budget = self.b.ins().iadd(budget, unrun);
+        self.store_env(budget, hdr::ICOUNT_BUDGET);
     }
 
     /// `exit_direct` number `index` to `pc`: through link slot `index` when it is set.
@@ -90,6 +105,8 @@ impl Lower<'_, '_> {
         self.b.seal_block(unlinked);
         let pc = self.b.ins().iconst(types::I64, pc as i64);
         self.store_env(pc, hdr::PC);
+        // The run loop links the slot it came through to the target once that is compiled.
+        self.store_env(slot, hdr::EXIT_SLOT);
         self.ret(tag::DIRECT | (index as u64) << 8);
     }
 

@@ -1,0 +1,235 @@
+//! The block cache: translated blocks keyed by (guest physical PC, guest virtual PC, CPU mode),
+//! indexed by physical page for invalidation, with the links between compiled blocks.
+
+use ferrite_ir::Block;
+use ferrite_jit::Compiled;
+use ferrite_softmmu::JUMP_CACHE_ENTRIES;
+use ferrite_softmmu::{CpuHeader, PAGE_MASK};
+use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Index of a block in the cache.
+pub type TbId = u32;
+
+/// How a block runs.
+#[derive(Clone, Copy, Debug)]
+pub enum Code {
+    /// In the interpreter.
+    Interp,
+    /// Queued for the compile thread.
+    Queued,
+    /// Compiled.
+    Compiled(Compiled),
+    /// The JIT could not compile it; it stays interpreted.
+    Failed,
+}
+
+/// One translated block.
+pub struct Tb {
+    /// Guest virtual PC.
+    pub vpc: u64,
+    /// Guest physical PC.
+    pub ppc: u64,
+    /// CPU mode key.
+    pub key: u64,
+    /// The optimized IR (shared with the compile thread).
+    pub ir: Arc<Block>,
+    /// Unique number (ids are reused; serials are not).
+    pub serial: u64,
+    /// Times the interpreter ran it.
+    pub runs: u32,
+    /// How it runs.
+    pub code: Code,
+    /// Link slots of other blocks that jump here.
+    incoming: Vec<u64>,
+    /// This block's linked slots and their targets.
+    outgoing: Vec<(u64, TbId)>,
+}
+
+impl Tb {
+    /// A fresh, interpreted block.
+    pub fn new(vpc: u64, ppc: u64, key: u64, ir: Arc<Block>, serial: u64) -> Tb {
+        Tb { vpc, ppc, key, ir, serial, runs: 0, code: Code::Interp, incoming: Vec::new(), outgoing: Vec::new() }
+    }
+
+    /// Entry point of the compiled code, if compiled.
+    pub fn entry(&self) -> Option<u64> {
+        match self.code {
+            Code::Compiled(c) => Some(c.entry),
+            _ => None,
+        }
+    }
+}
+
+/// Slot index in the jump cache for a virtual PC.
+#[inline]
+pub fn jump_cache_index(vpc: u64) -> usize {
+    ((vpc >> 2) as usize) & (JUMP_CACHE_ENTRIES - 1)
+}
+
+fn write_slot(slot: u64, value: u64) {
+    // SAFETY: slot addresses come from `Compiled::slots` of live code; they are 8-byte aligned
+    // u64s that generated code reads.
+    unsafe { (*(slot as *const AtomicU64)).store(value, Ordering::Release) };
+}
+
+/// All translated blocks.
+#[derive(Default)]
+pub struct BlockCache {
+    tbs: Vec<Option<Tb>>,
+    free: Vec<TbId>,
+    map: FxHashMap<(u64, u64, u64), TbId>,
+    pages: FxHashMap<u64, Vec<TbId>>,
+    slot_owner: FxHashMap<u64, TbId>,
+    /// Incremented by every full flush; compile results of older generations are stale.
+    pub generation: u64,
+}
+
+impl BlockCache {
+    /// An empty cache.
+    pub fn new() -> BlockCache {
+        BlockCache::default()
+    }
+
+    /// The block for these keys, if translated.
+    pub fn find(&self, ppc: u64, vpc: u64, key: u64) -> Option<TbId> {
+        self.map.get(&(ppc, vpc, key)).copied()
+    }
+
+    /// The block with id `id`, if it still exists.
+    pub fn get(&self, id: TbId) -> Option<&Tb> {
+        self.tbs.get(id as usize).and_then(|t| t.as_ref())
+    }
+
+    /// Mutable access to a block.
+    pub fn get_mut(&mut self, id: TbId) -> Option<&mut Tb> {
+        self.tbs.get_mut(id as usize).and_then(|t| t.as_mut())
+    }
+
+    /// Adds a block.
+    pub fn insert(&mut self, tb: Tb) -> TbId {
+        let key = (tb.ppc, tb.vpc, tb.key);
+        let page = tb.ppc & PAGE_MASK;
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.tbs[id as usize] = Some(tb);
+                id
+            }
+            None => {
+                self.tbs.push(Some(tb));
+                self.tbs.len() as TbId - 1
+            }
+        };
+        self.map.insert(key, id);
+        self.pages.entry(page).or_default().push(id);
+        id
+    }
+
+    /// Number of live blocks.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the cache is empty.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Records compiled code for a block and the owner of its link slots.
+    pub fn set_compiled(&mut self, id: TbId, c: Compiled) {
+        for i in 0..c.n_slots as u64 {
+            self.slot_owner.insert(c.slots + 8 * i, id);
+        }
+        if let Some(tb) = self.get_mut(id) {
+            tb.code = Code::Compiled(c);
+        }
+    }
+
+    /// The block owning link slot `slot`.
+    pub fn slot_owner(&self, slot: u64) -> Option<TbId> {
+        self.slot_owner.get(&slot).copied()
+    }
+
+    /// Points link slot `slot` of block `from` at compiled block `to`.
+    pub fn link(&mut self, from: TbId, slot: u64, to: TbId) -> bool {
+        let Some(entry) = self.get(to).and_then(|t| t.entry()) else { return false };
+        if self.get(from).is_none() {
+            return false;
+        }
+        write_slot(slot, entry);
+        self.get_mut(to).expect("checked").incoming.push(slot);
+        self.get_mut(from).expect("checked").outgoing.push((slot, to));
+        true
+    }
+
+    /// Drops one block: unlinks everything that jumps to it or that it jumps to, and clears
+    /// `env`'s jump-cache entry for it.
+    pub fn remove(&mut self, id: TbId, env: &mut CpuHeader) {
+        let Some(tb) = self.tbs.get_mut(id as usize).and_then(|t| t.take()) else { return };
+        self.map.remove(&(tb.ppc, tb.vpc, tb.key));
+        if let Some(list) = self.pages.get_mut(&(tb.ppc & PAGE_MASK)) {
+            list.retain(|&x| x != id);
+        }
+        for &slot in &tb.incoming {
+            write_slot(slot, 0);
+            if let Some(src) = self.slot_owner.get(&slot).copied() {
+                if let Some(s) = self.get_mut(src) {
+                    s.outgoing.retain(|&(sl, _)| sl != slot);
+                }
+            }
+        }
+        for &(slot, target) in &tb.outgoing {
+            write_slot(slot, 0);
+            if let Some(t) = self.get_mut(target) {
+                t.incoming.retain(|&s| s != slot);
+            }
+        }
+        if let Code::Compiled(c) = tb.code {
+            for i in 0..c.n_slots as u64 {
+                self.slot_owner.remove(&(c.slots + 8 * i));
+            }
+        }
+        let jc = &mut env.jump_cache[jump_cache_index(tb.vpc)];
+        if jc.block == id as u64 && jc.vpc == tb.vpc {
+            jc.vpc = u64::MAX;
+            jc.code = 0;
+        }
+        self.free.push(id);
+    }
+
+    /// Drops every block on physical page `page`. Returns how many.
+    pub fn invalidate_page(&mut self, page: u64, env: &mut CpuHeader) -> usize {
+        let ids = self.pages.remove(&(page & PAGE_MASK)).unwrap_or_default();
+        for &id in &ids {
+            self.remove(id, env);
+        }
+        ids.len()
+    }
+
+    /// Marks every compiled block as interpreted again (the code arena is being reset).
+    pub fn drop_all_code(&mut self, env: &mut CpuHeader) {
+        for tb in self.tbs.iter_mut().flatten() {
+            if matches!(tb.code, Code::Compiled(_) | Code::Queued) {
+                tb.code = Code::Interp;
+                tb.runs = 0;
+            }
+            tb.incoming.clear();
+            tb.outgoing.clear();
+        }
+        self.slot_owner.clear();
+        self.generation += 1;
+        env.flush_jump_cache();
+    }
+
+    /// Drops everything.
+    pub fn clear(&mut self, env: &mut CpuHeader) {
+        self.tbs.clear();
+        self.free.clear();
+        self.map.clear();
+        self.pages.clear();
+        self.slot_owner.clear();
+        self.generation += 1;
+        env.flush_jump_cache();
+    }
+}

@@ -1,0 +1,339 @@
+//! The vCPU run loop: find or translate the block at the PC, run it (interpreted or compiled),
+//! and act on how it left.
+
+use crate::cache::{jump_cache_index, BlockCache, Code, Tb, TbId};
+use crate::compiler::{Compiler, Job};
+use ferrite_ir::GuestCpu;
+use crate::stats::Stats;
+use ferrite_ir::exit::tag;
+use ferrite_ir::interp::Interpreter;
+use ferrite_ir::{opt, Exit};
+use ferrite_jit::{CompileOptions, EnterFn, JitError};
+use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP, PAGE_MASK, PAGE_SIZE};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Engine settings.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// Compile hot blocks with the JIT (otherwise interpret everything).
+    pub jit: bool,
+    /// Interpreted runs after which a block is queued for compilation.
+    pub jit_threshold: u32,
+    /// Deterministic mode: blocks count instructions against `icount_budget`.
+    pub count_insns: bool,
+    /// Size of the JIT's code arena in bytes.
+    pub arena_bytes: usize,
+    /// Wait for each compilation instead of interpreting meanwhile (reproducible profiles).
+    pub sync_compile: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { jit: true, jit_threshold: 16, count_insns: false, arena_bytes: 256 << 20, sync_compile: false }
+    }
+}
+
+/// Why [`Engine::run`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// The CPU is halted and nothing is pending: wait for an event.
+    Halted,
+    /// `exit_request` had external or stop bits (returned here, already cleared).
+    Request(u32),
+    /// Deterministic mode: the instruction budget is used up.
+    Budget,
+}
+
+/// Errors starting the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The JIT could not start.
+    #[error("cannot start the JIT: {0}")]
+    Jit(#[from] JitError),
+}
+
+/// Translation, caching, tiering and execution of guest code.
+pub struct Engine {
+    cfg: EngineConfig,
+    cache: BlockCache,
+    compiler: Option<Compiler>,
+    enter: Option<EnterFn>,
+    interp: Interpreter,
+    serial: u64,
+    /// Counters.
+    pub stats: Stats,
+}
+
+impl Engine {
+    /// An engine with `cfg`.
+    pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
+        let compiler = if cfg.jit { Some(Compiler::start(cfg.arena_bytes)?) } else { None };
+        let enter = compiler.as_ref().map(|c| c.enter_fn());
+        Ok(Engine { cfg, cache: BlockCache::new(), compiler, enter, interp: Interpreter::new(), serial: 0, stats: Stats::default() })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.cfg
+    }
+
+    /// Drops every translation (machine reset).
+    pub fn flush(&mut self, env: *mut CpuHeader) {
+        // SAFETY: the caller passes a live CPU header.
+        let hdr = unsafe { &mut *env };
+        self.cache.clear(hdr);
+        if let Some(c) = &mut self.compiler {
+            c.reset();
+        }
+        self.stats.flushes += 1;
+    }
+
+    /// Runs `cpu` until it halts, an external request arrives or the budget runs out.
+    pub fn run(&mut self, cpu: &mut dyn GuestCpu) -> Stop {
+        let env = cpu.env();
+        loop {
+            // SAFETY (all uses of `env` below): the CPU outlives this call and generated code
+            // is not running while the loop touches the header.
+            let req = unsafe { (*env).exit_request.load(Ordering::Acquire) };
+            if req != 0 {
+                let req = unsafe { (*env).exit_request.swap(0, Ordering::AcqRel) };
+                if req & (EXIT_REQ_EXTERNAL | EXIT_REQ_STOP) != 0 {
+                    self.drop_dirty_code(env);
+                    return Stop::Request(req);
+                }
+            }
+            self.drop_dirty_code(env);
+            if self.cfg.count_insns && unsafe { (*env).icount_budget } <= 0 {
+                return Stop::Budget;
+            }
+            if !cpu.poll_interrupts() {
+                return Stop::Halted;
+            }
+            self.collect_compiled(env);
+            let pc = unsafe { (*env).pc };
+            let key = cpu.mode_key();
+            let Some(id) = self.lookup(cpu, env, pc, key) else { continue };
+            let (exit, compiled) = self.execute(id, env);
+            self.handle_exit(cpu, env, id, compiled, exit);
+        }
+    }
+
+    fn drop_dirty_code(&mut self, env: *mut CpuHeader) {
+        // SAFETY: live header, not in generated code.
+        let hdr = unsafe { &mut *env };
+        if hdr.space().has_dirty_code() {
+            for page in hdr.space().take_dirty_code() {
+                let n = self.cache.invalidate_page(page, hdr);
+                self.stats.invalidated_blocks += n as u64;
+            }
+        }
+    }
+
+    fn lookup(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, key: u64) -> Option<TbId> {
+        // SAFETY: live header, not in generated code.
+        let hdr = unsafe { &mut *env };
+        let jc = &mut hdr.jump_cache[jump_cache_index(pc)];
+        if jc.vpc == pc && jc.key == key {
+            let id = jc.block as TbId;
+            if let Some(tb) = self.cache.get(id) {
+                if jc.code == 0 {
+                    jc.code = tb.entry().unwrap_or(0);
+                }
+                return Some(id);
+            }
+        }
+        // SAFETY: live header.
+        let Some(phys) = (unsafe { slow_path::translate_code(env, pc, cpu.code_mmu_idx()) }) else {
+            cpu.on_fault(pc);
+            return None;
+        };
+        let id = match self.cache.find(phys, pc, key) {
+            Some(id) => id,
+            None => self.translate(cpu, env, pc, phys, key),
+        };
+        // SAFETY: live header.
+        let hdr = unsafe { &mut *env };
+        let code = self.cache.get(id).and_then(|t| t.entry()).unwrap_or(0);
+        hdr.jump_cache[jump_cache_index(pc)] = ferrite_softmmu::JumpCacheEntry { vpc: pc, key, code, block: id as u64 };
+        Some(id)
+    }
+
+    fn translate(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, key: u64) -> TbId {
+        let t0 = Instant::now();
+        // SAFETY: live header.
+        let hdr = unsafe { &mut *env };
+        let len = (pc & PAGE_MASK) + PAGE_SIZE - pc;
+        let space = hdr.space();
+        let mut block = match space.ram_ptr(phys, len) {
+            // SAFETY: ram_ptr checked that the range is RAM; nothing writes it during translation.
+            Some(p) => cpu.translate(pc, unsafe { std::slice::from_raw_parts(p, len as usize) }),
+            None => {
+                // Code in MMIO (flash, ROM devices): read a bounded window word by word.
+                let n = len.min(256);
+                let op = MemOp::new(0, false, Endian::Big, 0);
+                let bytes: Vec<u8> = (0..n).map(|i| space.load(phys + i, op) as u8).collect();
+                cpu.translate(pc, &bytes)
+            }
+        };
+        if tracing::enabled!(target: "ir", tracing::Level::TRACE) {
+            tracing::trace!(target: "ir", "{}", ferrite_ir::print_block(&block));
+        }
+        opt::optimize(&mut block);
+        if tracing::enabled!(target: "ir_opt", tracing::Level::TRACE) {
+            tracing::trace!(target: "ir_opt", "{}", ferrite_ir::print_block(&block));
+        }
+        if space.mark_code_page(phys & PAGE_MASK) {
+            hdr.tlb.protect_code_page(phys & PAGE_MASK);
+        }
+        self.stats.translated_blocks += 1;
+        self.stats.translated_insns += block.n_insns as u64;
+        self.stats.translate_time += t0.elapsed();
+        self.serial += 1;
+        self.cache.insert(Tb::new(pc, phys, key, Arc::new(block), self.serial))
+    }
+
+    /// Runs block `id`; returns how it left and whether it ran compiled.
+    fn execute(&mut self, id: TbId, env: *mut CpuHeader) -> (Exit, bool) {
+        let count = self.cfg.count_insns;
+        let generation = self.cache.generation;
+        let tb = self.cache.get_mut(id).expect("looked-up block exists");
+        if let (Code::Compiled(c), Some(enter)) = (tb.code, self.enter) {
+            self.stats.jit_entries += 1;
+            // SAFETY: the code was compiled for this guest and this mode; env is live.
+            let ret = unsafe { enter(c.entry, env) };
+            // SAFETY: live header.
+            let hdr = unsafe { &*env };
+            return (Exit::decode(ret, hdr.pc, hdr.exit_slot), true);
+        }
+        // The interpreter has no prologue: apply the same entry checks here.
+        // SAFETY: live header.
+        let hdr = unsafe { &mut *env };
+        if hdr.exit_request.load(Ordering::Acquire) != 0 {
+            return (Exit::Request { pc: tb.vpc }, false);
+        }
+        let n = tb.ir.n_insns as i64;
+        if count {
+            hdr.icount_budget -= n;
+            if hdr.icount_budget < 0 {
+                hdr.icount_budget += n;
+                return (Exit::Request { pc: tb.vpc }, false);
+            }
+        }
+        tb.runs += 1;
+        let ir = tb.ir.clone();
+        if self.compiler.is_some() && matches!(tb.code, Code::Interp) && tb.runs >= self.cfg.jit_threshold {
+            tb.code = Code::Queued;
+            let job = Job {
+                id,
+                serial: tb.serial,
+                generation,
+                block: ir.clone(),
+                opts: CompileOptions { count_insns: count, mode_key: tb.key },
+            };
+            let compiler = self.compiler.as_mut().expect("checked");
+            compiler.submit(job);
+            if self.cfg.sync_compile {
+                if let Some(done) = compiler.wait() {
+                    self.finish_compile(done, env);
+                }
+            }
+        }
+        self.stats.interp_runs += 1;
+        // SAFETY: the block was translated for this CPU's architecture and verified.
+        let exit = unsafe { self.interp.run(&ir, env) };
+        if count {
+            if let Exit::Fault { .. } | Exit::Raise { .. } = exit {
+                // Give back the instructions that did not run.
+                // SAFETY: live header.
+                unsafe { (*env).icount_budget += n - (*env).exit_insns as i64 };
+            }
+        }
+        (exit, false)
+    }
+
+    fn handle_exit(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, _id: TbId, compiled: bool, exit: Exit) {
+        // SAFETY: live header, not in generated code.
+        let hdr = unsafe { &mut *env };
+        let kind = match exit {
+            Exit::Direct { .. } => tag::DIRECT,
+            Exit::Dynamic { .. } => tag::DYNAMIC,
+            Exit::Sync { .. } => tag::SYNC,
+            Exit::Raise { .. } => tag::RAISE,
+            Exit::Halt { .. } => tag::HALT,
+            Exit::Fault { .. } => tag::FAULT,
+            Exit::Request { .. } => tag::REQUEST,
+        };
+        self.stats.exits[kind as usize] += 1;
+        match exit {
+            Exit::Direct { pc, .. } => {
+                hdr.pc = pc;
+                if compiled {
+                    self.try_link(hdr, pc);
+                }
+            }
+            Exit::Dynamic { pc } | Exit::Sync { pc } | Exit::Request { pc } => hdr.pc = pc,
+            Exit::Raise { pc, code, aux } => cpu.on_raise(pc, code, aux),
+            Exit::Fault { pc } => cpu.on_fault(pc),
+            Exit::Halt { pc } => cpu.on_halt(pc),
+        }
+    }
+
+    /// After a compiled block left through direct exit slot `hdr.exit_slot` for `target`, links
+    /// the slot to the target's code if the target is compiled and on the same guest page.
+    fn try_link(&mut self, hdr: &mut CpuHeader, target: u64) {
+        let slot = hdr.exit_slot;
+        let Some(src) = self.cache.slot_owner(slot) else { return };
+        let Some(s) = self.cache.get(src) else { return };
+        if s.vpc & PAGE_MASK != target & PAGE_MASK {
+            return;
+        }
+        let tppc = (s.ppc & PAGE_MASK) | (target & !PAGE_MASK);
+        if let Some(t) = self.cache.find(tppc, target, s.key) {
+            if self.cache.link(src, slot, t) {
+                self.stats.links += 1;
+            }
+        }
+    }
+
+    fn collect_compiled(&mut self, env: *mut CpuHeader) {
+        loop {
+            let Some(done) = self.compiler.as_mut().and_then(|c| c.poll()) else { return };
+            self.finish_compile(done, env);
+        }
+    }
+
+    fn finish_compile(&mut self, done: crate::compiler::Done, env: *mut CpuHeader) {
+        self.stats.compile_time += done.elapsed;
+        if done.generation != self.cache.generation {
+            return;
+        }
+        let alive = self.cache.get(done.id).is_some_and(|t| t.serial == done.serial);
+        match done.result {
+            Ok(c) if alive => {
+                self.stats.compiled_blocks += 1;
+                self.stats.code_bytes += c.code_size as u64;
+                self.cache.set_compiled(done.id, c);
+            }
+            Ok(_) => {}
+            Err(JitError::ArenaFull) => {
+                // SAFETY: live header, not in generated code.
+                let hdr = unsafe { &mut *env };
+                self.cache.drop_all_code(hdr);
+                if let Some(c) = &mut self.compiler {
+                    c.reset();
+                }
+                self.stats.flushes += 1;
+            }
+            Err(e) => {
+                tracing::debug!(target: "jit", "block {:#x} stays interpreted: {e}", self.cache.get(done.id).map_or(0, |t| t.vpc));
+                if alive {
+                    if let Some(t) = self.cache.get_mut(done.id) {
+                        t.code = Code::Failed;
+                    }
+                }
+            }
+        }
+    }
+}

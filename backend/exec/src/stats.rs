@@ -1,0 +1,61 @@
+//! Counters that tell where the time goes (`-d stats`, benchmarks' closing notes).
+
+use std::time::Duration;
+
+/// Engine counters since the machine started.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Blocks translated to IR.
+    pub translated_blocks: u64,
+    /// Guest instructions translated.
+    pub translated_insns: u64,
+    /// Time spent translating (decode, IR, passes).
+    pub translate_time: Duration,
+    /// Blocks compiled by the JIT.
+    pub compiled_blocks: u64,
+    /// Time the compile thread spent compiling.
+    pub compile_time: Duration,
+    /// Host code bytes produced.
+    pub code_bytes: u64,
+    /// Blocks run by the interpreter.
+    pub interp_runs: u64,
+    /// Entries into generated code from the run loop (chained blocks are not counted).
+    pub jit_entries: u64,
+    /// Links between compiled blocks established.
+    pub links: u64,
+    /// Blocks dropped because their code was overwritten.
+    pub invalidated_blocks: u64,
+    /// Full flushes of the code cache.
+    pub flushes: u64,
+    /// Exits to the run loop by kind: direct, dynamic, sync, raise, halt, fault, request.
+    pub exits: [u64; 8],
+}
+
+impl Stats {
+    /// A human-readable summary.
+    pub fn report(&self) -> String {
+        format!(
+            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks ({} KiB) in {:.3}s; \
+             interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
+             exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}",
+            self.translated_blocks,
+            self.translated_insns,
+            self.translate_time.as_secs_f64(),
+            self.compiled_blocks,
+            self.code_bytes / 1024,
+            self.compile_time.as_secs_f64(),
+            self.interp_runs,
+            self.jit_entries,
+            self.links,
+            self.invalidated_blocks,
+            self.flushes,
+            self.exits[1],
+            self.exits[2],
+            self.exits[3],
+            self.exits[4],
+            self.exits[5],
+            self.exits[6],
+            self.exits[7],
+        )
+    }
+}

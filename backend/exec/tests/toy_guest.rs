@@ -1,0 +1,230 @@
+//! End-to-end tests of the engine with a toy guest ISA over the IR's test CPU: translation,
+//! block caching, tiering to the JIT, linking, self-modifying code and faults.
+
+use ferrite_exec::{Engine, EngineConfig, Stop};
+use ferrite_ir::testing::{TestMachine, DESC};
+use ferrite_ir::{Block, Builder, GuestCpu, GuestDesc, IntCC, Reg, Type};
+use ferrite_softmmu::{CpuHeader, Endian, MemOp};
+
+/// Toy instruction encodings: `op | rd << 8 | imm16 << 16`, little-endian words.
+fn insn(op: u32, rd: u32, imm: i16) -> u32 {
+    op | (rd << 8) | ((imm as u16 as u32) << 16)
+}
+const ADDI: u32 = 1;
+const BNEZ: u32 = 2; // relative branch in words
+const LOAD: u32 = 3; // rd = mem64[r(imm)]
+const STORE: u32 = 4; // mem32[r(imm)] = rd
+const HALT: u32 = 5;
+const JR: u32 = 6; // pc = r(rd)
+const RAISE: u32 = 7;
+
+struct Toy {
+    m: TestMachine,
+    halted: bool,
+    faults: Vec<u64>,
+    raises: Vec<u64>,
+}
+
+impl GuestCpu for Toy {
+    fn env(&mut self) -> *mut CpuHeader {
+        self.m.env()
+    }
+    fn desc(&self) -> &'static GuestDesc {
+        &DESC
+    }
+    fn mode_key(&self) -> u64 {
+        0
+    }
+    fn code_mmu_idx(&self) -> usize {
+        0
+    }
+    fn translate(&self, vpc: u64, code: &[u8]) -> Block {
+        let mut blk = Block::new(&DESC, vpc);
+        let mut b = Builder::new(&mut blk);
+        let mut pc = vpc;
+        for w in code.chunks_exact(4).take(32) {
+            let w = u32::from_le_bytes(w.try_into().unwrap());
+            let (op, rd, imm) = (w & 0xff, Reg(((w >> 8) & 3) as u16), (w >> 16) as u16 as i16);
+            b.insn_start(pc);
+            match op {
+                ADDI => {
+                    let x = b.get_reg(rd);
+                    let y = b.add_imm(x, imm as i64 as u64);
+                    b.set_reg(rd, y);
+                }
+                BNEZ => {
+                    let x = b.get_reg(rd);
+                    let c = b.icmp_imm(IntCC::Ne, x, 0);
+                    let (t, f) = (b.create_bb(), b.create_bb());
+                    b.branch(c, t, f);
+                    b.switch_to(t);
+                    b.exit_direct(pc.wrapping_add((imm as i64 * 4) as u64));
+                    b.switch_to(f);
+                    b.exit_direct(pc + 4);
+                    return blk;
+                }
+                LOAD => {
+                    let a = b.get_reg(Reg(imm as u16 & 3));
+                    let v = b.load(Type::I64, MemOp::new(3, false, Endian::Little, 0), a);
+                    b.set_reg(rd, v);
+                }
+                STORE => {
+                    let a = b.get_reg(Reg(imm as u16 & 3));
+                    let v = b.get_reg(rd);
+                    let v = b.trunc(Type::I32, v);
+                    b.store(MemOp::new(2, false, Endian::Little, 0), a, v);
+                }
+                HALT => {
+                    b.halt(pc + 4);
+                    return blk;
+                }
+                JR => {
+                    let a = b.get_reg(rd);
+                    b.exit_dynamic(a);
+                    return blk;
+                }
+                RAISE => {
+                    let k = b.iconst(Type::I64, imm as u64);
+                    b.raise(9, k);
+                    return blk;
+                }
+                _ => panic!("bad toy insn {w:#x}"),
+            }
+            pc += 4;
+        }
+        b.exit_direct(pc);
+        blk
+    }
+    fn on_raise(&mut self, pc: u64, code: u64, aux: u64) {
+        assert_eq!(code, 9);
+        self.raises.push(aux);
+        self.m.cpu.hdr.pc = pc + 4;
+    }
+    fn on_fault(&mut self, pc: u64) {
+        self.m.cpu.hdr.pending_exit = 0;
+        self.faults.push(pc);
+        self.m.cpu.hdr.pc = pc + 4;
+    }
+    fn on_halt(&mut self, pc: u64) {
+        self.m.cpu.hdr.pc = pc;
+        self.halted = true;
+    }
+    fn poll_interrupts(&mut self) -> bool {
+        !self.halted
+    }
+}
+
+fn toy(program: &[u32]) -> Toy {
+    let m = TestMachine::new();
+    let bytes: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
+    m.space.write_ram(0x1000, &bytes).unwrap();
+    let mut t = Toy { m, halted: false, faults: vec![], raises: vec![] };
+    t.m.cpu.hdr.pc = 0x1000;
+    t
+}
+
+fn engine(jit: bool) -> Engine {
+    Engine::new(EngineConfig { jit, jit_threshold: 2, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() }).unwrap()
+}
+
+fn counting_loop() -> Vec<u32> {
+    vec![
+        insn(ADDI, 1, 1000), // r1 = 1000
+        insn(ADDI, 0, 3),    // loop: r0 += 3
+        insn(ADDI, 1, -1),   //       r1 -= 1
+        insn(BNEZ, 1, -2),   //       while r1 != 0
+        insn(HALT, 0, 0),
+    ]
+}
+
+#[test]
+fn loop_runs_interpreted_and_compiled_with_the_same_result() {
+    for jit in [false, true] {
+        let mut t = toy(&counting_loop());
+        let mut e = engine(jit);
+        assert_eq!(e.run(&mut t), Stop::Halted);
+        assert_eq!(t.m.cpu.r[0], 3000, "jit={jit}");
+        assert_eq!(t.m.cpu.r[1], 0);
+        assert_eq!(t.m.cpu.hdr.pc, 0x1014);
+        if jit {
+            assert!(e.stats.compiled_blocks >= 1, "{}", e.stats.report());
+            assert!(e.stats.links >= 1, "the loop links to itself: {}", e.stats.report());
+            assert!(e.stats.jit_entries < 20, "chained, not re-entered: {}", e.stats.report());
+        } else {
+            assert_eq!(e.stats.compiled_blocks, 0);
+        }
+    }
+}
+
+#[test]
+fn writing_code_drops_its_translation() {
+    // Run a block that adds 1, then patch it to add 5 from guest code, then jump back to it.
+    let prog = [
+        insn(ADDI, 0, 1),      // 0x1000: r0 += 1
+        insn(BNEZ, 3, 2),      // 0x1004: second time round (r3 != 0) skip to the halt
+        insn(BNEZ, 2, 2),      // 0x1008: r2 != 0 -> go patch (0x1010)
+        insn(HALT, 0, 0),      // 0x100c
+        insn(STORE, 1, 2),     // 0x1010: mem32[r2] = r1  (the new instruction)
+        insn(ADDI, 3, 1),      // 0x1014: r3 = 1
+        insn(JR, 2, 0),        // 0x1018: jump to r2 (0x1000)
+    ];
+    for jit in [false, true] {
+        let mut t = toy(&prog);
+        t.m.cpu.r[1] = insn(ADDI, 0, 5) as u64;
+        t.m.cpu.r[2] = 0x1000;
+        let mut e = engine(jit);
+        // Warm the first block up so it is compiled before it is overwritten.
+        for _ in 0..3 {
+            t.m.cpu.hdr.pc = 0x1000;
+            t.m.cpu.r[0] = 0;
+            t.m.cpu.r[3] = 1;
+            t.halted = false;
+            e.run(&mut t);
+        }
+        t.m.cpu.hdr.pc = 0x1000;
+        t.m.cpu.r[0] = 0;
+        t.m.cpu.r[3] = 0;
+        t.halted = false;
+        assert_eq!(e.run(&mut t), Stop::Halted);
+        assert_eq!(t.m.cpu.r[0], 6, "old code added 1, the patched code 5 (jit={jit}): {}", e.stats.report());
+        assert!(e.stats.invalidated_blocks >= 1);
+    }
+}
+
+#[test]
+fn faults_and_raises_reach_the_guest_with_precise_pcs() {
+    let prog = [
+        insn(ADDI, 0, 1),
+        insn(LOAD, 1, 2), // r2 = 0xdead_0000: faults at 0x1004
+        insn(ADDI, 0, 1),
+        insn(RAISE, 0, 42), // at 0x100c
+        insn(HALT, 0, 0),
+    ];
+    for jit in [false, true] {
+        let mut e = engine(jit);
+        for _ in 0..3 {
+            let mut t = toy(&prog);
+            t.m.cpu.r[2] = 0xdead_0000;
+            assert_eq!(e.run(&mut t), Stop::Halted);
+            assert_eq!(t.faults, vec![0x1004]);
+            assert_eq!(t.raises, vec![42]);
+            assert_eq!(t.m.cpu.r[0], 2);
+        }
+    }
+}
+
+#[test]
+fn exit_requests_stop_a_chained_loop() {
+    let prog = [insn(ADDI, 0, 1), insn(BNEZ, 0, -1)]; // loops "forever"
+    let mut t = toy(&prog);
+    let mut e = engine(true);
+    let env = t.m.env() as usize;
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        // SAFETY: the CPU outlives the thread (joined below); exit_request is atomic.
+        unsafe { (*(env as *mut CpuHeader)).request_exit(ferrite_softmmu::EXIT_REQ_EXTERNAL) };
+    });
+    assert_eq!(e.run(&mut t), Stop::Request(ferrite_softmmu::EXIT_REQ_EXTERNAL));
+    stopper.join().unwrap();
+    assert!(t.m.cpu.r[0] > 1000, "ran for a while: {}", t.m.cpu.r[0]);
+}
