@@ -11,7 +11,7 @@ use cranelift_codegen::{Context, FinalizedMachReloc, FinalizedRelocTarget};
 
 /// Builds the host ISA: Cranelift's native feature detection (or the x86-64 baseline when
 /// `detect` is false), then `isa_flags` on top.
-pub(crate) fn host_isa(optimize: bool, detect: bool, isa_flags: &[(String, String)]) -> Result<OwnedTargetIsa, JitError> {
+pub(crate) fn host_isa(optimize: bool, detect: bool, verify: bool, isa_flags: &[(String, String)]) -> Result<OwnedTargetIsa, JitError> {
     let cg = |e: settings::SetError| JitError::Codegen(e.to_string());
     let mut flags = settings::builder();
     flags.set("opt_level", if optimize { "speed" } else { "none" }).map_err(cg)?;
@@ -20,7 +20,7 @@ pub(crate) fn host_isa(optimize: bool, detect: bool, isa_flags: &[(String, Strin
     flags.set("unwind_info", "false").map_err(cg)?;
     // Cranelift's x64 tail calls rely on a frame pointer chain.
     flags.set("preserve_frame_pointers", "true").map_err(cg)?;
-    flags.set("enable_verifier", if cfg!(debug_assertions) { "true" } else { "false" }).map_err(cg)?;
+    flags.set("enable_verifier", if verify { "true" } else { "false" }).map_err(cg)?;
     let mut isa = cranelift_native::builder_with_options(detect).map_err(|e| JitError::Unsupported(e.to_string()))?;
     for (k, v) in isa_flags {
         isa.set(k, v).map_err(cg)?;

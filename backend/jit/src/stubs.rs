@@ -88,7 +88,7 @@ fn stub(isa: &OwnedTargetIsa, signature: Signature, body: impl FnOnce(&mut Funct
 }
 
 fn build() -> Result<Stubs, JitError> {
-    let isa = backend::host_isa(true, true, &[])?;
+    let isa = backend::host_isa(true, true, cfg!(debug_assertions), &[])?;
     let enter = stub(&isa, sig(CallConv::SystemV, &[types::I64, types::I64], Some(types::I64)), |b, p| {
         let tail = b.import_signature(block_signature());
         let call = b.ins().call_indirect(tail, p[0], &[p[1]]);

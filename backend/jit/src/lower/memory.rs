@@ -9,7 +9,7 @@
 use super::arith::{from_u64, to_u64};
 use super::{clif_type, hdr, Lower};
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
-use ferrite_ir::{RegSet, Type};
+use ferrite_ir::{Opcode, RegSet, Type};
 use ferrite_softmmu::{CpuHeader, Endian, MemOp, SoftTlb, TlbEntry, PAGE_BITS, PAGE_MASK, TLB_ENTRIES};
 use std::mem::{offset_of, size_of};
 
@@ -31,7 +31,19 @@ fn access_type(size: u64) -> types::Type {
 impl Lower<'_, '_> {
     /// Looks the page of `addr` up in the TLB of `op`'s mode. Branches to `hit` or `miss`;
     /// returns the entry's address and the offset of its first field, for the hit path.
-    fn tlb_lookup(&mut self, op: MemOp, addr: ir::Value, store: bool, hit: ir::Block, miss: ir::Block) -> (ir::Value, i32) {
+    /// `arg`, if any, is passed to both successors.
+    /// `base_offset` is `addr` as base + constant, when the IR computed it that way.
+    #[allow(clippy::too_many_arguments)]
+    fn tlb_lookup(
+        &mut self,
+        op: MemOp,
+        addr: ir::Value,
+        base_offset: Option<(ir::Value, i64)>,
+        store: bool,
+        hit: ir::Block,
+        miss: ir::Block,
+        arg: Option<ir::Value>,
+    ) -> (ir::Value, i32) {
         let base = (TLB_TABLE + op.mmu_idx() * TLB_ENTRIES * ENTRY_BYTES) as i32;
         // ((addr >> PAGE_BITS) & (TLB_ENTRIES - 1)) * 32, in two instructions.
         let shifted = self.b.ins().ushr_imm_s(addr, (PAGE_BITS - ENTRY_BYTES.trailing_zeros()) as i64);
@@ -39,11 +51,24 @@ impl Lower<'_, '_> {
         let entry = self.b.ins().iadd(self.env, index);
         let field = if store { offset_of!(TlbEntry, addr_write) } else { offset_of!(TlbEntry, addr_read) };
         let tag = self.b.ins().load(types::I64, self.env_flags, entry, base + field as i32);
-        let last = if op.size() > 1 { self.b.ins().iadd_imm_s(addr, op.size() as i64 - 1) } else { addr };
+        let last = match (op.size(), base_offset) {
+            (1, _) => addr,
+            // Fold the address's own displacement: one lea instead of two adds.
+            (n, Some((b, off))) => self.b.ins().iadd_imm_s(b, off.wrapping_add(n as i64 - 1)),
+            (n, None) => self.b.ins().iadd_imm_s(addr, n as i64 - 1),
+        };
         let page = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
         let eq = self.b.ins().icmp(IntCC::Equal, tag, page);
-        self.b.ins().brif(eq, hit, &[], miss, &[]);
+        let args: Vec<ir::BlockArg> = arg.into_iter().map(Into::into).collect();
+        self.b.ins().brif(eq, hit, &args, miss, &args);
         (entry, base)
+    }
+
+    /// `v` as a Cranelift base value plus a constant, if the IR computed it as `add x, const`.
+    fn base_offset(&self, v: ferrite_ir::Value) -> Option<(ir::Value, i64)> {
+        let i = self.block.inst(v);
+        let k = (i.op == Opcode::Add).then(|| self.block.as_const(i.args[1])).flatten()?;
+        Some((self.arg(i.args[0]), k as i64))
     }
 
     /// The host address of a hit: `addr + entry.addend`.
@@ -53,14 +78,15 @@ impl Lower<'_, '_> {
     }
 
     /// A guest load of IR type `ty`.
-    pub(super) fn load(&mut self, ty: Type, op: MemOp, addr: ir::Value) -> ir::Value {
+    pub(super) fn load(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value) -> ir::Value {
+        let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
         // Both paths meet with the raw access-sized value; extending once after the join keeps
         // the hot path free of extra moves.
         let aty = access_type(op.size());
         let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(slow);
         let raw = self.b.append_block_param(join, aty);
-        let (entry, base) = self.tlb_lookup(op, addr, false, fast, slow);
+        let (entry, base) = self.tlb_lookup(op, addr, based, false, fast, slow, None);
 
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
@@ -104,16 +130,22 @@ impl Lower<'_, '_> {
     }
 
     /// A guest store of `val` (IR type `ty`).
-    pub(super) fn store(&mut self, ty: Type, op: MemOp, addr: ir::Value, val: ir::Value) {
+    pub(super) fn store(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value) {
+        let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
         let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(slow);
-        let (entry, base) = self.tlb_lookup(op, addr, true, fast, slow);
+        // The value reaches both paths as a block argument: Cranelift's optimizer places pure
+        // computations at their first use, and a value first used inside the fast path would be
+        // computed again after the join.
+        let vf = self.b.append_block_param(fast, clif_type(ty));
+        let vs = self.b.append_block_param(slow, clif_type(ty));
+        let (entry, base) = self.tlb_lookup(op, addr, based, true, fast, slow, Some(val));
 
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
         let host = self.host_addr(entry, base, addr);
         let big = op.endian() == Endian::Big && op.size() > 1;
-        let mut v = val;
+        let mut v = vf;
         if ty.is_float() && big {
             v = self.b.ins().bitcast(clif_type(ty.int_of_same_width()), ir::MemFlagsData::new(), v);
         } else if ty.is_int() && (ty.bytes() as u64) > op.size() {
@@ -129,7 +161,7 @@ impl Lower<'_, '_> {
         self.b.seal_block(slow);
         let f = self.b.ins().iconst(types::I64, self.stubs.store as i64);
         let m = self.b.ins().iconst(types::I32, op.0 as i64);
-        let wide = to_u64(&mut self.b, ty, val);
+        let wide = to_u64(&mut self.b, ty, vs);
         self.b.ins().call_indirect(self.sigs.store, f, &[self.env, addr, wide, m]);
         self.check_fault(true);
         self.b.ins().jump(join, &[]);

@@ -381,10 +381,11 @@ impl Lower<'_, '_> {
                 let (from, x) = (self.block.ty(a[0]), self.arg(a[0]));
                 Some(arith::convert(&mut self.b, inst.op, from, ty, x))
             }
-            Opcode::Load => Some(self.load(ty, MemOp(inst.imm as u32), self.arg(a[0]))),
+            Opcode::Load => Some(self.load(ty, MemOp(inst.imm as u32), a[0])),
             Opcode::Store => {
                 let vty = self.block.ty(a[1]);
-                self.store(vty, MemOp(inst.imm as u32), self.arg(a[0]), self.arg(a[1]));
+                let v = self.arg(a[1]);
+                self.store(vty, MemOp(inst.imm as u32), a[0], v);
                 None
             }
             Opcode::Call => self.call(inst.imm as usize, &a),

@@ -55,7 +55,7 @@ const LARGE: Config = Config { max_ops: 60, max_bbs: 6, nan_pairs: false };
 
 #[test]
 fn random_small_blocks_match_the_interpreter() {
-    let mut jit = Jit::new(64 << 20).unwrap();
+    let mut jit = Jit::with_config(64 << 20, &JitConfig { verify: true, ..JitConfig::default() }).unwrap();
     let seed = env_u64("FERRITE_JIT_SEED").unwrap_or(1);
     let n = env_u64("FERRITE_JIT_BLOCKS").unwrap_or(3000);
     differential(&mut jit, seed, n, SMALL);
@@ -70,9 +70,9 @@ fn random_large_blocks_match_the_interpreter() {
 }
 
 #[test]
-fn random_blocks_match_without_optimization_and_without_fma() {
-    // opt_level=none takes other instruction-selection paths; no FMA means libcalls.
-    let config = JitConfig { optimize: false, isa_flags: vec![("has_fma".into(), "false".into())], ..JitConfig::default() };
+fn random_blocks_match_with_cranelift_optimizations_and_without_fma() {
+    // opt_level=speed rewrites the code (e-graph, alias analysis); no FMA means libcalls.
+    let config = JitConfig { optimize: true, verify: true, isa_flags: vec![("has_fma".into(), "false".into())], ..JitConfig::default() };
     let mut jit = Jit::with_config(64 << 20, &config).unwrap();
     differential(&mut jit, 2_000_000, 500, SMALL);
 }

@@ -6,3 +6,4 @@ mod differential;
 mod edge_cases;
 mod gen;
 mod linking;
+mod perf;
