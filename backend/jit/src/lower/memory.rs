@@ -31,9 +31,7 @@ fn access_type(size: u64) -> types::Type {
 impl Lower<'_, '_> {
     /// Looks the page of `addr` up in the TLB of `op`'s mode. Branches to `hit` or `miss`;
     /// returns the entry's address and the offset of its first field, for the hit path.
-    /// `arg`, if any, is passed to both successors.
     /// `base_offset` is `addr` as base + constant, when the IR computed it that way.
-    #[allow(clippy::too_many_arguments)]
     fn tlb_lookup(
         &mut self,
         op: MemOp,
@@ -42,7 +40,6 @@ impl Lower<'_, '_> {
         store: bool,
         hit: ir::Block,
         miss: ir::Block,
-        arg: Option<ir::Value>,
     ) -> (ir::Value, i32) {
         let base = (TLB_TABLE + op.mmu_idx() * TLB_ENTRIES * ENTRY_BYTES) as i32;
         // ((addr >> PAGE_BITS) & (TLB_ENTRIES - 1)) * 32, in two instructions.
@@ -59,8 +56,7 @@ impl Lower<'_, '_> {
         };
         let page = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
         let eq = self.b.ins().icmp(IntCC::Equal, tag, page);
-        let args: Vec<ir::BlockArg> = arg.into_iter().map(Into::into).collect();
-        self.b.ins().brif(eq, hit, &args, miss, &args);
+        self.b.ins().brif(eq, hit, &[], miss, &[]);
         (entry, base)
     }
 
@@ -86,7 +82,7 @@ impl Lower<'_, '_> {
         let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(slow);
         let raw = self.b.append_block_param(join, aty);
-        let (entry, base) = self.tlb_lookup(op, addr, based, false, fast, slow, None);
+        let (entry, base) = self.tlb_lookup(op, addr, based, false, fast, slow);
 
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
@@ -134,18 +130,13 @@ impl Lower<'_, '_> {
         let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
         let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(slow);
-        // The value reaches both paths as a block argument: Cranelift's optimizer places pure
-        // computations at their first use, and a value first used inside the fast path would be
-        // computed again after the join.
-        let vf = self.b.append_block_param(fast, clif_type(ty));
-        let vs = self.b.append_block_param(slow, clif_type(ty));
-        let (entry, base) = self.tlb_lookup(op, addr, based, true, fast, slow, Some(val));
+        let (entry, base) = self.tlb_lookup(op, addr, based, true, fast, slow);
 
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
         let host = self.host_addr(entry, base, addr);
         let big = op.endian() == Endian::Big && op.size() > 1;
-        let mut v = vf;
+        let mut v = val;
         if ty.is_float() && big {
             v = self.b.ins().bitcast(clif_type(ty.int_of_same_width()), ir::MemFlagsData::new(), v);
         } else if ty.is_int() && (ty.bytes() as u64) > op.size() {
@@ -161,7 +152,7 @@ impl Lower<'_, '_> {
         self.b.seal_block(slow);
         let f = self.b.ins().iconst(types::I64, self.stubs.store as i64);
         let m = self.b.ins().iconst(types::I32, op.0 as i64);
-        let wide = to_u64(&mut self.b, ty, vs);
+        let wide = to_u64(&mut self.b, ty, val);
         self.b.ins().call_indirect(self.sigs.store, f, &[self.env, addr, wide, m]);
         self.check_fault(true);
         self.b.ins().jump(join, &[]);

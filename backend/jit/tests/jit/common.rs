@@ -113,11 +113,14 @@ pub fn run_interp(block: &Block, m: &mut TestMachine) -> Exit {
 /// (`u32::MAX`) after checking the JIT's slot index names the same target.
 pub fn run_jit(jit: &mut Jit, block: &Block, m: &mut TestMachine, opts: &CompileOptions) -> Exit {
     let c = jit.compile(block, opts).expect("compile");
-    enter(jit, c.entry, m, block)
+    enter(jit, c.entry, c.slots, m, block)
 }
 
-/// Runs compiled code at `entry` and decodes its exit.
-pub fn enter(jit: &Jit, entry: u64, m: &mut TestMachine, block: &Block) -> Exit {
+/// Runs compiled code at `entry` (whose link slots are at `slots`) and decodes its exit.
+/// A direct exit must name its target's slot index and report the slot's address in
+/// `exit_slot` (the run loop links through it); that is checked, then `exit_slot` is cleared
+/// so outcomes compare equal with the interpreter's.
+pub fn enter(jit: &Jit, entry: u64, slots: u64, m: &mut TestMachine, block: &Block) -> Exit {
     let env = m.env();
     // SAFETY: the code was compiled for this guest; env is live.
     let ret = unsafe { (jit.enter_fn())(entry, env) };
@@ -125,6 +128,8 @@ pub fn enter(jit: &Jit, entry: u64, m: &mut TestMachine, block: &Block) -> Exit 
     match exit {
         Exit::Direct { pc, index } => {
             assert_eq!(direct_exit_targets(block).get(index as usize), Some(&pc), "link slot index names another exit");
+            assert_eq!(m.cpu.hdr.exit_slot, slots + 8 * index as u64, "exit_slot is the slot of the exit taken");
+            m.cpu.hdr.exit_slot = 0;
             Exit::Direct { pc, index: u32::MAX }
         }
         e => e,

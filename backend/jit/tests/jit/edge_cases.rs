@@ -90,13 +90,13 @@ fn check(jit: &mut Jit, op: Opcode, result: Type, tys: &[Type], imm: u64, tuples
     let mut m = TestMachine::new();
     for (n, t) in tuples.iter().enumerate() {
         m.cpu.r[..t.len()].copy_from_slice(t);
-        super::common::enter(jit, code.entry, &mut m, &env_block);
+        super::common::enter(jit, code.entry, code.slots, &mut m, &env_block);
         let want = expect(t);
         assert_eq!(m.cpu.r[3], want, "{op:?}.{result} {t:x?} (register operands)");
         if n < const_limit {
             let blk = op_block(op, result, tys, imm, Some(t));
             let c = jit.compile(&blk, &opts).unwrap();
-            super::common::enter(jit, c.entry, &mut m, &blk);
+            super::common::enter(jit, c.entry, c.slots, &mut m, &blk);
             assert_eq!(m.cpu.r[3], want, "{op:?}.{result} {t:x?} (constant operands)");
         }
     }

@@ -59,7 +59,7 @@ fn linked_blocks_loop_until_the_instruction_budget_runs_out() {
     let mut m = TestMachine::new();
     // Two million block entries: a host stack frame per block would overflow the stack.
     m.cpu.hdr.icount_budget = 2_000_001;
-    let exit = enter(&jit, ca.entry, &mut m, &a);
+    let exit = enter(&jit, ca.entry, ca.slots, &mut m, &a);
     assert_eq!(exit, Exit::Request { pc: B });
     assert_eq!(m.cpu.r[0], 1_000_001);
     assert_eq!(m.cpu.hdr.icount_budget, 0, "the refused block gives its budget back");
@@ -68,7 +68,7 @@ fn linked_blocks_loop_until_the_instruction_budget_runs_out() {
     // Unlinked, A leaves through its direct exit.
     link(&ca, 0, &Compiled { entry: 0, slots: 0, n_slots: 0, code_size: 0 });
     m.cpu.hdr.icount_budget = 100;
-    let exit = enter(&jit, ca.entry, &mut m, &a);
+    let exit = enter(&jit, ca.entry, ca.slots, &mut m, &a);
     assert_eq!(exit, Exit::Direct { pc: B, index: u32::MAX });
     assert_eq!(m.cpu.hdr.icount_budget, 99);
 }
@@ -88,7 +88,7 @@ fn linked_blocks_loop_until_another_thread_requests_an_exit() {
         // SAFETY: the CPU outlives the thread (joined below); exit_request is atomic.
         unsafe { (*(hdr as *const CpuHeader)).request_exit(EXIT_REQ_EXTERNAL) };
     });
-    let exit = enter(&jit, ca.entry, &mut m, &a);
+    let exit = enter(&jit, ca.entry, ca.slots, &mut m, &a);
     stopper.join().unwrap();
     assert!(matches!(exit, Exit::Request { .. }));
     assert!(m.cpu.r[0] > 1000, "only {} iterations", m.cpu.r[0]);
@@ -103,15 +103,15 @@ fn budget_too_small_refuses_the_block_without_side_effects() {
     let c = jit.compile(&a, &CompileOptions { count_insns: true, mode_key: 0 }).unwrap();
     let mut m = TestMachine::new();
     m.cpu.hdr.icount_budget = 0;
-    assert_eq!(enter(&jit, c.entry, &mut m, &a), Exit::Request { pc: A });
+    assert_eq!(enter(&jit, c.entry, c.slots, &mut m, &a), Exit::Request { pc: A });
     assert_eq!((m.cpu.r[0], m.cpu.hdr.icount_budget), (0, 0));
     m.cpu.hdr.icount_budget = 1;
-    assert_eq!(enter(&jit, c.entry, &mut m, &a), Exit::Direct { pc: B, index: u32::MAX });
+    assert_eq!(enter(&jit, c.entry, c.slots, &mut m, &a), Exit::Direct { pc: B, index: u32::MAX });
     assert_eq!((m.cpu.r[0], m.cpu.hdr.icount_budget), (1, 0));
     // Without count_insns the budget is neither checked nor spent.
     let c = jit.compile(&a, &CompileOptions::default()).unwrap();
     m.cpu.hdr.icount_budget = -5;
-    assert_eq!(enter(&jit, c.entry, &mut m, &a), Exit::Direct { pc: B, index: u32::MAX });
+    assert_eq!(enter(&jit, c.entry, c.slots, &mut m, &a), Exit::Direct { pc: B, index: u32::MAX });
     assert_eq!((m.cpu.r[0], m.cpu.hdr.icount_budget), (2, -5));
 }
 
@@ -148,19 +148,19 @@ fn dynamic_exits_tail_call_jump_cache_hits_of_the_same_mode() {
     m.cpu.r[2] = TARGET;
     let slot = jump_cache_slot(TARGET);
     m.cpu.hdr.jump_cache[slot] = JumpCacheEntry { vpc: TARGET, key: KEY, code: cd.entry, block: 0 };
-    assert_eq!(enter(&jit, cc.entry, &mut m, &c), Exit::Halt { pc: TARGET + 4 });
+    assert_eq!(enter(&jit, cc.entry, cc.slots, &mut m, &c), Exit::Halt { pc: TARGET + 4 });
     assert_eq!(m.cpu.r[3], 42, "D ran after C's registers were stored");
 
     // Misses: another mode, another PC in the same entry, an entry without code.
     m.cpu.r[3] = 0;
-    assert_eq!(enter(&jit, other_mode.entry, &mut m, &c), Exit::Dynamic { pc: TARGET });
+    assert_eq!(enter(&jit, other_mode.entry, other_mode.slots, &mut m, &c), Exit::Dynamic { pc: TARGET });
     let aliased = TARGET + 4 * JUMP_CACHE_ENTRIES as u64;
     m.cpu.r[2] = aliased;
     assert_eq!(jump_cache_slot(aliased), slot);
-    assert_eq!(enter(&jit, cc.entry, &mut m, &c), Exit::Dynamic { pc: aliased });
+    assert_eq!(enter(&jit, cc.entry, cc.slots, &mut m, &c), Exit::Dynamic { pc: aliased });
     m.cpu.r[2] = TARGET;
     m.cpu.hdr.jump_cache[slot].code = 0;
-    assert_eq!(enter(&jit, cc.entry, &mut m, &c), Exit::Dynamic { pc: TARGET });
+    assert_eq!(enter(&jit, cc.entry, cc.slots, &mut m, &c), Exit::Dynamic { pc: TARGET });
     assert_eq!(m.cpu.r[3], 0);
     assert_eq!(m.cpu.hdr.pc, TARGET);
 }
@@ -172,7 +172,7 @@ fn exit_request_is_checked_before_anything_runs() {
     let c = jit.compile(&a, &CompileOptions::default()).unwrap();
     let mut m = TestMachine::new();
     m.cpu.hdr.request_exit(EXIT_REQ_EXTERNAL);
-    assert_eq!(enter(&jit, c.entry, &mut m, &a), Exit::Request { pc: A });
+    assert_eq!(enter(&jit, c.entry, c.slots, &mut m, &a), Exit::Request { pc: A });
     assert_eq!(m.cpu.r[0], 0);
 }
 
@@ -203,5 +203,5 @@ fn arena_reports_full_and_recovers_after_reset() {
     // SAFETY: the slot was just handed out.
     assert_eq!(unsafe { *(c.slots as *const u64) }, 0, "slots are zeroed even when memory is reused");
     let mut m = TestMachine::new();
-    assert_eq!(enter(&jit, c.entry, &mut m, &a), Exit::Direct { pc: B, index: u32::MAX });
+    assert_eq!(enter(&jit, c.entry, c.slots, &mut m, &a), Exit::Direct { pc: B, index: u32::MAX });
 }

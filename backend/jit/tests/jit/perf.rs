@@ -68,7 +68,7 @@ fn run_linked(jit: &mut Jit, blk: &Block, iters: i64) -> f64 {
         let mut m = machine([3, 1, 5, 0, 0], 7);
         m.cpu.hdr.icount_budget = blk.n_insns as i64 * iters;
         let t = Instant::now();
-        enter(jit, c.entry, &mut m, blk);
+        enter(jit, c.entry, c.slots, &mut m, blk);
         best = best.min(t.elapsed().as_secs_f64() * 1e9 / (blk.n_insns as i64 * iters) as f64);
     }
     best
@@ -124,11 +124,11 @@ fn perf_compile_time_and_code_speed() {
         let iters = 1_000_000i64;
         m.cpu.hdr.icount_budget = 10 * iters;
         let t = Instant::now();
-        enter(&jit, c.entry, &mut m, &blk);
+        enter(&jit, c.entry, c.slots, &mut m, &blk);
         let dt = t.elapsed();
         m.cpu.hdr.icount_budget = 10 * iters;
         let t = Instant::now();
-        enter(&jit, c.entry, &mut m, &blk);
+        enter(&jit, c.entry, c.slots, &mut m, &blk);
         let dt = dt.min(t.elapsed());
         if std::env::var_os("FERRITE_DUMP").is_some() {
             println!("{}", jit.disassemble(&compute_loop(2), &opts).unwrap());
