@@ -1,6 +1,7 @@
 //! The block cache: translated blocks keyed by (guest physical PC, guest virtual PC, CPU mode),
 //! indexed by physical page for invalidation, with the links between compiled blocks.
 
+use ferrite_ir::interp::Program;
 use ferrite_ir::Block;
 use ferrite_jit::Compiled;
 use ferrite_softmmu::JUMP_CACHE_ENTRIES;
@@ -35,6 +36,8 @@ pub struct Tb {
     pub key: u64,
     /// The optimized IR (shared with the compile thread).
     pub ir: Arc<Block>,
+    /// The IR flattened for the interpreter.
+    pub prog: Program,
     /// Unique number (ids are reused; serials are not).
     pub serial: u64,
     /// Times the interpreter ran it.
@@ -50,7 +53,7 @@ pub struct Tb {
 impl Tb {
     /// A fresh, interpreted block.
     pub fn new(vpc: u64, ppc: u64, key: u64, ir: Arc<Block>, serial: u64) -> Tb {
-        Tb { vpc, ppc, key, ir, serial, runs: 0, code: Code::Interp, incoming: Vec::new(), outgoing: Vec::new() }
+        Tb { vpc, ppc, key, prog: Program::new(&ir), ir, serial, runs: 0, code: Code::Interp, incoming: Vec::new(), outgoing: Vec::new() }
     }
 
     /// Entry point of the compiled code, if compiled.

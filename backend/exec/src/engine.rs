@@ -196,9 +196,8 @@ impl Engine {
 
     /// Runs block `id`; returns how it left and whether it ran compiled.
     fn execute(&mut self, id: TbId, env: *mut CpuHeader) -> (Exit, bool) {
-        let count = self.cfg.count_insns;
-        let generation = self.cache.generation;
-        let tb = self.cache.get_mut(id).expect("looked-up block exists");
+        self.maybe_compile(id, env);
+        let tb = self.cache.get(id).expect("looked-up block exists");
         if let (Code::Compiled(c), Some(enter)) = (tb.code, self.enter) {
             self.stats.jit_entries += 1;
             // SAFETY: the code was compiled for this guest and this mode; env is live.
@@ -214,6 +213,7 @@ impl Engine {
             return (Exit::Request { pc: tb.vpc }, false);
         }
         let n = tb.ir.n_insns as i64;
+        let count = self.cfg.count_insns;
         if count {
             hdr.icount_budget -= n;
             if hdr.icount_budget < 0 {
@@ -221,28 +221,9 @@ impl Engine {
                 return (Exit::Request { pc: tb.vpc }, false);
             }
         }
-        tb.runs += 1;
-        let ir = tb.ir.clone();
-        if self.compiler.is_some() && matches!(tb.code, Code::Interp) && tb.runs >= self.cfg.jit_threshold {
-            tb.code = Code::Queued;
-            let job = Job {
-                id,
-                serial: tb.serial,
-                generation,
-                block: ir.clone(),
-                opts: CompileOptions { count_insns: count, mode_key: tb.key },
-            };
-            let compiler = self.compiler.as_mut().expect("checked");
-            compiler.submit(job);
-            if self.cfg.sync_compile {
-                if let Some(done) = compiler.wait() {
-                    self.finish_compile(done, env);
-                }
-            }
-        }
         self.stats.interp_runs += 1;
         // SAFETY: the block was translated for this CPU's architecture and verified.
-        let exit = unsafe { self.interp.run(&ir, env) };
+        let exit = unsafe { self.interp.run_program(&tb.prog, env) };
         if count {
             if let Exit::Fault { .. } | Exit::Raise { .. } = exit {
                 // Give back the instructions that did not run.
@@ -251,6 +232,35 @@ impl Engine {
             }
         }
         (exit, false)
+    }
+
+    /// Counts an interpreted run of `id` and queues it for the JIT once it is hot.
+    fn maybe_compile(&mut self, id: TbId, env: *mut CpuHeader) {
+        let generation = self.cache.generation;
+        let count_insns = self.cfg.count_insns;
+        let threshold = self.cfg.jit_threshold;
+        let Some(compiler) = self.compiler.as_mut() else { return };
+        let tb = self.cache.get_mut(id).expect("looked-up block exists");
+        if !matches!(tb.code, Code::Interp) {
+            return;
+        }
+        tb.runs += 1;
+        if tb.runs < threshold {
+            return;
+        }
+        tb.code = Code::Queued;
+        compiler.submit(Job {
+            id,
+            serial: tb.serial,
+            generation,
+            block: tb.ir.clone(),
+            opts: CompileOptions { count_insns, mode_key: tb.key },
+        });
+        if self.cfg.sync_compile {
+            if let Some(done) = compiler.wait() {
+                self.finish_compile(done, env);
+            }
+        }
     }
 
     fn handle_exit(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, _id: TbId, compiled: bool, exit: Exit) {

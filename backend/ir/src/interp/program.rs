@@ -1,0 +1,251 @@
+//! Flattening an IR block into the interpreter's compact form.
+//!
+//! Basic blocks are laid out in one array of [`Op`]s (jumps become op indices), `nop`s vanish,
+//! live values get dense slot numbers, register indices become byte offsets, and the most
+//! common opcode/type pairs get their own variants so the run loop dispatches once per op.
+
+use crate::block::{Block, HelperFn, Value};
+use crate::opcodes::{FloatCC, IntCC, Opcode, Sig};
+use crate::Type;
+
+/// A slot number in the interpreter's value array.
+pub(crate) type Slot = u32;
+
+/// One interpreter operation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op {
+    Insn { pc: u64 },
+    Const { d: Slot, v: u64 },
+    Get8 { d: Slot, off: u32 },
+    Get16 { d: Slot, off: u32 },
+    Get32 { d: Slot, off: u32 },
+    Get64 { d: Slot, off: u32 },
+    Set8 { s: Slot, off: u32 },
+    Set16 { s: Slot, off: u32 },
+    Set32 { s: Slot, off: u32 },
+    Set64 { s: Slot, off: u32 },
+    GetLocal { d: Slot, l: u32 },
+    SetLocal { s: Slot, l: u32 },
+    /// Copies a slot (zero-extension of a zero-extended value).
+    Copy { d: Slot, a: Slot },
+    Add { d: Slot, a: Slot, b: Slot, m: u64 },
+    Sub { d: Slot, a: Slot, b: Slot, m: u64 },
+    Mul { d: Slot, a: Slot, b: Slot, m: u64 },
+    And { d: Slot, a: Slot, b: Slot },
+    Or { d: Slot, a: Slot, b: Slot },
+    Xor { d: Slot, a: Slot, b: Slot },
+    Shl { d: Slot, a: Slot, b: Slot, m: u64 },
+    ShrU { d: Slot, a: Slot, b: Slot, bits: u32 },
+    Trunc { d: Slot, a: Slot, m: u64 },
+    Icmp { d: Slot, a: Slot, b: Slot, cc: IntCC, ty: Type },
+    Select { d: Slot, c: Slot, a: Slot, b: Slot },
+    Unary { d: Slot, a: Slot, op: Opcode, ty: Type },
+    Binary { d: Slot, a: Slot, b: Slot, op: Opcode, ty: Type },
+    Ternary { d: Slot, a: Slot, b: Slot, c: Slot, op: Opcode, ty: Type },
+    Carry { d: Slot, a: Slot, b: Slot, c: Slot, op: Opcode, ty: Type },
+    Convert { d: Slot, a: Slot, op: Opcode, from: Type, to: Type },
+    Fcmp { d: Slot, a: Slot, b: Slot, cc: FloatCC, ty: Type },
+    Load { d: Slot, a: Slot, memop: u32, m: u64 },
+    Store { a: Slot, s: Slot, memop: u32 },
+    Call { d: Slot, site: u32 },
+    Jump { to: u32 },
+    Branch { c: Slot, t: u32, f: u32 },
+    ExitDirect { pc: u64 },
+    ExitDynamic { s: Slot },
+    ExitSync { pc: u64 },
+    ExitSyncDynamic { s: Slot },
+    Raise { code: u64, s: Slot },
+    Halt { pc: u64 },
+}
+
+/// A helper call's static data.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallSite {
+    pub func: HelperFn,
+    pub args: [Slot; 4],
+    pub nargs: u8,
+    pub ret_mask: u64,
+    pub may_raise: bool,
+}
+
+/// A block flattened for the interpreter.
+#[derive(Clone, Debug)]
+pub struct Program {
+    pub(crate) ops: Vec<Op>,
+    pub(crate) calls: Vec<CallSite>,
+    pub(crate) n_slots: usize,
+    pub(crate) n_locals: usize,
+    pub(crate) vpc: u64,
+}
+
+impl Program {
+    /// Flattens a verified block.
+    pub fn new(block: &Block) -> Program {
+        let mut slot_of = vec![u32::MAX; block.insts.len()];
+        let mut n_slots = 0u32;
+        // Dense slot numbers for every value-producing instruction that is placed.
+        for bb in &block.bbs {
+            for &ii in &bb.insts {
+                let inst = &block.insts[ii as usize];
+                if inst.ty != Type::Void && !matches!(inst.op.sig(), Sig::SetReg | Sig::SetLocal | Sig::Store) {
+                    slot_of[ii as usize] = n_slots;
+                    n_slots += 1;
+                }
+            }
+        }
+        let s = |v: Value| -> Slot {
+            let x = slot_of[v.index()];
+            assert!(x != u32::MAX, "operand without a slot (unverified block?)");
+            x
+        };
+        let mut ops = Vec::with_capacity(block.insts.len());
+        let mut calls = Vec::new();
+        let mut bb_start = vec![0u32; block.bbs.len()];
+        let mut fixups: Vec<usize> = Vec::new();
+        for (bi, bb) in block.bbs.iter().enumerate() {
+            bb_start[bi] = ops.len() as u32;
+            for &ii in &bb.insts {
+                let inst = &block.insts[ii as usize];
+                let a = inst.args;
+                let d = slot_of[ii as usize];
+                let ty = inst.ty;
+                let op = match inst.op {
+                    Opcode::Nop => continue,
+                    Opcode::InsnStart => Op::Insn { pc: inst.imm },
+                    Opcode::Const => Op::Const { d, v: inst.imm },
+                    Opcode::GetReg => {
+                        let r = &block.desc.regs[inst.imm as usize];
+                        match r.ty.bytes() {
+                            1 => Op::Get8 { d, off: r.offset },
+                            2 => Op::Get16 { d, off: r.offset },
+                            4 => Op::Get32 { d, off: r.offset },
+                            _ => Op::Get64 { d, off: r.offset },
+                        }
+                    }
+                    Opcode::SetReg => {
+                        let r = &block.desc.regs[inst.imm as usize];
+                        let v = s(a[0]);
+                        match r.ty.bytes() {
+                            1 => Op::Set8 { s: v, off: r.offset },
+                            2 => Op::Set16 { s: v, off: r.offset },
+                            4 => Op::Set32 { s: v, off: r.offset },
+                            _ => Op::Set64 { s: v, off: r.offset },
+                        }
+                    }
+                    Opcode::GetLocal => Op::GetLocal { d, l: inst.imm as u32 },
+                    Opcode::SetLocal => Op::SetLocal { s: s(a[0]), l: inst.imm as u32 },
+                    Opcode::Add => Op::Add { d, a: s(a[0]), b: s(a[1]), m: ty.mask() },
+                    Opcode::Sub => Op::Sub { d, a: s(a[0]), b: s(a[1]), m: ty.mask() },
+                    Opcode::Mul => Op::Mul { d, a: s(a[0]), b: s(a[1]), m: ty.mask() },
+                    Opcode::And => Op::And { d, a: s(a[0]), b: s(a[1]) },
+                    Opcode::Or => Op::Or { d, a: s(a[0]), b: s(a[1]) },
+                    Opcode::Xor => Op::Xor { d, a: s(a[0]), b: s(a[1]) },
+                    Opcode::Shl => Op::Shl { d, a: s(a[0]), b: s(a[1]), m: ty.mask() },
+                    Opcode::ShrU => Op::ShrU { d, a: s(a[0]), b: s(a[1]), bits: ty.bits() },
+                    Opcode::Zext => Op::Copy { d, a: s(a[0]) },
+                    Opcode::Trunc => Op::Trunc { d, a: s(a[0]), m: ty.mask() },
+                    Opcode::Icmp => Op::Icmp {
+                        d,
+                        a: s(a[0]),
+                        b: s(a[1]),
+                        cc: IntCC::from_imm(inst.imm).expect("verified"),
+                        ty: block.ty(a[0]),
+                    },
+                    Opcode::Fcmp => Op::Fcmp {
+                        d,
+                        a: s(a[0]),
+                        b: s(a[1]),
+                        cc: FloatCC::from_imm(inst.imm).expect("verified"),
+                        ty: block.ty(a[0]),
+                    },
+                    Opcode::Select => Op::Select { d, c: s(a[0]), a: s(a[1]), b: s(a[2]) },
+                    Opcode::Load => Op::Load { d, a: s(a[0]), memop: inst.imm as u32, m: ty.mask() },
+                    Opcode::Store => Op::Store { a: s(a[0]), s: s(a[1]), memop: inst.imm as u32 },
+                    Opcode::Call => {
+                        let h = &block.desc.helpers[inst.imm as usize];
+                        let mut args = [0; 4];
+                        let mut nargs = 0;
+                        for (k, v) in a.iter().enumerate() {
+                            if v.is_some() {
+                                args[k] = s(*v);
+                                nargs = k as u8 + 1;
+                            }
+                        }
+                        calls.push(CallSite { func: h.func, args, nargs, ret_mask: h.ret.mask(), may_raise: h.may_raise });
+                        Op::Call { d: if d == u32::MAX { 0 } else { d }, site: calls.len() as u32 - 1 }
+                    }
+                    Opcode::Jump => {
+                        fixups.push(ops.len());
+                        Op::Jump { to: inst.imm as u32 }
+                    }
+                    Opcode::Branch => {
+                        fixups.push(ops.len());
+                        Op::Branch { c: s(a[0]), t: (inst.imm & 0xffff_ffff) as u32, f: (inst.imm >> 32) as u32 }
+                    }
+                    Opcode::ExitDirect => Op::ExitDirect { pc: inst.imm },
+                    Opcode::ExitDynamic => Op::ExitDynamic { s: s(a[0]) },
+                    Opcode::ExitSync => Op::ExitSync { pc: inst.imm },
+                    Opcode::ExitSyncDynamic => Op::ExitSyncDynamic { s: s(a[0]) },
+                    Opcode::Raise => Op::Raise { code: inst.imm, s: s(a[0]) },
+                    Opcode::Halt => Op::Halt { pc: inst.imm },
+                    Opcode::MulHiU
+                    | Opcode::MulHiS
+                    | Opcode::DivU
+                    | Opcode::DivS
+                    | Opcode::RemU
+                    | Opcode::RemS
+                    | Opcode::ShrS
+                    | Opcode::Rotl
+                    | Opcode::Rotr
+                    | Opcode::FAdd
+                    | Opcode::FSub
+                    | Opcode::FMul
+                    | Opcode::FDiv => Op::Binary { d, a: s(a[0]), b: s(a[1]), op: inst.op, ty },
+                    Opcode::Neg
+                    | Opcode::Not
+                    | Opcode::Clz
+                    | Opcode::Ctz
+                    | Opcode::Popcnt
+                    | Opcode::Bswap
+                    | Opcode::FSqrt
+                    | Opcode::FNeg
+                    | Opcode::FAbs => Op::Unary { d, a: s(a[0]), op: inst.op, ty },
+                    Opcode::Fma => Op::Ternary { d, a: s(a[0]), b: s(a[1]), c: s(a[2]), op: inst.op, ty },
+                    Opcode::AddCarry | Opcode::AddOverflow => {
+                        Op::Carry { d, a: s(a[0]), b: s(a[1]), c: s(a[2]), op: inst.op, ty: block.ty(a[0]) }
+                    }
+                    Opcode::Sext
+                    | Opcode::Bitcast
+                    | Opcode::FPromote
+                    | Opcode::FDemote
+                    | Opcode::FToSI
+                    | Opcode::FToUI
+                    | Opcode::SIToF
+                    | Opcode::UIToF => Op::Convert { d, a: s(a[0]), op: inst.op, from: block.ty(a[0]), to: ty },
+                };
+                ops.push(op);
+            }
+        }
+        for i in fixups {
+            match &mut ops[i] {
+                Op::Jump { to } => *to = bb_start[*to as usize],
+                Op::Branch { t, f, .. } => {
+                    *t = bb_start[*t as usize];
+                    *f = bb_start[*f as usize];
+                }
+                _ => unreachable!(),
+            }
+        }
+        Program { ops, calls, n_slots: n_slots.max(1) as usize, n_locals: block.locals.len(), vpc: block.vpc }
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Whether the program is empty (never, for a verified block).
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}

@@ -1,0 +1,158 @@
+//! The interpreter's run loop over a [`Program`].
+
+use super::program::{Op, Program};
+use crate::eval;
+use crate::exit::Exit;
+use crate::Block;
+use ferrite_softmmu::{slow_path, CpuHeader, MemOp};
+
+/// Scratch state reused across runs.
+#[derive(Default, Debug)]
+pub struct Interpreter {
+    vals: Vec<u64>,
+    locals: Vec<u64>,
+}
+
+impl Interpreter {
+    /// A fresh interpreter.
+    pub fn new() -> Interpreter {
+        Interpreter::default()
+    }
+
+    /// Flattens and runs `block` once (tests and one-off runs; the engine keeps the
+    /// [`Program`] and calls [`Interpreter::run_program`]).
+    ///
+    /// # Safety
+    /// As for [`Interpreter::run_program`]; `block` must have passed the verifier.
+    pub unsafe fn run(&mut self, block: &Block, env: *mut CpuHeader) -> Exit {
+        let p = Program::new(block);
+        // SAFETY: forwarded contract.
+        unsafe { self.run_program(&p, env) }
+    }
+
+    /// Runs `p` on the CPU at `env` until it leaves. Stores the exit PC, completed
+    /// instruction count and raise detail in the header, as generated code does.
+    ///
+    /// # Safety
+    /// `env` must point to a live CPU of the architecture the program was translated for.
+    pub unsafe fn run_program(&mut self, p: &Program, env: *mut CpuHeader) -> Exit {
+        if self.vals.len() < p.n_slots {
+            self.vals.resize(p.n_slots, 0);
+        }
+        if self.locals.len() < p.n_locals {
+            self.locals.resize(p.n_locals, 0);
+        }
+        // SAFETY: forwarded contract; the buffers are large enough for the program.
+        let exit = unsafe { run_loop(p, env, &mut self.vals, &mut self.locals) };
+        // SAFETY: env is live.
+        unsafe {
+            (*env).pc = exit.pc();
+            if let Exit::Raise { aux, .. } = exit {
+                (*env).exit_slot = aux;
+            }
+        }
+        exit
+    }
+}
+
+/// The loop. Slot, local and op indices were assigned by `Program::new` from a verified block,
+/// so they are in range; every basic block ends in a terminator, so `i` stays in range.
+unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &mut [u64]) -> Exit {
+    let base = env as *mut u8;
+    let ops = p.ops.as_ptr();
+    let v = vals.as_mut_ptr();
+    let mut pc = p.vpc;
+    let mut started: u64 = 0;
+    let mut i = 0usize;
+    // SAFETY (whole function): see the function comment for index validity; register offsets
+    // come from the frontend's register table and are in bounds and aligned.
+    unsafe {
+        macro_rules! r {
+            ($s:expr) => {
+                *v.add($s as usize)
+            };
+        }
+        macro_rules! w {
+            ($s:expr, $x:expr) => {
+                *v.add($s as usize) = $x
+            };
+        }
+        macro_rules! fault_check {
+            () => {
+                if (*env).pending_exit != 0 {
+                    (*env).exit_insns = started.saturating_sub(1);
+                    return Exit::Fault { pc };
+                }
+            };
+        }
+        loop {
+            let op = *ops.add(i);
+            i += 1;
+            match op {
+                Op::Insn { pc: x } => {
+                    pc = x;
+                    started += 1;
+                }
+                Op::Const { d, v: x } => w!(d, x),
+                Op::Get8 { d, off } => w!(d, *base.add(off as usize) as u64),
+                Op::Get16 { d, off } => w!(d, *(base.add(off as usize) as *const u16) as u64),
+                Op::Get32 { d, off } => w!(d, *(base.add(off as usize) as *const u32) as u64),
+                Op::Get64 { d, off } => w!(d, *(base.add(off as usize) as *const u64)),
+                Op::Set8 { s, off } => *base.add(off as usize) = r!(s) as u8,
+                Op::Set16 { s, off } => *(base.add(off as usize) as *mut u16) = r!(s) as u16,
+                Op::Set32 { s, off } => *(base.add(off as usize) as *mut u32) = r!(s) as u32,
+                Op::Set64 { s, off } => *(base.add(off as usize) as *mut u64) = r!(s),
+                Op::GetLocal { d, l } => w!(d, *locals.get_unchecked(l as usize)),
+                Op::SetLocal { s, l } => *locals.get_unchecked_mut(l as usize) = r!(s),
+                Op::Copy { d, a } => w!(d, r!(a)),
+                Op::Add { d, a, b, m } => w!(d, r!(a).wrapping_add(r!(b)) & m),
+                Op::Sub { d, a, b, m } => w!(d, r!(a).wrapping_sub(r!(b)) & m),
+                Op::Mul { d, a, b, m } => w!(d, r!(a).wrapping_mul(r!(b)) & m),
+                Op::And { d, a, b } => w!(d, r!(a) & r!(b)),
+                Op::Or { d, a, b } => w!(d, r!(a) | r!(b)),
+                Op::Xor { d, a, b } => w!(d, r!(a) ^ r!(b)),
+                Op::Shl { d, a, b, m } => w!(d, (r!(a) << (r!(b) & (m.count_ones() as u64 - 1))) & m),
+                Op::ShrU { d, a, b, bits } => w!(d, r!(a) >> (r!(b) & (bits as u64 - 1))),
+                Op::Trunc { d, a, m } => w!(d, r!(a) & m),
+                Op::Icmp { d, a, b, cc, ty } => w!(d, eval::icmp(cc, ty, r!(a), r!(b))),
+                Op::Select { d, c, a, b } => w!(d, if r!(c) & 1 != 0 { r!(a) } else { r!(b) }),
+                Op::Unary { d, a, op, ty } => w!(d, eval::unary(op, ty, r!(a))),
+                Op::Binary { d, a, b, op, ty } => w!(d, eval::binary(op, ty, r!(a), r!(b))),
+                Op::Ternary { d, a, b, c, op, ty } => w!(d, eval::ternary(op, ty, r!(a), r!(b), r!(c))),
+                Op::Carry { d, a, b, c, op, ty } => w!(d, eval::carry(op, ty, r!(a), r!(b), r!(c))),
+                Op::Convert { d, a, op, from, to } => w!(d, eval::convert(op, from, to, r!(a))),
+                Op::Fcmp { d, a, b, cc, ty } => w!(d, eval::fcmp(cc, ty, r!(a), r!(b))),
+                Op::Load { d, a, memop, m } => {
+                    let x = slow_path::load_fast(env, r!(a), MemOp(memop));
+                    fault_check!();
+                    w!(d, x & m);
+                }
+                Op::Store { a, s, memop } => {
+                    slow_path::store_fast(env, r!(a), r!(s), MemOp(memop));
+                    fault_check!();
+                }
+                Op::Call { d, site } => {
+                    let c = p.calls.get_unchecked(site as usize);
+                    let arg = |k: usize| if k < c.nargs as usize { r!(c.args[k]) } else { 0 };
+                    let x = (c.func)(env, arg(0), arg(1), arg(2), arg(3));
+                    if c.may_raise {
+                        fault_check!();
+                    }
+                    w!(d, x & c.ret_mask);
+                }
+                Op::Jump { to } => i = to as usize,
+                Op::Branch { c, t, f } => i = if r!(c) & 1 != 0 { t } else { f } as usize,
+                // The link-slot index only matters to compiled code; see `direct_exit_index`.
+                Op::ExitDirect { pc } => return Exit::Direct { pc, index: u32::MAX },
+                Op::ExitDynamic { s } => return Exit::Dynamic { pc: r!(s) },
+                Op::ExitSync { pc } => return Exit::Sync { pc },
+                Op::ExitSyncDynamic { s } => return Exit::Sync { pc: r!(s) },
+                Op::Raise { code, s } => {
+                    (*env).exit_insns = started.saturating_sub(1);
+                    return Exit::Raise { pc, code, aux: r!(s) };
+                }
+                Op::Halt { pc } => return Exit::Halt { pc },
+            }
+        }
+    }
+}
