@@ -1,1 +1,24 @@
-//! Board-independent emulated devices: 16550 UART, OpenPIC/MPIC, GPIO, ...
+//! Board-independent emulated devices and the plumbing they share.
+//!
+//! * Every device implements [`ferrite_softmmu::MmioDevice`]: reads and writes at an offset in
+//!   its own register block, in its own byte order; the board maps it.
+//! * Interrupt outputs are [`IrqLine`]s the board wires to an [`IrqSink`].
+//! * Timers read virtual time from a [`Clock`] and schedule expiries on the machine's
+//!   [`TimerQueue`].
+//! * Host I/O goes through an injected [`CharBackend`].
+
+mod chardev;
+mod clock;
+pub mod guts;
+pub(crate) mod irq;
+pub mod mpc8xxx_gpio;
+pub mod openpic;
+pub mod uart16550;
+
+pub use chardev::{BufferBackend, CharBackend, NullBackend};
+pub use clock::{Clock, ManualClock, TimerCallback, TimerHandle, TimerQueue};
+pub use guts::Guts;
+pub use irq::{IrqLine, IrqSink};
+pub use mpc8xxx_gpio::Mpc8xxxGpio;
+pub use openpic::OpenPic;
+pub use uart16550::Uart16550;

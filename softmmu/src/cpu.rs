@@ -156,3 +156,18 @@ impl CpuHeader {
         self.exit_request.fetch_or(bits, std::sync::atomic::Ordering::AcqRel);
     }
 }
+
+thread_local! {
+    static CURRENT_CPU: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Index of the vCPU this thread is running (devices with per-CPU "this CPU" registers, such as
+/// an interrupt controller, read it during MMIO accesses).
+pub fn current_cpu() -> u32 {
+    CURRENT_CPU.with(|c| c.get())
+}
+
+/// Records which vCPU this thread is about to run.
+pub fn set_current_cpu(index: u32) {
+    CURRENT_CPU.with(|c| c.set(index));
+}
