@@ -1,1 +1,212 @@
-fn main() {}
+//! ferrite: a full-system emulator for PowerPC guests, driven like QEMU.
+
+mod backends;
+mod cli;
+mod logging;
+mod terminal;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use ferrite_exec::EngineConfig;
+use ferrite_machines::ppce500::{Ppce500, Ppce500Config};
+use ferrite_machines::{ClockMode, HostEvent, HostEvents, RunEnd};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+
+static EVENTS: OnceLock<Arc<HostEvents>> = OnceLock::new();
+
+/// Wakes the machine loop (signal handlers).
+pub fn wake_machine() {
+    if let Some(e) = EVENTS.get() {
+        e.wake();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(cli::normalize(std::env::args())) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    let result = run(cli);
+    terminal::restore();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ferrite: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Where the default guest image lives (the repository's `images/` directory).
+fn default_image_dir() -> PathBuf {
+    let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.to_path_buf()));
+    let candidates = [
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("images/ppc-e500mc")),
+        exe_dir.map(|d| d.join("../../images/ppc-e500mc")),
+    ];
+    candidates.into_iter().flatten().find(|p| p.join("uImage").exists()).unwrap_or_else(|| PathBuf::from("images/ppc-e500mc"))
+}
+
+fn parse_machine(spec: &str) -> anyhow::Result<Option<PathBuf>> {
+    let mut parts = spec.split(',');
+    let board = parts.next().unwrap_or("");
+    if board == "help" {
+        println!("Supported machines:\nppce500              generic paravirt e500 platform (e500mc)");
+        std::process::exit(0);
+    }
+    if !board.is_empty() && board != "ppce500" {
+        bail!("unsupported machine '{board}' (supported: ppce500)");
+    }
+    let mut dump = None;
+    for opt in parts {
+        match opt.split_once('=') {
+            Some(("dumpdtb", f)) => dump = Some(PathBuf::from(f)),
+            _ => bail!("unsupported machine option '{opt}' (supported: dumpdtb=FILE)"),
+        }
+    }
+    Ok(dump)
+}
+
+fn clock_mode(icount: Option<&str>) -> anyhow::Result<ClockMode> {
+    let Some(spec) = icount else { return Ok(ClockMode::RealTime) };
+    let shift = spec.split(',').find_map(|p| p.strip_prefix("shift=")).unwrap_or(if spec.chars().all(|c| c.is_ascii_digit()) { spec } else { "auto" });
+    let shift = if shift == "auto" { 3 } else { shift.parse::<u32>().with_context(|| format!("-icount {spec}: bad shift"))? };
+    if shift > 10 {
+        bail!("-icount shift={shift}: at most 10");
+    }
+    Ok(ClockMode::Deterministic { shift })
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
+    logging::init(cli.log.as_deref(), cli.logfile.as_deref())?;
+    let dump_dtb = parse_machine(&cli.machine)?;
+    if cli.cpu != "e500mc" {
+        bail!("unsupported CPU '{}' (supported: e500mc)", cli.cpu);
+    }
+    let ram_size = cli::parse_size(&cli.memory).map_err(anyhow::Error::msg)?;
+    if let Some(net) = &cli.net {
+        if net != "none" {
+            bail!("-net {net}: networking is not available yet (use -net none)");
+        }
+    }
+    if cli.gdb.is_some() || cli.gdb_default || cli.stopped {
+        bail!("the GDB stub (-s, -S, -gdb) is not available yet");
+    }
+    let (kernel, initrd, append) = match cli.kernel.clone() {
+        Some(k) => (k, cli.initrd.clone(), cli.append.clone().unwrap_or_default()),
+        None => {
+            let dir = default_image_dir();
+            let k = dir.join("uImage");
+            if !k.exists() {
+                bail!("no -kernel given and the default image {} is missing", k.display());
+            }
+            let initrd = cli.initrd.clone().or_else(|| Some(dir.join("initramfs.cpio.gz")));
+            (k, initrd, cli.append.clone().unwrap_or_else(|| "console=ttyS0".into()))
+        }
+    };
+    // Serial ports: -nographic (or no -serial) means the first is the terminal.
+    let mut specs: Vec<String> = cli.serial.clone();
+    if specs.is_empty() {
+        specs.push("stdio".into());
+    }
+    let mut uses_stdio = false;
+    let mut serials = Vec::new();
+    for s in &specs {
+        match backends::serial(s)? {
+            backends::Serial::Stdio => {
+                if uses_stdio {
+                    bail!("-serial stdio given twice");
+                }
+                uses_stdio = true;
+                serials.push(backends::stdout());
+            }
+            backends::Serial::Other(b) => serials.push(b),
+            backends::Serial::None => {}
+        }
+    }
+    if serials.is_empty() {
+        serials.push(Box::new(ferrite_machines::ppce500::NullBackend) as Box<dyn ferrite_machines::ppce500::CharBackend>);
+    }
+    let clock = clock_mode(cli.icount.as_deref())?;
+    let engine = EngineConfig {
+        jit: !cli.no_jit,
+        count_insns: matches!(clock, ClockMode::Deterministic { .. }),
+        ..EngineConfig::default()
+    };
+    let events = HostEvents::new();
+    let _ = EVENTS.set(events.clone());
+    let cfg = Ppce500Config {
+        ram_size,
+        cpus: cli.smp,
+        kernel,
+        initrd,
+        append,
+        dtb: cli.dtb.clone(),
+        dump_dtb,
+        serials,
+        clock,
+        engine,
+        no_reboot: cli.no_reboot,
+    };
+    let mut machine = Ppce500::new(cfg, events.clone())?;
+    terminal::install_signal_handlers();
+    if uses_stdio {
+        terminal::enter_raw_mode().context("cannot set up the terminal")?;
+        spawn_stdin_reader(events.clone());
+    }
+    let end = loop {
+        let end = machine.run()?;
+        if terminal::SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+            break RunEnd::Quit;
+        }
+        break end;
+    };
+    if tracing::enabled!(target: "stats", tracing::Level::INFO) {
+        tracing::info!(target: "stats", "{}", machine.engine().stats.report());
+    }
+    Ok(match end {
+        RunEnd::PowerOff | RunEnd::Reset | RunEnd::DumpedDtb => ExitCode::SUCCESS,
+        RunEnd::Quit => {
+            if terminal::SIGNALLED.load(std::sync::atomic::Ordering::SeqCst) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}
+
+/// Reads the terminal and turns bytes into serial input and escape-key actions.
+fn spawn_stdin_reader(events: Arc<HostEvents>) {
+    std::thread::Builder::new()
+        .name("ferrite-stdin".into())
+        .spawn(move || {
+            use std::io::Read;
+            let mut esc = terminal::Escapes::default();
+            let mut buf = [0u8; 256];
+            let mut stdin = std::io::stdin().lock();
+            loop {
+                let n = match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                for key in esc.feed(&buf[..n]) {
+                    match key {
+                        terminal::Key::Guest(data) => events.push(HostEvent::SerialInput { port: 0, data }),
+                        terminal::Key::Quit => {
+                            terminal::message("\nQEMU: Terminated\n");
+                            events.push(HostEvent::Quit);
+                        }
+                        terminal::Key::Help => terminal::message(terminal::HELP),
+                        terminal::Key::Monitor => terminal::message("\n(the monitor is not available yet)\n"),
+                    }
+                }
+            }
+        })
+        .expect("cannot start the terminal reader");
+}

@@ -5,8 +5,10 @@ use std::sync::{Arc, Mutex};
 
 /// A host character backend (terminal, file, socket, test buffer).
 pub trait CharBackend: Send {
-    /// Writes bytes the guest transmitted.
+    /// Writes bytes the guest transmitted (the backend may buffer them).
     fn write(&mut self, data: &[u8]);
+    /// Pushes buffered output to the host (the machine calls this whenever the guest pauses).
+    fn flush(&mut self) {}
 }
 
 /// A backend that collects output in memory (tests, harnesses).

@@ -1,1 +1,11 @@
-//! Boards: CPU, memory map, devices, interrupt wiring, device tree, boot protocol
+//! ferrite's boards. A board creates RAM and devices, wires interrupts, builds the device tree,
+//! loads images, sets the boot state, and runs the machine loop (timers, host events, idle).
+
+pub mod clock;
+pub mod host;
+pub mod loader;
+pub mod ppce500;
+
+pub use clock::{ClockMode, VirtualClock};
+pub use host::{HostEvent, HostEvents};
+pub use ppce500::{Ppce500, Ppce500Config, RunEnd};

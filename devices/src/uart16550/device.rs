@@ -103,6 +103,11 @@ impl Uart16550 {
         }
     }
 
+    /// Pushes buffered output to the host.
+    pub fn flush(&mut self) {
+        self.backend.flush();
+    }
+
     /// Bytes the receiver can take now.
     pub fn can_receive(&self) -> usize {
         if self.fifo_enabled() {

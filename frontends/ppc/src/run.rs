@@ -1,0 +1,136 @@
+//! The e500mc as the run loop sees it: translation entry, exception delivery for block exits,
+//! and interrupt polling between blocks.
+
+use crate::cpu::{msr, PpcCpu, IRQ_CRITICAL, IRQ_CRIT_DOORBELL, IRQ_DOORBELL, IRQ_EXTERNAL, IRQ_MCHECK};
+use crate::excp::{esr, Interrupt};
+use crate::raise;
+use crate::translate::{translate_block, Mode, MAX_BLOCK_INSNS};
+use ferrite_ir::{Block, GuestCpu, GuestDesc};
+use ferrite_softmmu::{CpuHeader, EXIT_REQ_STOP};
+
+/// What stopped a CPU that reports exceptions instead of taking them (test harnesses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// The exception.
+    pub intr: Interrupt,
+    /// PC of the instruction that caused it.
+    pub pc: u32,
+}
+
+impl PpcCpu {
+    /// Takes `intr` at `pc` (the address SRR0 gets), or reports it when the CPU is set to stop
+    /// on exceptions.
+    fn take(&mut self, intr: Interrupt, srr0: u32, pc: u32) {
+        if self.stop_on_exception {
+            self.stopped = Some(Stopped { intr, pc });
+            self.set_pc(pc);
+            self.hdr.request_exit(EXIT_REQ_STOP);
+            return;
+        }
+        self.deliver(intr, srr0);
+    }
+
+    /// The highest-priority interrupt that is pending and enabled, in QEMU's order: machine
+    /// check, external, critical, watchdog, critical doorbell, FIT, decrementer, doorbell.
+    /// (QEMU gates the watchdog and the critical doorbell on MSR[EE].)
+    fn enabled_interrupt(&mut self) -> Option<Interrupt> {
+        let m = self.regs.msr;
+        let ee = m & msr::EE != 0;
+        if self.irq_level(IRQ_MCHECK) && m & msr::ME != 0 {
+            return Some(Interrupt::MachineCheck);
+        }
+        if self.irq_level(IRQ_EXTERNAL) && ee {
+            return Some(Interrupt::External);
+        }
+        if self.irq_level(IRQ_CRITICAL) && m & msr::CE != 0 {
+            return Some(Interrupt::CriticalInput);
+        }
+        if !ee {
+            return None;
+        }
+        let (wdt, fit, dec) = self.timer_status();
+        if wdt {
+            return Some(Interrupt::Watchdog);
+        }
+        if self.take_level(IRQ_CRIT_DOORBELL) {
+            return Some(Interrupt::CritDoorbell);
+        }
+        if fit {
+            return Some(Interrupt::FixedInterval);
+        }
+        if dec {
+            return Some(Interrupt::Decrementer);
+        }
+        if self.take_level(IRQ_DOORBELL) {
+            return Some(Interrupt::Doorbell);
+        }
+        None
+    }
+
+    /// Clears an edge-like input (doorbells are consumed when delivered); returns whether it
+    /// was set.
+    fn take_level(&mut self, bit: u32) -> bool {
+        self.irq.levels.fetch_and(!bit, std::sync::atomic::Ordering::AcqRel) & bit != 0
+    }
+}
+
+impl GuestCpu for PpcCpu {
+    fn env(&mut self) -> *mut CpuHeader {
+        &mut self.hdr
+    }
+
+    fn desc(&self) -> &'static GuestDesc {
+        &crate::DESC
+    }
+
+    fn mode_key(&self) -> u64 {
+        self.mode().0
+    }
+
+    fn code_mmu_idx(&self) -> usize {
+        self.mode().code_mmu_idx()
+    }
+
+    fn translate(&self, vpc: u64, code: &[u8]) -> Block {
+        translate_block(Mode::from_msr(self.regs.msr), vpc, code, MAX_BLOCK_INSNS)
+    }
+
+    fn on_raise(&mut self, pc: u64, code: u64, aux: u64) {
+        let pc = pc as u32;
+        match code {
+            raise::PROGRAM => self.take(Interrupt::Program { esr: aux as u32 }, pc, pc),
+            raise::FP_UNAVAILABLE => self.take(Interrupt::FpUnavailable, pc, pc),
+            raise::SYSCALL => self.take(Interrupt::SystemCall, pc.wrapping_add(4), pc),
+            raise::ALIGNMENT => {
+                let st = if aux & raise::ALIGNMENT_STORE != 0 { esr::ST } else { 0 };
+                self.take(Interrupt::Alignment { dear: aux as u32, esr: st }, pc, pc)
+            }
+            _ => unreachable!("unknown PowerPC raise code {code}"),
+        }
+    }
+
+    fn on_fault(&mut self, pc: u64) {
+        self.hdr.pending_exit = 0;
+        let Some(intr) = self.pending.take() else {
+            tracing::error!(target: "guest_errors", "fault exit at {pc:#x} without a recorded exception");
+            return;
+        };
+        self.take(intr, pc as u32, pc as u32);
+    }
+
+    fn on_halt(&mut self, pc: u64) {
+        self.hdr.pc = pc;
+        self.halted = true;
+    }
+
+    fn poll_interrupts(&mut self) -> bool {
+        if let Some(intr) = self.enabled_interrupt() {
+            if intr == Interrupt::External {
+                self.acknowledge_external();
+            }
+            let pc = self.pc();
+            self.deliver(intr, pc);
+        }
+        !self.halted
+    }
+}

@@ -1,0 +1,105 @@
+//! Power ISA Book I chapter 2: branch instructions (b, bc, bclr, bcctr).
+
+use super::{Flow, TResult, TransError, Translator};
+use crate::cpu::regs;
+use ferrite_ir::{IntCC, Type, Value};
+
+/// Where a conditional branch goes.
+#[derive(Clone, Copy)]
+pub enum BranchTarget {
+    /// A known address (b, bc).
+    Imm(u32),
+    /// LR (bclr).
+    Lr,
+    /// CTR (bcctr).
+    Ctr,
+}
+
+/// BO: do not test the condition.
+const BO_NO_COND: u32 = 0x10;
+/// BO: the value the condition bit must have.
+const BO_COND_TRUE: u32 = 0x08;
+/// BO: do not decrement CTR.
+const BO_NO_CTR: u32 = 0x04;
+/// BO: branch when the decremented CTR is zero (else non-zero).
+const BO_CTR_ZERO: u32 = 0x02;
+
+impl Translator<'_> {
+    /// b / ba / bl / bla.
+    pub fn branch_imm(&mut self, li: i32, aa: bool, lk: bool) -> TResult {
+        let target = if aa { li as u32 } else { self.pc.wrapping_add(li as u32) };
+        if lk {
+            let next = self.c32(self.next_pc());
+            self.set(regs::LR, next);
+        }
+        self.b.exit_direct(target as u64);
+        Ok(Flow::EndBlock)
+    }
+
+    /// bc, bclr, bcctr: decrement and test CTR and/or test a CR bit, then branch.
+    pub fn branch_cond(&mut self, bo: u32, bi: u32, target: BranchTarget, lk: bool) -> TResult {
+        if matches!(target, BranchTarget::Ctr) && bo & BO_NO_CTR == 0 {
+            return Err(TransError::Illegal);
+        }
+        // The dynamic target is read before LK updates LR, and carried to the taken path.
+        let dyn_target = match target {
+            BranchTarget::Imm(_) => None,
+            BranchTarget::Lr | BranchTarget::Ctr => {
+                let r = if matches!(target, BranchTarget::Lr) { regs::LR } else { regs::CTR };
+                let v = self.get(r);
+                let v = self.b.and_imm(v, !3u32 as u64);
+                let l = self.b.new_local(Type::I32);
+                self.b.set_local(l, v);
+                Some(l)
+            }
+        };
+        if lk {
+            let next = self.c32(self.next_pc());
+            self.set(regs::LR, next);
+        }
+        let mut cond: Option<Value> = None;
+        if bo & BO_NO_CTR == 0 {
+            let ctr = self.get(regs::CTR);
+            let ctr = self.b.add_imm(ctr, u32::MAX as u64);
+            self.set(regs::CTR, ctr);
+            let cc = if bo & BO_CTR_ZERO != 0 { IntCC::Eq } else { IntCC::Ne };
+            cond = Some(self.b.icmp_imm(cc, ctr, 0));
+        }
+        if bo & BO_NO_COND == 0 {
+            let bit = self.cr_bit(bi);
+            let want = (bo & BO_COND_TRUE != 0) as u64;
+            let ok = self.b.icmp_imm(IntCC::Eq, bit, want);
+            cond = Some(match cond {
+                Some(c) => self.b.and(c, ok),
+                None => ok,
+            });
+        }
+        let next = self.next_pc() as u64;
+        let taken = self.b.create_bb();
+        match cond {
+            Some(c) => {
+                let not_taken = self.b.create_bb();
+                self.b.branch(c, taken, not_taken);
+                self.b.switch_to(not_taken);
+                self.b.exit_direct(next);
+            }
+            None => self.b.jump(taken),
+        }
+        self.b.switch_to(taken);
+        match (target, dyn_target) {
+            (BranchTarget::Imm(t), _) => self.b.exit_direct(t as u64),
+            (_, Some(l)) => {
+                let t = self.b.get_local(l);
+                let t = self.b.zext(Type::I64, t);
+                self.b.exit_dynamic(t);
+            }
+            _ => unreachable!("dynamic targets always have a local"),
+        }
+        Ok(Flow::EndBlock)
+    }
+
+    /// The target of a B-form conditional branch.
+    pub fn bc_target(&self, bd: i32, aa: bool) -> BranchTarget {
+        BranchTarget::Imm(if aa { bd as u32 } else { self.pc.wrapping_add(bd as u32) })
+    }
+}

@@ -1,0 +1,269 @@
+//! PowerPC to IR translation.
+//!
+//! [`translate_block`] decodes guest instructions with the table-generated decoder
+//! (`decode/ppc32.decode`) and lifts each to IR through one `trans_*` function per pattern.
+//! The functions live in files named after the Power ISA chapters; the one `Decode` impl in
+//! `dispatch.rs` maps patterns to them.
+
+mod branch;
+mod condreg;
+mod dispatch;
+mod fixedpoint;
+pub mod fp;
+mod loadstore;
+mod system;
+
+pub use loadstore::reg_in_range;
+
+use crate::cpu::regs::{self, crf, gpr};
+use crate::raise;
+use ferrite_ir::{Block, Builder, IntCC, Reg, Type, Value};
+use ferrite_softmmu::{Endian, MemOp, PAGE_SIZE};
+
+/// What a translator tells the block loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// The next instruction belongs to the same block.
+    Continue,
+    /// The instruction ended the block (it emitted a terminator).
+    EndBlock,
+}
+
+/// Why an instruction can not be translated as written: it raises a program interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransError {
+    /// An illegal or invalid-form instruction (ESR[PIL]).
+    Illegal,
+    /// A privileged instruction in user mode (ESR[PPR]).
+    Privileged,
+    /// An FP instruction with MSR[FP] = 0 (FP unavailable interrupt).
+    FpUnavailable,
+}
+
+/// Result of one `trans_*` function.
+pub type TResult = Result<Flow, TransError>;
+
+/// CPU mode bits a translation depends on (they are part of the block-cache key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Mode(pub u64);
+
+impl Mode {
+    /// MSR[PR]: user mode.
+    pub const PR: u64 = 1 << 0;
+    /// MSR[IS]: instruction address space.
+    pub const IS: u64 = 1 << 1;
+    /// MSR[DS]: data address space.
+    pub const DS: u64 = 1 << 2;
+    /// MSR[FP]: FPU available.
+    pub const FP: u64 = 1 << 3;
+
+    /// The mode of a CPU with this MSR.
+    pub fn from_msr(msr: u32) -> Mode {
+        use crate::cpu::msr;
+        let mut m = 0;
+        if msr & msr::PR != 0 {
+            m |= Mode::PR;
+        }
+        if msr & msr::IS != 0 {
+            m |= Mode::IS;
+        }
+        if msr & msr::DS != 0 {
+            m |= Mode::DS;
+        }
+        if msr & msr::FP != 0 {
+            m |= Mode::FP;
+        }
+        Mode(m)
+    }
+
+    /// User mode?
+    pub fn user(self) -> bool {
+        self.0 & Mode::PR != 0
+    }
+
+    /// Soft-TLB mode for data accesses: privilege × data address space.
+    pub fn data_mmu_idx(self) -> u32 {
+        ((self.0 & Mode::PR) * 2 + ((self.0 & Mode::DS) >> 2)) as u32
+    }
+
+    /// Soft-TLB mode for instruction fetch: privilege × instruction address space.
+    pub fn code_mmu_idx(self) -> usize {
+        ((self.0 & Mode::PR) * 2 + ((self.0 & Mode::IS) >> 1)) as usize
+    }
+}
+
+/// Lifts one guest instruction at a time into a block.
+pub struct Translator<'a> {
+    /// The IR being built.
+    pub b: Builder<'a>,
+    /// PC of the instruction being translated.
+    pub pc: u32,
+    /// CPU mode the block is translated for.
+    pub mode: Mode,
+}
+
+/// Longest block, in guest instructions.
+pub const MAX_BLOCK_INSNS: usize = 512;
+
+/// Translates the guest block at `vpc` for `mode` from `code`, the bytes from `vpc` to the end
+/// of its page (blocks never cross a page).
+pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize) -> Block {
+    let mut block = Block::new(&crate::DESC, vpc);
+    {
+        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode };
+        let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
+        let mut off = 0usize;
+        for _ in 0..max_insns.max(1) {
+            let Some(bytes) = code.get(off..off + 4) else {
+                t.b.exit_direct(t.pc as u64);
+                break;
+            };
+            let insn = u32::from_be_bytes(bytes.try_into().expect("4 bytes"));
+            t.b.insn_start(t.pc as u64);
+            let flow = match dispatch::decode_one(&mut t, insn) {
+                Ok(f) => f,
+                Err(e) => {
+                    t.raise_error(e);
+                    Flow::EndBlock
+                }
+            };
+            if flow == Flow::EndBlock {
+                break;
+            }
+            t.pc = t.pc.wrapping_add(4);
+            off += 4;
+            if t.pc as u64 >= page_end || t.pc == 0 {
+                t.b.exit_direct(t.pc as u64);
+                break;
+            }
+        }
+        if !t.b.is_terminated() {
+            t.b.exit_direct(t.pc as u64);
+        }
+    }
+    block
+}
+
+impl Translator<'_> {
+    /// Emits the raise a translation error calls for.
+    pub fn raise_error(&mut self, e: TransError) {
+        let (code, esr) = match e {
+            TransError::Illegal => (raise::PROGRAM, crate::excp::esr::PIL),
+            TransError::Privileged => (raise::PROGRAM, crate::excp::esr::PPR),
+            TransError::FpUnavailable => (raise::FP_UNAVAILABLE, 0),
+        };
+        let aux = self.b.iconst(Type::I64, esr as u64);
+        self.b.raise(code, aux);
+    }
+
+    /// Fails with `Privileged` in user mode.
+    pub fn require_supervisor(&self) -> Result<(), TransError> {
+        if self.mode.user() {
+            Err(TransError::Privileged)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Fails with `FpUnavailable` unless MSR[FP].
+    pub fn require_fp(&self) -> Result<(), TransError> {
+        if self.mode.0 & Mode::FP == 0 {
+            Err(TransError::FpUnavailable)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// An `i32` constant.
+    pub fn c32(&mut self, v: u32) -> Value {
+        self.b.iconst(Type::I32, v as u64)
+    }
+
+    /// An `i8` constant.
+    pub fn c8(&mut self, v: u8) -> Value {
+        self.b.iconst(Type::I8, v as u64)
+    }
+
+    /// Reads GPR `n`.
+    pub fn gpr(&mut self, n: u32) -> Value {
+        self.b.get_reg(gpr(n))
+    }
+
+    /// Writes GPR `n`.
+    pub fn set_gpr(&mut self, n: u32, v: Value) {
+        self.b.set_reg(gpr(n), v)
+    }
+
+    /// `(RA|0)`: GPR `ra`, or 0 when `ra` is 0.
+    pub fn gpr_or_zero(&mut self, ra: u32) -> Value {
+        if ra == 0 {
+            self.c32(0)
+        } else {
+            self.gpr(ra)
+        }
+    }
+
+    /// Reads a register.
+    pub fn get(&mut self, r: Reg) -> Value {
+        self.b.get_reg(r)
+    }
+
+    /// Writes a register.
+    pub fn set(&mut self, r: Reg, v: Value) {
+        self.b.set_reg(r, v)
+    }
+
+    /// Converts an `i8` 0/1 into an `i32` 0/1.
+    pub fn bool_to_i32(&mut self, v: Value) -> Value {
+        self.b.zext(Type::I32, v)
+    }
+
+    /// Sets CR0 from a 32-bit result: LT, GT, EQ from a signed compare with 0, and SO.
+    pub fn set_cr0(&mut self, result: Value) {
+        let zero = self.c32(0);
+        self.set_crf_compare(0, IntCC::Slt, IntCC::Sgt, result, zero);
+    }
+
+    /// Sets CR field `bf` from comparing `a` with `b` (`lt`/`gt` say signed or unsigned), and SO.
+    pub fn set_crf_compare(&mut self, bf: u32, lt: IntCC, gt: IntCC, a: Value, b: Value) {
+        let l = self.b.icmp(lt, a, b);
+        let g = self.b.icmp(gt, a, b);
+        let e = self.b.icmp(IntCC::Eq, a, b);
+        let l = self.b.shl_imm(l, 3);
+        let g = self.b.shl_imm(g, 2);
+        let e = self.b.shl_imm(e, 1);
+        let so = self.get(regs::SO);
+        let v = self.b.or(l, g);
+        let v = self.b.or(v, e);
+        let v = self.b.or(v, so);
+        self.set(crf(bf), v);
+    }
+
+    /// Sets XER[OV] to `ov` (`i8` 0/1) and ORs it into XER[SO].
+    pub fn set_ov(&mut self, ov: Value) {
+        self.set(regs::OV, ov);
+        let so = self.get(regs::SO);
+        let so = self.b.or(so, ov);
+        self.set(regs::SO, so);
+    }
+
+    /// A 32-bit effective address as the `i64` address the IR's loads and stores take.
+    pub fn addr(&mut self, ea: Value) -> Value {
+        self.b.zext(Type::I64, ea)
+    }
+
+    /// A big-endian data access of `size_log2` in the current mode.
+    pub fn memop(&self, size_log2: u32, signed: bool) -> MemOp {
+        MemOp::new(size_log2, signed, Endian::Big, self.mode.data_mmu_idx())
+    }
+
+    /// A little-endian (byte-reversed) data access.
+    pub fn memop_le(&self, size_log2: u32) -> MemOp {
+        MemOp::new(size_log2, false, Endian::Little, self.mode.data_mmu_idx())
+    }
+
+    /// PC of the next instruction.
+    pub fn next_pc(&self) -> u32 {
+        self.pc.wrapping_add(4)
+    }
+}

@@ -1,0 +1,161 @@
+//! Events from the host side (terminal input, quit keys, signals) to the machine loop, and the
+//! way host threads wake a running or idle vCPU.
+
+use ferrite_softmmu::{CpuHeader, EXIT_REQ_EXTERNAL};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+/// Something the host wants the machine to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostEvent {
+    /// Bytes typed for serial port `port`.
+    SerialInput {
+        /// UART index.
+        port: usize,
+        /// The bytes.
+        data: Vec<u8>,
+    },
+    /// Stop the machine (Ctrl-A X, a signal, the monitor's `quit`).
+    Quit,
+    /// Reset the machine (monitor `system_reset`).
+    Reset,
+}
+
+/// A handle that makes a vCPU leave generated code soon (any thread).
+#[derive(Clone, Copy)]
+pub struct Kick(*const AtomicU32);
+
+// SAFETY: the pointer refers to a CPU header's atomic exit_request; the machine keeps the CPU
+// alive (boxed, never moved) for as long as any Kick exists, and only atomic operations are used.
+unsafe impl Send for Kick {}
+// SAFETY: as above.
+unsafe impl Sync for Kick {}
+
+impl Kick {
+    /// A kick for the CPU whose header is `hdr`.
+    pub fn new(hdr: &CpuHeader) -> Kick {
+        Kick(&hdr.exit_request)
+    }
+
+    /// Requests an exit with `bits`.
+    pub fn kick(&self, bits: u32) {
+        // SAFETY: see the Send impl.
+        unsafe { (*self.0).fetch_or(bits, Ordering::AcqRel) };
+    }
+}
+
+/// The queue of host events plus the wake-up of an idle or running machine.
+#[derive(Default)]
+pub struct HostEvents {
+    queue: Mutex<VecDeque<HostEvent>>,
+    cond: Condvar,
+    kicks: Mutex<Vec<Kick>>,
+}
+
+impl HostEvents {
+    /// A shared, empty queue.
+    pub fn new() -> Arc<HostEvents> {
+        Arc::new(HostEvents::default())
+    }
+
+    /// Registers a CPU to kick when events arrive.
+    pub fn add_kick(&self, k: Kick) {
+        self.kicks.lock().unwrap().push(k);
+    }
+
+    /// Queues an event and wakes the machine.
+    pub fn push(&self, ev: HostEvent) {
+        self.queue.lock().unwrap().push_back(ev);
+        self.wake();
+    }
+
+    /// Wakes the machine without an event (timers, signals).
+    pub fn wake(&self) {
+        for k in self.kicks.lock().unwrap().iter() {
+            k.kick(EXIT_REQ_EXTERNAL);
+        }
+        self.cond.notify_all();
+    }
+
+    /// Takes every queued event.
+    pub fn drain(&self) -> Vec<HostEvent> {
+        self.queue.lock().unwrap().drain(..).collect()
+    }
+
+    /// Sleeps until an event arrives or `timeout` passes (None: no timeout).
+    pub fn wait(&self, timeout: Option<Duration>) {
+        let q = self.queue.lock().unwrap();
+        if !q.is_empty() {
+            return;
+        }
+        match timeout {
+            Some(t) => drop(self.cond.wait_timeout(q, t).unwrap()),
+            None => drop(self.cond.wait(q).unwrap()),
+        }
+    }
+}
+
+/// A thread that kicks the vCPU when a real-time deadline passes, so timers fire while guest
+/// code runs chained blocks without returning to the loop.
+pub struct Alarm {
+    state: Arc<(Mutex<(Option<std::time::Instant>, bool)>, Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Alarm {
+    /// Starts the alarm thread; it wakes `events` at each deadline.
+    pub fn start(events: Arc<HostEvents>) -> Alarm {
+        let state: Arc<(Mutex<(Option<std::time::Instant>, bool)>, Condvar)> = Arc::new((Mutex::new((None, false)), Condvar::new()));
+        let s = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("ferrite-alarm".into())
+            .spawn(move || {
+                let (m, c) = &*s;
+                let mut g = m.lock().unwrap();
+                loop {
+                    if g.1 {
+                        return;
+                    }
+                    match g.0 {
+                        None => g = c.wait(g).unwrap(),
+                        Some(t) => {
+                            let now = std::time::Instant::now();
+                            if now >= t {
+                                g.0 = None;
+                                drop(g);
+                                events.wake();
+                                g = m.lock().unwrap();
+                            } else {
+                                g = c.wait_timeout(g, t - now).unwrap().0;
+                            }
+                        }
+                    }
+                }
+            })
+            .expect("cannot start the alarm thread");
+        Alarm { state, thread: Some(thread) }
+    }
+
+    /// Sets the next deadline (replacing any earlier one); None disarms.
+    pub fn set(&self, at: Option<std::time::Instant>) {
+        let (m, c) = &*self.state;
+        let mut g = m.lock().unwrap();
+        if g.0 != at {
+            g.0 = at;
+            c.notify_one();
+        }
+    }
+}
+
+impl Drop for Alarm {
+    fn drop(&mut self) {
+        let (m, c) = &*self.state;
+        m.lock().unwrap().1 = true;
+        c.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The `ppce500` physical memory map and interrupt numbers (QEMU 7.2 `e500plat.c`, `e500.c`).
+
+/// Configuration, control and status registers: all on-chip devices.
+pub const CCSR_BASE: u64 = 0xf_e000_0000;
+/// Size of CCSR.
+pub const CCSR_SIZE: u64 = 0x10_0000;
+/// First UART, offset in CCSR.
+pub const UART0_OFFSET: u64 = 0x4500;
+/// Second UART.
+pub const UART1_OFFSET: u64 = 0x4600;
+/// OpenPIC / MPIC.
+pub const MPIC_OFFSET: u64 = 0x4_0000;
+/// MPIC register window size.
+pub const MPIC_SIZE: u64 = 0x4_0000;
+/// MSI bank (inside the MPIC window).
+pub const MSI_OFFSET: u64 = 0x4_1600;
+/// Global utilities (reset control).
+pub const GUTS_OFFSET: u64 = 0xe_0000;
+/// GPIO controller (pin 0 is power-off).
+pub const GPIO_OFFSET: u64 = 0xf_f000;
+/// ePAPR spin table for secondary CPUs.
+pub const SPIN_BASE: u64 = 0xf_ef00_0000;
+
+/// MPIC source of the UARTs.
+pub const IRQ_UART: u32 = 42;
+/// MPIC source of the GPIO controller.
+pub const IRQ_GPIO: u32 = 47;
+
+/// Platform clock, also the UART input clock (DT `clock-frequency`).
+pub const CLOCK_HZ: u32 = 400_000_000;
+/// Timebase frequency.
+pub const TIMEBASE_HZ: u32 = 400_000_000;

@@ -1,0 +1,146 @@
+//! Creating the ppce500's devices, mapping them in CCSR and wiring their interrupts.
+
+use super::{map, BoardError, PowerState};
+use crate::host::{HostEvents, Kick};
+use ferrite_devices::{CharBackend, Clock, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, TimerQueue, Uart16550};
+use ferrite_ppc::cpu::{IrqInputs, PpcCpu, IRQ_CRITICAL, IRQ_EXTERNAL};
+use ferrite_softmmu::{AddressSpace, Endian, MemOp, SharedDevice, EXIT_REQ_INTERRUPT};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// The board's devices, as the machine loop needs them.
+pub(super) struct Devices {
+    uarts: Vec<Arc<Mutex<Uart16550>>>,
+    pending: Vec<VecDeque<u8>>,
+}
+
+impl Devices {
+    /// Queues host input for UART `port` (kept here while the guest's FIFO is full).
+    pub(super) fn serial_input(&mut self, port: usize, data: &[u8]) {
+        if let Some(q) = self.pending.get_mut(port) {
+            q.extend(data);
+        }
+        self.pump_serial_input();
+    }
+
+    /// Moves queued input into the UARTs as far as their FIFOs allow.
+    pub(super) fn pump_serial_input(&mut self) {
+        for (uart, q) in self.uarts.iter().zip(self.pending.iter_mut()) {
+            if q.is_empty() {
+                continue;
+            }
+            let mut u = uart.lock().unwrap();
+            let room = u.can_receive();
+            if room > 0 {
+                let take: Vec<u8> = q.drain(..room.min(q.len())).collect();
+                u.receive(&take);
+            }
+        }
+    }
+
+    /// Pushes buffered UART output to the host.
+    pub(super) fn flush_serial(&self) {
+        for u in &self.uarts {
+            u.lock().unwrap().flush();
+        }
+    }
+
+    /// Drops queued input (machine reset).
+    pub(super) fn reset(&mut self) {
+        self.pending.iter_mut().for_each(|q| q.clear());
+    }
+}
+
+/// Interrupt inputs of the cores: line `2n` is core n's INT, `2n+1` its critical INT.
+struct CoreInputs {
+    cores: Vec<(Arc<IrqInputs>, Kick)>,
+}
+
+impl IrqSink for CoreInputs {
+    fn set_level(&self, line: u32, level: bool) {
+        let Some((inputs, kick)) = self.cores.get((line / 2) as usize) else { return };
+        let bit = if line % 2 == 0 { IRQ_EXTERNAL } else { IRQ_CRITICAL };
+        if level {
+            inputs.levels.fetch_or(bit, Ordering::AcqRel);
+        } else {
+            inputs.levels.fetch_and(!bit, Ordering::AcqRel);
+        }
+        kick.kick(EXIT_REQ_INTERRUPT);
+    }
+}
+
+/// GPIO pin 0 (power-off) and the guts reset request.
+struct PowerInputs {
+    power: Arc<PowerState>,
+    events: Arc<HostEvents>,
+}
+
+impl IrqSink for PowerInputs {
+    fn set_level(&self, line: u32, level: bool) {
+        if !level {
+            return;
+        }
+        match line {
+            0 => self.power.off.store(true, Ordering::SeqCst),
+            _ => self.power.reset.store(true, Ordering::SeqCst),
+        }
+        self.events.wake();
+    }
+}
+
+fn map_dev(space: &AddressSpace, name: &str, offset: u64, size: u64, dev: SharedDevice, endian: Endian) -> Result<(), BoardError> {
+    space.add_mmio(name, map::CCSR_BASE + offset, size, dev, endian)?;
+    Ok(())
+}
+
+/// Creates and maps every device.
+pub(super) fn build(
+    space: &Arc<AddressSpace>,
+    cpus: &mut [Box<PpcCpu>],
+    serials: Vec<Box<dyn CharBackend>>,
+    clock: Arc<dyn Clock>,
+    timers: &Arc<TimerQueue>,
+    power: &Arc<PowerState>,
+    events: &Arc<HostEvents>,
+) -> Result<Devices, BoardError> {
+    let core_sink: Arc<dyn IrqSink> =
+        Arc::new(CoreInputs { cores: cpus.iter().map(|c| (c.irq.clone(), Kick::new(&c.hdr))).collect() });
+    let outputs: Vec<(IrqLine, IrqLine)> = (0..cpus.len() as u32)
+        .map(|n| (IrqLine::new(core_sink.clone(), 2 * n), IrqLine::new(core_sink.clone(), 2 * n + 1)))
+        .collect();
+    let mpic = OpenPic::new(outputs, clock, timers);
+    let mpic_in = OpenPic::inputs(&mpic);
+    map_dev(space, "mpic", map::MPIC_OFFSET, map::MPIC_SIZE, mpic.clone(), Endian::Big)?;
+
+    let mut uarts = Vec::new();
+    let mut serials = serials.into_iter();
+    for (i, offset) in [map::UART0_OFFSET, map::UART1_OFFSET].into_iter().enumerate() {
+        let Some(backend) = serials.next() else { break };
+        let u = Arc::new(Mutex::new(Uart16550::new(IrqLine::new(mpic_in.clone(), map::IRQ_UART), backend)));
+        map_dev(space, &format!("serial{i}"), offset, 0x100, u.clone(), Endian::Big)?;
+        uarts.push(u);
+    }
+
+    let power_sink: Arc<dyn IrqSink> = Arc::new(PowerInputs { power: power.clone(), events: events.clone() });
+    let gpio = Mpc8xxxGpio::new(IrqLine::new(mpic_in.clone(), map::IRQ_GPIO), vec![IrqLine::new(power_sink.clone(), 0)]);
+    map_dev(space, "gpio", map::GPIO_OFFSET, 0x1000, Arc::new(Mutex::new(gpio)), Endian::Big)?;
+    let guts = Guts::new(IrqLine::new(power_sink, 1), ferrite_ppc::cpu::PVR_E500MC, 0);
+    map_dev(space, "global-utilities", map::GUTS_OFFSET, 0x1000, Arc::new(Mutex::new(guts)), Endian::Big)?;
+
+    // Proxy (CoreInt) mode: taking an external interrupt reads this core's IACK into EPR, as
+    // QEMU does with `mpic_iack` when the guest set GCR's mode to proxy.
+    for cpu in cpus.iter_mut() {
+        let space = space.clone();
+        let be32 = MemOp::new(2, false, Endian::Big, 0);
+        let base = map::CCSR_BASE + map::MPIC_OFFSET;
+        cpu.epr_ack = Some(Arc::new(move |n| {
+            const GCR: u64 = 0x1020;
+            const GCR_MODE_PROXY: u64 = 0x6000_0000;
+            (space.load(base + GCR, be32) & GCR_MODE_PROXY == GCR_MODE_PROXY)
+                .then(|| space.load(base + 0x2_0000 + 0x1000 * n as u64 + 0xa0, be32) as u32)
+        }));
+    }
+    let pending = uarts.iter().map(|_| VecDeque::new()).collect();
+    Ok(Devices { uarts, pending })
+}

@@ -1,0 +1,175 @@
+//! The command line: QEMU's spellings (`-M ppce500 -kernel x -m 256M -nographic -d in_asm`),
+//! parsed with clap after normalising QEMU's single-dash long options.
+
+use clap::Parser;
+use std::path::PathBuf;
+
+/// ferrite: a fast full-system emulator for PowerPC (e500mc) guests, with QEMU's command line.
+///
+/// With no image arguments it boots the default Linux image shipped with ferrite.
+/// Options may be written QEMU-style with one dash (`-kernel vmlinux`) or with two.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "ferrite", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// Board to emulate (only `ppce500`); `-M help` lists boards.
+    #[arg(short = 'M', long = "machine", value_name = "BOARD[,dumpdtb=FILE]", default_value = "ppce500")]
+    pub machine: String,
+
+    /// CPU model (only `e500mc`).
+    #[arg(long, default_value = "e500mc")]
+    pub cpu: String,
+
+    /// Guest RAM size: a number with an optional K/M/G suffix (default MiB), a multiple of 64 MiB.
+    #[arg(short = 'm', long = "memory", value_name = "SIZE", default_value = "256M")]
+    pub memory: String,
+
+    /// Number of CPUs.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub smp: u32,
+
+    /// Kernel or bare-metal program: ELF or U-Boot uImage.
+    #[arg(long, value_name = "FILE")]
+    pub kernel: Option<PathBuf>,
+
+    /// Initial RAM disk (passed to the kernel in the device tree).
+    #[arg(long, value_name = "FILE")]
+    pub initrd: Option<PathBuf>,
+
+    /// Kernel command line.
+    #[arg(long, value_name = "CMDLINE")]
+    pub append: Option<String>,
+
+    /// Use this device tree blob instead of the generated one.
+    #[arg(long, value_name = "FILE")]
+    pub dtb: Option<PathBuf>,
+
+    /// No graphics: the first serial port is the terminal (`-serial stdio`).
+    #[arg(long)]
+    pub nographic: bool,
+
+    /// Display backend (only `none`).
+    #[arg(long, value_name = "TYPE")]
+    pub display: Option<String>,
+
+    /// Serial port backend: stdio, mon:stdio, file:PATH, unix:PATH[,server,nowait], null or none.
+    /// Repeat for the second UART.
+    #[arg(long, value_name = "DEV")]
+    pub serial: Vec<String>,
+
+    /// Monitor backend (`none`, or `stdio` for the Ctrl-A C console monitor).
+    #[arg(long, value_name = "DEV")]
+    pub monitor: Option<String>,
+
+    /// Network (only `none` for now).
+    #[arg(long, value_name = "OPTS")]
+    pub net: Option<String>,
+
+    /// Deterministic execution: virtual time follows the instruction count
+    /// (`shift=N`: 2^N ns per instruction; `auto` is shift=3).
+    #[arg(long, value_name = "shift=N")]
+    pub icount: Option<String>,
+
+    /// Log categories, comma separated: in_asm, ir, ir_opt, out_asm, exec, int, mmu, unimp,
+    /// guest_errors, stats; `-d help` lists them.
+    #[arg(short = 'd', value_name = "ITEMS")]
+    pub log: Option<String>,
+
+    /// Write logs to FILE instead of stderr.
+    #[arg(short = 'D', value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+
+    /// Exit instead of rebooting when the guest resets.
+    #[arg(long = "no-reboot")]
+    pub no_reboot: bool,
+
+    /// Interpret only (no JIT): slower, for debugging the JIT.
+    #[arg(long = "no-jit")]
+    pub no_jit: bool,
+
+    /// Wait for a debugger: shorthand for `-gdb tcp::1234`.
+    #[arg(short = 's')]
+    pub gdb_default: bool,
+
+    /// GDB stub: tcp:[HOST]:PORT or unix:PATH.
+    #[arg(long, value_name = "DEV")]
+    pub gdb: Option<String>,
+
+    /// Start with the CPUs stopped (for the debugger).
+    #[arg(short = 'S')]
+    pub stopped: bool,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  ferrite                                   boot the default Linux image to a shell
+  ferrite -M ppce500 -kernel prog.elf -nographic
+  ferrite -M ppce500 -cpu e500mc -m 256 -kernel uImage -initrd rootfs.cpio.gz \\
+          -append \"console=ttyS0\" -nographic
+  ferrite -kernel prog.elf -d in_asm,int -D trace.log
+
+Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A A send Ctrl-A.";
+
+/// Long options QEMU spells with one dash.
+const LONG: &[&str] = &[
+    "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
+    "monitor", "net", "icount", "no-reboot", "no-jit", "gdb", "help", "version",
+];
+
+/// Rewrites QEMU-style `-kernel` into `--kernel` (only for known long options, so option
+/// values that start with a dash are left alone).
+pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            if i > 0 && a.starts_with('-') && !a.starts_with("--") && a.len() > 2 {
+                let name = a[1..].split('=').next().unwrap_or("");
+                if LONG.contains(&name) {
+                    return format!("-{a}");
+                }
+            }
+            a
+        })
+        .collect()
+}
+
+/// Parses a QEMU memory size: plain numbers are MiB; K, M, G, T suffixes (with optional B/iB).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("iB").or_else(|| t.strip_suffix('B')).unwrap_or(t);
+    let (num, mult) = match t.chars().last() {
+        Some('K' | 'k') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M' | 'm') => (&t[..t.len() - 1], 1 << 20),
+        Some('G' | 'g') => (&t[..t.len() - 1], 1 << 30),
+        Some('T' | 't') => (&t[..t.len() - 1], 1 << 40),
+        _ => (t, 1 << 20),
+    };
+    let n: u64 = num.parse().map_err(|_| format!("invalid memory size '{s}'"))?;
+    n.checked_mul(mult).ok_or_else(|| format!("memory size '{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qemu_spellings_parse() {
+        let args = normalize(
+            ["ferrite", "-M", "ppce500", "-kernel", "k.elf", "-m", "256", "-nographic", "-append", "-x", "-d", "in_asm"]
+                .map(String::from),
+        );
+        let cli = Cli::try_parse_from(args).unwrap();
+        assert_eq!(cli.kernel.unwrap().to_str(), Some("k.elf"));
+        assert!(cli.nographic);
+        assert_eq!(cli.append.as_deref(), Some("-x"));
+        assert_eq!(cli.log.as_deref(), Some("in_asm"));
+        assert_eq!(parse_size(&cli.memory), Ok(256 << 20));
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert!(parse_size("lots").is_err());
+    }
+}
