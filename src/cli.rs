@@ -36,7 +36,7 @@ pub struct Cli {
     pub initrd: Option<PathBuf>,
 
     /// Kernel command line.
-    #[arg(long, value_name = "CMDLINE")]
+    #[arg(long, value_name = "CMDLINE", allow_hyphen_values = true)]
     pub append: Option<String>,
 
     /// Use this device tree blob instead of the generated one.

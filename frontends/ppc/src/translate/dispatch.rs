@@ -254,16 +254,16 @@ impl Decode for Translator<'_> {
 
     // ---- compare, trap, select ----
     fn trans_cmpi(&mut self, a: &ArgCmpi) -> TResult {
-        self.compare(a.bf, a.ra, Ok(a.imm as u32), true)
+        self.compare(a.bf, a.l, a.ra, Ok(a.imm as u32), true)
     }
     fn trans_cmpli(&mut self, a: &ArgCmpli) -> TResult {
-        self.compare(a.bf, a.ra, Ok(a.uimm), false)
+        self.compare(a.bf, a.l, a.ra, Ok(a.uimm), false)
     }
     fn trans_cmp(&mut self, a: &ArgCmp) -> TResult {
-        self.compare(a.bf, a.ra, Err(a.rb), true)
+        self.compare(a.bf, a.l, a.ra, Err(a.rb), true)
     }
     fn trans_cmpl(&mut self, a: &ArgCmp) -> TResult {
-        self.compare(a.bf, a.ra, Err(a.rb), false)
+        self.compare(a.bf, a.l, a.ra, Err(a.rb), false)
     }
     fn trans_twi(&mut self, a: &ArgToRi) -> TResult {
         self.trap(a.to, a.ra, Ok(a.si as u32))

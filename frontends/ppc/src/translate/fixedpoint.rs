@@ -256,7 +256,11 @@ impl Translator<'_> {
     }
 
     /// cmp / cmpl / cmpi / cmpli: compare RA with RB or an immediate into CR field `bf`.
-    pub fn compare(&mut self, bf: u32, ra: u32, b: Result<u32, u32>, signed: bool) -> TResult {
+    /// L = 1 (a 64-bit compare) is an invalid form on this 32-bit core (QEMU: illegal).
+    pub fn compare(&mut self, bf: u32, l: u32, ra: u32, b: Result<u32, u32>, signed: bool) -> TResult {
+        if l != 0 {
+            return Err(super::TransError::Illegal);
+        }
         let a = self.gpr(ra);
         let bv = match b {
             Ok(imm) => self.c32(imm),

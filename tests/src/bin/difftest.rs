@@ -1,0 +1,126 @@
+//! Differential testing against qemu-ppc, live: `difftest --count N --seed S [--jobs J]`;
+//! `--bless` regenerates the committed golden digests from qemu-ppc.
+
+use clap::Parser;
+use ferrite_tests::difftest::ferrite::FerriteRunner;
+use ferrite_tests::difftest::gen::{self, Case};
+use ferrite_tests::difftest::qemu::QemuRunner;
+use ferrite_tests::difftest::{golden, Outcome, Runner};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Compare ferrite with qemu-ppc on random instruction sequences.
+#[derive(Parser)]
+struct Args {
+    /// Number of cases.
+    #[arg(long, default_value_t = 10_000)]
+    count: u64,
+    /// Master seed.
+    #[arg(long, default_value_t = golden::MASTER_SEED)]
+    seed: u64,
+    /// Parallel jobs.
+    #[arg(long, default_value_t = 2)]
+    jobs: u64,
+    /// Cases per qemu-ppc process.
+    #[arg(long, default_value_t = 2000)]
+    batch: u64,
+    /// Write the golden file from qemu-ppc's results (with --count and --seed).
+    #[arg(long)]
+    bless: bool,
+    /// Also run ferrite with the JIT (every block compiled).
+    #[arg(long)]
+    jit: bool,
+    /// How many differences to print in full.
+    #[arg(long, default_value_t = 10)]
+    show: usize,
+}
+
+fn disassemble(case: &Case) -> String {
+    let start = gen::body_start();
+    case.body
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("  {:#010x}  {w:08x}  {}\n", start + 4 * i as u32, ferrite_ppc::decode::mnemonic(*w).unwrap_or("(illegal)")))
+        .collect()
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = Args::parse();
+    let next = AtomicU64::new(0);
+    let digests = Mutex::new(vec![0u64; if a.bless { a.count as usize } else { 0 }]);
+    let diffs = AtomicU64::new(0);
+    let shown = AtomicU64::new(0);
+    let coverage: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
+    let t0 = std::time::Instant::now();
+    std::thread::scope(|s| -> anyhow::Result<()> {
+        let mut handles = Vec::new();
+        for _ in 0..a.jobs.max(1) {
+            handles.push(s.spawn(|| -> anyhow::Result<()> {
+                let mut qemu = QemuRunner::new()?;
+                let mut fer = if a.bless { None } else { Some(FerriteRunner::new(a.jit)?) };
+                loop {
+                    let first = next.fetch_add(a.batch, Ordering::SeqCst);
+                    if first >= a.count {
+                        return Ok(());
+                    }
+                    let last = (first + a.batch).min(a.count);
+                    let cases: Vec<Case> = (first..last).map(|i| gen::case(a.seed, i)).collect();
+                    {
+                        let mut cov = coverage.lock().unwrap();
+                        for c in &cases {
+                            for w in &c.body {
+                                *cov.entry(ferrite_ppc::decode::mnemonic(*w).unwrap_or("(illegal)")).or_default() += 1;
+                            }
+                        }
+                    }
+                    let want: Vec<Outcome> = qemu.run_batch(&cases)?;
+                    if a.bless {
+                        let mut d = digests.lock().unwrap();
+                        for (i, o) in want.iter().enumerate() {
+                            d[first as usize + i] = o.digest();
+                        }
+                        continue;
+                    }
+                    let got = fer.as_mut().expect("runner").run_batch(&cases)?;
+                    for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                        if g != w {
+                            diffs.fetch_add(1, Ordering::SeqCst);
+                            if (shown.fetch_add(1, Ordering::SeqCst) as usize) < a.show {
+                                let c = &cases[i];
+                                println!(
+                                    "DIFFERENCE in case {} (seed {:#x}) (ferrite vs qemu):\n{}{}",
+                                    first + i as u64,
+                                    c.seed,
+                                    disassemble(c),
+                                    g.diff(w)
+                                );
+                            }
+                        }
+                    }
+                }
+            }));
+        }
+        for h in handles {
+            h.join().expect("worker panicked")?;
+        }
+        Ok(())
+    })?;
+    let secs = t0.elapsed().as_secs_f64();
+    let cov = coverage.into_inner().unwrap();
+    let missing: Vec<&str> = ferrite_tests::difftest::encode::names().filter(|n| !cov.contains_key(n)).collect();
+    println!("{} cases in {secs:.1}s ({:.0}/s); {} mnemonics covered", a.count, a.count as f64 / secs, cov.len());
+    println!("not covered: {}", if missing.is_empty() { "none".to_string() } else { missing.join(" ") });
+    if a.bless {
+        let d = digests.into_inner().unwrap();
+        golden::write(&golden::path(), a.seed, &d)?;
+        println!("wrote {} digests to {}", d.len(), golden::path().display());
+        return Ok(());
+    }
+    let n = diffs.load(Ordering::SeqCst);
+    println!("differences: {n}");
+    if n > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}

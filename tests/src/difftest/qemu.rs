@@ -1,0 +1,117 @@
+//! Running cases on qemu-ppc 7.2 (user mode, `-cpu e500mc`) through the C harness in
+//! `tests/difftest/harness.c`, built with Debian's powerpc-linux-gnu-gcc.
+
+use super::gen::{body_start, Case, Profile};
+use super::state::{Outcome, Trap, UserState, MEM_SIZE};
+use super::Runner;
+use anyhow::{bail, Context};
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+/// Runs cases on qemu-ppc.
+pub struct QemuRunner {
+    harness: PathBuf,
+    qemu: String,
+}
+
+impl QemuRunner {
+    /// Builds the harness (once per process) and checks qemu-ppc is there.
+    pub fn new() -> anyhow::Result<QemuRunner> {
+        let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("difftest/harness.c");
+        let out = std::env::temp_dir().join(format!("ferrite-difftest-harness-{}", std::process::id()));
+        let cc = std::env::var("PPC_CC").unwrap_or_else(|_| "powerpc-linux-gnu-gcc".into());
+        let st = Command::new(&cc)
+            .args(["-static", "-O2", "-mcpu=e500mc", "-fno-stack-protector", "-o"])
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .with_context(|| format!("running {cc} (install gcc-powerpc-linux-gnu)"))?;
+        if !st.success() {
+            bail!("building the harness failed");
+        }
+        let qemu = std::env::var("QEMU_PPC").unwrap_or_else(|_| "qemu-ppc".into());
+        Ok(QemuRunner { harness: out, qemu })
+    }
+}
+
+impl Drop for QemuRunner {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.harness);
+    }
+}
+
+fn trap_of(sig: u32, code: u32) -> Trap {
+    match (sig, code) {
+        (0, _) => Trap::None,
+        (4, 5 | 6) => Trap::Privileged,
+        (4, _) => Trap::Illegal,
+        (5, _) => Trap::Trap,
+        (8, _) => Trap::FpEnabled,
+        (11, _) => Trap::Segv,
+        (7, _) => Trap::Alignment,
+        (s, _) => Trap::Other(1000 + s),
+    }
+}
+
+impl Runner for QemuRunner {
+    /// Runs the cases of each profile under its CPU model, keeping the order.
+    fn run_batch(&mut self, cases: &[Case]) -> anyhow::Result<Vec<Outcome>> {
+        let mut out: Vec<Option<Outcome>> = vec![None; cases.len()];
+        for profile in [Profile::E500mc, Profile::Classic] {
+            let idx: Vec<usize> = (0..cases.len()).filter(|&i| cases[i].profile == profile).collect();
+            if idx.is_empty() {
+                continue;
+            }
+            let sub: Vec<Case> = idx.iter().map(|&i| cases[i].clone()).collect();
+            for (i, o) in idx.into_iter().zip(self.run_profile(&sub, profile.qemu_cpu())?) {
+                out[i] = Some(o);
+            }
+        }
+        Ok(out.into_iter().map(|o| o.expect("every case ran")).collect())
+    }
+}
+
+impl QemuRunner {
+    fn run_profile(&mut self, cases: &[Case], cpu: &str) -> anyhow::Result<Vec<Outcome>> {
+        let mut input = Vec::new();
+        for c in cases {
+            let code = c.code();
+            input.extend_from_slice(&0x5345_5131u32.to_be_bytes());
+            input.extend_from_slice(&(code.len() as u32).to_be_bytes());
+            for w in &code {
+                input.extend_from_slice(&w.to_be_bytes());
+            }
+            input.extend_from_slice(&c.init.to_block());
+            input.extend_from_slice(&c.mem);
+        }
+        let mut child = Command::new(&self.qemu)
+            .args(["-cpu", cpu])
+            .arg(&self.harness)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("running {} (install qemu-user)", self.qemu))?;
+        let mut stdin = child.stdin.take().expect("piped");
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let mut out = Vec::new();
+        child.stdout.take().expect("piped").read_to_end(&mut out)?;
+        let _ = writer.join();
+        let status = child.wait()?;
+        let rec = 12 + 0x200 + MEM_SIZE;
+        if out.len() != rec * cases.len() {
+            bail!("qemu-ppc harness returned {} bytes for {} cases (status {status})", out.len(), cases.len());
+        }
+        let start = body_start();
+        Ok(out
+            .chunks(rec)
+            .map(|r| {
+                let w = |o: usize| u32::from_be_bytes(r[o..o + 4].try_into().unwrap());
+                let trap = trap_of(w(0), w(4));
+                let trap_index = if trap == Trap::None { 0 } else { w(8).wrapping_sub(start) / 4 };
+                Outcome { state: UserState::from_block(&r[12..12 + 0x200]), trap, trap_index, mem: r[12 + 0x200..].to_vec() }
+            })
+            .collect())
+    }
+}
