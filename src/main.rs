@@ -16,10 +16,10 @@ use std::sync::{Arc, OnceLock};
 
 static EVENTS: OnceLock<Arc<HostEvents>> = OnceLock::new();
 
-/// Wakes the machine loop (signal handlers).
-pub fn wake_machine() {
+/// Asks the machine loop to stop (signal handlers: atomics only).
+pub fn quit_machine() {
     if let Some(e) = EVENTS.get() {
-        e.wake();
+        e.request_quit();
     }
 }
 
@@ -53,8 +53,12 @@ fn default_image_dir() -> PathBuf {
 }
 
 fn parse_machine(spec: &str) -> anyhow::Result<Option<PathBuf>> {
-    let mut parts = spec.split(',');
-    let board = parts.next().unwrap_or("");
+    // QEMU's -machine takes an optional type first, then key=value properties.
+    let mut parts = spec.split(',').peekable();
+    let board = match parts.peek() {
+        Some(p) if !p.contains('=') => parts.next().unwrap_or(""),
+        _ => "",
+    };
     if board == "help" {
         println!("Supported machines:\nppce500              generic paravirt e500 platform (e500mc)");
         std::process::exit(0);
@@ -66,6 +70,7 @@ fn parse_machine(spec: &str) -> anyhow::Result<Option<PathBuf>> {
     for opt in parts {
         match opt.split_once('=') {
             Some(("dumpdtb", f)) => dump = Some(PathBuf::from(f)),
+            Some(("type", "ppce500")) => {}
             _ => bail!("unsupported machine option '{opt}' (supported: dumpdtb=FILE)"),
         }
     }

@@ -60,7 +60,7 @@ pub static SIGNALLED: AtomicBool = AtomicBool::new(false);
 
 extern "C" fn on_signal(_sig: libc::c_int) {
     SIGNALLED.store(true, Ordering::SeqCst);
-    crate::wake_machine();
+    crate::quit_machine();
 }
 
 fn install_restore_hooks() {

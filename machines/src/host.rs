@@ -3,7 +3,7 @@
 
 use ferrite_softmmu::{CpuHeader, EXIT_REQ_EXTERNAL};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -46,12 +46,31 @@ impl Kick {
     }
 }
 
+/// How many vCPUs can be kicked (the kick list is a fixed array so that a signal handler can
+/// walk it without taking a lock).
+const MAX_KICKS: usize = 64;
+
+/// How long an idle machine sleeps at most before it looks at the quit flag again: a signal
+/// handler may not touch the condition variable, so it only sets the flag.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
 /// The queue of host events plus the wake-up of an idle or running machine.
-#[derive(Default)]
 pub struct HostEvents {
     queue: Mutex<VecDeque<HostEvent>>,
     cond: Condvar,
-    kicks: Mutex<Vec<Kick>>,
+    kicks: [AtomicPtr<AtomicU32>; MAX_KICKS],
+    quit: AtomicBool,
+}
+
+impl Default for HostEvents {
+    fn default() -> Self {
+        HostEvents {
+            queue: Mutex::default(),
+            cond: Condvar::new(),
+            kicks: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            quit: AtomicBool::new(false),
+        }
+    }
 }
 
 impl HostEvents {
@@ -60,9 +79,37 @@ impl HostEvents {
         Arc::new(HostEvents::default())
     }
 
-    /// Registers a CPU to kick when events arrive.
+    /// Registers a CPU to kick when events arrive (at most 64 CPUs; later ones are only woken
+    /// when they return to the loop on their own).
     pub fn add_kick(&self, k: Kick) {
-        self.kicks.lock().unwrap().push(k);
+        let ptr = k.0 as *mut AtomicU32;
+        for slot in &self.kicks {
+            if slot.compare_exchange(std::ptr::null_mut(), ptr, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                return;
+            }
+        }
+        tracing::warn!("more than {MAX_KICKS} vCPUs: the extra ones are not kicked by host events");
+    }
+
+    fn kick_all(&self) {
+        for slot in &self.kicks {
+            let p = slot.load(Ordering::Acquire);
+            if p.is_null() {
+                break;
+            }
+            Kick(p).kick(EXIT_REQ_EXTERNAL);
+        }
+    }
+
+    /// Asks the machine to stop; async-signal-safe (atomics only), so signal handlers call it.
+    pub fn request_quit(&self) {
+        self.quit.store(true, Ordering::SeqCst);
+        self.kick_all();
+    }
+
+    /// Whether [`request_quit`](Self::request_quit) was called.
+    pub fn quit_requested(&self) -> bool {
+        self.quit.load(Ordering::SeqCst)
     }
 
     /// Queues an event and wakes the machine.
@@ -73,9 +120,8 @@ impl HostEvents {
 
     /// Wakes the machine without an event (timers, signals).
     pub fn wake(&self) {
-        for k in self.kicks.lock().unwrap().iter() {
-            k.kick(EXIT_REQ_EXTERNAL);
-        }
+        self.kick_all();
+        let _guard = self.queue.lock().unwrap();
         self.cond.notify_all();
     }
 
@@ -84,16 +130,15 @@ impl HostEvents {
         self.queue.lock().unwrap().drain(..).collect()
     }
 
-    /// Sleeps until an event arrives or `timeout` passes (None: no timeout).
+    /// Sleeps until an event arrives, a quit is requested or `timeout` passes (None: no
+    /// timeout). Returns early (spuriously) at least every 50 ms.
     pub fn wait(&self, timeout: Option<Duration>) {
         let q = self.queue.lock().unwrap();
-        if !q.is_empty() {
+        if !q.is_empty() || self.quit_requested() {
             return;
         }
-        match timeout {
-            Some(t) => drop(self.cond.wait_timeout(q, t).unwrap()),
-            None => drop(self.cond.wait(q).unwrap()),
-        }
+        let t = timeout.map_or(IDLE_POLL, |t| t.min(IDLE_POLL));
+        drop(self.cond.wait_timeout(q, t).unwrap());
     }
 }
 

@@ -42,16 +42,33 @@ unsafe extern "C" fn add3(env: *mut CpuHeader, a: u64, b: u64, c: u64, _d: u64) 
     a.wrapping_add(b).wrapping_add(c)
 }
 
+/// `bump()`: a void helper that counts calls and returns garbage in the (ignored) return
+/// register, so that an engine storing it anywhere is caught.
+unsafe extern "C" fn bump(env: *mut CpuHeader, _a: u64, _b: u64, _c: u64, _d: u64) -> u64 {
+    // SAFETY: only called on TestCpu.
+    let cpu = unsafe { &mut *(env as *mut TestCpu) };
+    cpu.helper_calls += 1;
+    0xbad0_bad0_bad0_bad0
+}
+
+/// Index of `add3` in [`HELPERS`].
+pub const ADD3: usize = 0;
+/// Index of `bump` in [`HELPERS`].
+pub const BUMP: usize = 1;
+
 /// The helper table.
-pub static HELPERS: [HelperInfo; 1] = [HelperInfo {
-    name: "add3",
-    func: add3,
-    args: &[Type::I64, Type::I64, Type::I64],
-    ret: Type::I64,
-    reads: RegSet::EMPTY,
-    writes: RegSet::EMPTY,
-    may_raise: true,
-}];
+pub static HELPERS: [HelperInfo; 2] = [
+    HelperInfo {
+        name: "add3",
+        func: add3,
+        args: &[Type::I64, Type::I64, Type::I64],
+        ret: Type::I64,
+        reads: RegSet::EMPTY,
+        writes: RegSet::EMPTY,
+        may_raise: true,
+    },
+    HelperInfo { name: "bump", func: bump, args: &[], ret: Type::Void, reads: RegSet::EMPTY, writes: RegSet::EMPTY, may_raise: false },
+];
 
 /// The test guest.
 pub static DESC: GuestDesc = GuestDesc { name: "test", regs: &REGS, helpers: &HELPERS };

@@ -37,6 +37,22 @@ fn arithmetic_registers_and_exit() {
 }
 
 #[test]
+fn values_live_across_a_void_helper_call_survive_it() {
+    let mut blk = Block::new(&DESC, 0x1000);
+    let mut b = Builder::new(&mut blk);
+    b.insn_start(0x1000);
+    let x = b.get_reg(R0);
+    b.call(crate::testing::BUMP, &[]);
+    b.set_reg(R1, x);
+    b.exit_direct(0x1004);
+    let mut m = TestMachine::new();
+    m.cpu.r[0] = 1234;
+    run(&blk, &mut m);
+    assert_eq!(m.cpu.helper_calls, 1);
+    assert_eq!(m.cpu.r[1], 1234);
+}
+
+#[test]
 fn branches_and_locals_carry_values_across_basic_blocks() {
     let mut blk = Block::new(&DESC, 0);
     let mut b = Builder::new(&mut blk);

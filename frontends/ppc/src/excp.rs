@@ -175,7 +175,6 @@ impl PpcCpu {
     pub fn deliver(&mut self, intr: Interrupt, srr0: u32) {
         let class = intr.class();
         let old_msr = self.regs.msr;
-        tracing::debug!(target: "int", "{} at {srr0:#010x} msr={old_msr:#010x} {intr:?}", intr.name());
         let i = class.srr_index() as usize;
         self.regs.srr[i] = srr0;
         self.regs.srr[i + 1] = old_msr;
@@ -193,6 +192,7 @@ impl PpcCpu {
         }
         self.set_msr(old_msr & msr::ME);
         let vector = (self.spr.ivpr & 0xffff_0000) | (self.spr.ivor[intr.ivor()] & 0xfff0);
+        tracing::debug!(target: "int", "{} at {srr0:#010x} msr={old_msr:#010x} -> {vector:#010x} {intr:x?}", intr.name());
         self.set_pc(vector);
         self.halted = false;
         self.regs.reserve_addr = regs::NO_RESERVATION;

@@ -37,8 +37,8 @@ macro_rules! helpers {
 }
 
 helpers! {
-    LSWX = "lswx", crate::string_ops::helper_lswx, [I32, I32], Void, reads: GPRS.with(regs::XER_BC), writes: GPRS, raise: true;
-    STSWX = "stswx", crate::string_ops::helper_stswx, [I32, I32], Void, reads: GPRS.with(regs::XER_BC), writes: RegSet::EMPTY, raise: true;
+    LSWX = "lswx", crate::string_ops::helper_lswx, [I32, I32], Void, reads: GPRS.with(regs::XER_REST), writes: GPRS, raise: true;
+    STSWX = "stswx", crate::string_ops::helper_stswx, [I32, I32], Void, reads: GPRS.with(regs::XER_REST), writes: RegSet::EMPTY, raise: true;
     MFSPR = "mfspr", crate::spr_ops::helper_mfspr, [I32], I32, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
     MTSPR = "mtspr", crate::spr_ops::helper_mtspr, [I32, I32], Void, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
     TLBWE = "tlbwe", crate::mmu_glue::helper_tlbwe, [], Void, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: true;

@@ -12,11 +12,14 @@ fn unpack(packed: u64) -> (u32, u32, u32, u32) {
 }
 
 /// lswx: `packed` = RT | RA << 8 | RB << 16 | mmu mode << 24.
+/// XER[57:63]: the byte count of lswx and stswx.
+const XER_BYTE_COUNT: u32 = 0x7f;
+
 pub(crate) unsafe extern "C" fn helper_lswx(env: *mut CpuHeader, ea: u64, packed: u64, _: u64, _: u64) -> u64 {
     let (rt, ra, rb, mode) = unpack(packed);
     // SAFETY: called from PowerPC generated code.
     let c = unsafe { cpu(env) };
-    let n = c.regs.xer_bc as u32;
+    let n = c.regs.xer_rest & XER_BYTE_COUNT;
     if n == 0 {
         return 0;
     }
@@ -50,7 +53,7 @@ pub(crate) unsafe extern "C" fn helper_stswx(env: *mut CpuHeader, ea: u64, packe
     let (rs, _, _, mode) = unpack(packed);
     // SAFETY: called from PowerPC generated code.
     let c = unsafe { cpu(env) };
-    let n = c.regs.xer_bc as u32;
+    let n = c.regs.xer_rest & XER_BYTE_COUNT;
     let byte = MemOp::new(0, false, Endian::Big, mode);
     for i in 0..n {
         // SAFETY: called from PowerPC generated code.

@@ -254,6 +254,10 @@ impl Ppce500 {
         }
         let deterministic = matches!(self.clock.mode(), ClockMode::Deterministic { .. });
         loop {
+            if self.events.quit_requested() {
+                self.devices.flush_serial();
+                return Ok(RunEnd::Quit);
+            }
             for ev in self.events.drain() {
                 match ev {
                     HostEvent::SerialInput { port, data } => self.devices.serial_input(port, &data),

@@ -34,6 +34,28 @@ struct Args {
     /// How many differences to print in full.
     #[arg(long, default_value_t = 10)]
     show: usize,
+    /// Run only case N (of --seed) and print it with both outcomes.
+    #[arg(long)]
+    case: Option<u64>,
+    /// Log categories for ferrite while running (`ir`, `ir_opt`), to stderr.
+    #[arg(long)]
+    log: Option<String>,
+}
+
+/// Runs one case verbosely: the code, then ferrite's and qemu-ppc's outcomes side by side.
+fn one_case(a: &Args, n: u64) -> anyhow::Result<()> {
+    let case = gen::case(a.seed, n);
+    println!("case {n} (seed {:#x}, {:?}):\n{}", case.seed, case.profile, disassemble(&case));
+    let want = QemuRunner::new()?.run_batch(std::slice::from_ref(&case))?.remove(0);
+    let got = FerriteRunner::new(a.jit)?.run_batch(std::slice::from_ref(&case))?.remove(0);
+    println!("initial: {:x?}", case.init);
+    println!("qemu:    {:?} at {}", want.trap, want.trap_index);
+    if got == want {
+        println!("ferrite: the same");
+        return Ok(());
+    }
+    println!("ferrite vs qemu:\n{}", got.diff(&want));
+    std::process::exit(1);
 }
 
 fn disassemble(case: &Case) -> String {
@@ -47,6 +69,13 @@ fn disassemble(case: &Case) -> String {
 
 fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    if let Some(items) = &a.log {
+        let filter = items.split(',').map(|i| format!("{i}=trace")).collect::<Vec<_>>().join(",");
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).without_time().with_writer(std::io::stderr).init();
+    }
+    if let Some(n) = a.case {
+        return one_case(&a, n);
+    }
     let next = AtomicU64::new(0);
     let digests = Mutex::new(vec![0u64; if a.bless { a.count as usize } else { 0 }]);
     let diffs = AtomicU64::new(0);

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 /// Where the epilogue returns to: an `sc` that ends the case.
 const SENTINEL: u32 = CODE_BASE + 0xf000;
+/// Size of the code and scratch regions the harness maps.
+const REGION: usize = 0x10000;
 /// Instruction budget per case (cases are short; a runaway is a bug).
 const BUDGET: i64 = 2_000_000;
 
@@ -37,6 +39,11 @@ impl FerriteRunner {
 
     /// Runs one case.
     pub fn run_case(&mut self, case: &Case) -> anyhow::Result<Outcome> {
+        // Start from zeroed regions, as the harness does under qemu-ppc.
+        let zeros = vec![0u8; REGION];
+        self.space.write_ram(CODE_BASE as u64, &zeros[..SENTINEL as usize - CODE_BASE as usize])?;
+        self.space.write_ram(BLOCK as u64, &zeros[..0x4000])?;
+        self.space.write_ram(SCRATCH as u64, &zeros)?;
         let code: Vec<u8> = case.code().iter().flat_map(|w| w.to_be_bytes()).collect();
         self.space.write_ram(CODE_BASE as u64, &code)?;
         self.space.write_ram((BLOCK + IN_OFF) as u64, &case.init.to_block())?;
@@ -44,13 +51,16 @@ impl FerriteRunner {
         self.space.write_ram(SCRATCH as u64, &case.mem)?;
         let cpu = &mut self.cpu;
         cpu.reset();
-        // TLB1[0]: EA 0 -> PA 0, 1 GiB, user and supervisor RWX.
-        cpu.write_spr(624, 1 << 28);
-        cpu.write_spr(625, 0x8000_0000 | (20 << 7));
-        cpu.write_spr(626, 0);
-        cpu.write_spr(627, 0x3f);
-        cpu.write_spr(944, 0);
-        cpu.mmu.tlbwe().map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Map what the harness maps under qemu-ppc (1:1, user and supervisor RWX), nothing
+        // else, so that a wild access faults on both: the state block, the code, the scratch.
+        for (esel, (base, log2_kib)) in [(BLOCK, 4), (CODE_BASE, 6), (SCRATCH, 6)].into_iter().enumerate() {
+            cpu.write_spr(624, (1 << 28) | ((esel as u32) << 16));
+            cpu.write_spr(625, 0x8000_0000 | (log2_kib << 7));
+            cpu.write_spr(626, base);
+            cpu.write_spr(627, base | 0x3f);
+            cpu.write_spr(944, 0);
+            cpu.mmu.tlbwe().map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
         cpu.hdr.flush_tlb();
         cpu.set_msr(msr::PR | msr::FP | msr::FE0 | msr::FE1 | msr::ME);
         cpu.set_pc(CODE_BASE);

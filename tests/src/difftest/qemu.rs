@@ -19,7 +19,9 @@ impl QemuRunner {
     /// Builds the harness (once per process) and checks qemu-ppc is there.
     pub fn new() -> anyhow::Result<QemuRunner> {
         let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("difftest/harness.c");
-        let out = std::env::temp_dir().join(format!("ferrite-difftest-harness-{}", std::process::id()));
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let out = std::env::temp_dir().join(format!("ferrite-difftest-harness-{}-{n}", std::process::id()));
         let cc = std::env::var("PPC_CC").unwrap_or_else(|_| "powerpc-linux-gnu-gcc".into());
         let st = Command::new(&cc)
             .args(["-static", "-O2", "-mcpu=e500mc", "-fno-stack-protector", "-o"])
@@ -101,7 +103,16 @@ impl QemuRunner {
         let status = child.wait()?;
         let rec = 12 + 0x200 + MEM_SIZE;
         if out.len() != rec * cases.len() {
-            bail!("qemu-ppc harness returned {} bytes for {} cases (status {status})", out.len(), cases.len());
+            let done = out.len() / rec;
+            let culprit = cases.get(done).map(|c| {
+                c.body.iter().map(|w| format!("{w:08x} {}", ferrite_ppc::decode::mnemonic(*w).unwrap_or("(illegal)"))).collect::<Vec<_>>().join("; ")
+            });
+            bail!(
+                "qemu-ppc harness stopped after {done} of {} cases (status {status}); the next case (seed {:#x}) is: {}",
+                cases.len(),
+                cases.get(done).map_or(0, |c| c.seed),
+                culprit.unwrap_or_default()
+            );
         }
         let start = body_start();
         Ok(out

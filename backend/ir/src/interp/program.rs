@@ -93,6 +93,9 @@ impl Program {
                 }
             }
         }
+        // Void helper calls write their (ignored) return value here, never over a live value.
+        let discard = n_slots;
+        n_slots += 1;
         let s = |v: Value| -> Slot {
             let x = slot_of[v.index()];
             assert!(x != u32::MAX, "operand without a slot (unverified block?)");
@@ -172,7 +175,7 @@ impl Program {
                             }
                         }
                         calls.push(CallSite { func: h.func, args, nargs, ret_mask: h.ret.mask(), may_raise: h.may_raise });
-                        Op::Call { d: if d == u32::MAX { 0 } else { d }, site: calls.len() as u32 - 1 }
+                        Op::Call { d: if d == u32::MAX { discard } else { d }, site: calls.len() as u32 - 1 }
                     }
                     Opcode::Jump => {
                         fixups.push(ops.len());
@@ -236,7 +239,7 @@ impl Program {
                 _ => unreachable!(),
             }
         }
-        Program { ops, calls, n_slots: n_slots.max(1) as usize, n_locals: block.locals.len(), vpc: block.vpc }
+        Program { ops, calls, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
     }
 
     /// Number of operations.

@@ -23,8 +23,9 @@ pub struct PpcRegs {
     pub ov: u8,
     /// XER[CA], 0 or 1.
     pub ca: u8,
-    /// XER[57:63]: byte count of lswx/stswx.
-    pub xer_bc: u8,
+    /// The XER bits other than SO, OV and CA: bits 57:63 are the byte count of lswx/stswx;
+    /// the rest are reserved but kept as written (as QEMU keeps them).
+    pub xer_rest: u32,
     /// Link register.
     pub lr: u32,
     /// Count register.
@@ -62,14 +63,18 @@ pub const fn fpr(n: u32) -> Reg {
 pub const fn crf(n: u32) -> Reg {
     Reg(64 + n as u16)
 }
+/// XER bits not kept in `xer_rest`: SO, OV and CA (kept apart in their own registers) and
+/// the ISA 3.0 OV32/CA32 bits, which this core does not have (they read as 0, as in QEMU).
+pub const XER_NOT_REST: u32 = 0xe00c_0000;
+
 /// XER[SO].
 pub const SO: Reg = Reg(72);
 /// XER[OV].
 pub const OV: Reg = Reg(73);
 /// XER[CA].
 pub const CA: Reg = Reg(74);
-/// XER byte count.
-pub const XER_BC: Reg = Reg(75);
+/// XER bits other than SO, OV, CA (the byte count and the reserved bits).
+pub const XER_REST: Reg = Reg(75);
 /// LR.
 pub const LR: Reg = Reg(76);
 /// CTR.
@@ -138,7 +143,7 @@ pub static REGS: [RegInfo; NUM_REGS] = table! {
     "f28", fpr[28], I64; "f29", fpr[29], I64; "f30", fpr[30], I64; "f31", fpr[31], I64;
     "cr0", crf[0], I8; "cr1", crf[1], I8; "cr2", crf[2], I8; "cr3", crf[3], I8;
     "cr4", crf[4], I8; "cr5", crf[5], I8; "cr6", crf[6], I8; "cr7", crf[7], I8;
-    "so", so, I8; "ov", ov, I8; "ca", ca, I8; "xer_bc", xer_bc, I8;
+    "so", so, I8; "ov", ov, I8; "ca", ca, I8; "xer_rest", xer_rest, I32;
     "lr", lr, I32; "ctr", ctr, I32; "fpscr", fpscr, I32; "msr", msr, I32;
     "reserve_addr", reserve_addr, I32; "reserve_val", reserve_val, I32;
     "sprg0", sprg[0], I32; "sprg1", sprg[1], I32; "sprg2", sprg[2], I32; "sprg3", sprg[3], I32;
@@ -164,15 +169,15 @@ impl PpcRegs {
 
     /// The full 32-bit XER.
     pub fn xer(&self) -> u32 {
-        (self.so as u32) << 31 | (self.ov as u32) << 30 | (self.ca as u32) << 29 | (self.xer_bc as u32 & 0x7f)
+        (self.so as u32) << 31 | (self.ov as u32) << 30 | (self.ca as u32) << 29 | (self.xer_rest & !XER_NOT_REST)
     }
 
-    /// Sets the full 32-bit XER (unimplemented bits read as zero, as in QEMU).
+    /// Sets the full 32-bit XER (reserved bits are kept, as QEMU keeps them).
     pub fn set_xer(&mut self, v: u32) {
         self.so = (v >> 31) as u8 & 1;
         self.ov = (v >> 30) as u8 & 1;
         self.ca = (v >> 29) as u8 & 1;
-        self.xer_bc = (v & 0x7f) as u8;
+        self.xer_rest = v & !XER_NOT_REST;
     }
 }
 
@@ -201,8 +206,8 @@ mod tests {
         r.set_cr(0x1234_5678);
         assert_eq!(r.crf, [1, 2, 3, 4, 5, 6, 7, 8]);
         assert_eq!(r.cr(), 0x1234_5678);
-        r.set_xer(0xe000_007f);
-        assert_eq!((r.so, r.ov, r.ca, r.xer_bc), (1, 1, 1, 0x7f));
-        assert_eq!(r.xer(), 0xe000_007f);
+        r.set_xer(0xe012_347f);
+        assert_eq!((r.so, r.ov, r.ca, r.xer_rest), (1, 1, 1, 0x0012_347f));
+        assert_eq!(r.xer(), 0xe012_347f);
     }
 }

@@ -129,7 +129,7 @@ impl Run<'_> {
 }
 
 fn env_of(fpscr: u32) -> Env {
-    Env { mode: Some(Rounding::from_rn(fpscr & RN)), rebias_overflow: fpscr & OE != 0, rebias_underflow: fpscr & UE != 0 }
+    Env { mode: Some(Rounding::from_rn(fpscr & RN)), rebias_overflow: fpscr & OE != 0, rebias_underflow: fpscr & UE != 0, wrap_in_binary32: false }
 }
 
 /// Drops the low 29 fraction bits of a NaN produced by a single-precision operation.
@@ -145,7 +145,7 @@ fn single_nan(x: u64, prec: Precision) -> u64 {
 /// (`b`), FRC (`c`), updating `fpscr`. `single` selects the single-precision (`s`) form.
 pub fn arith(op: ArithOp, single: bool, fpscr: &mut u32, a: u64, b: u64, c: u64, traps_enabled: bool) -> FpOutcome {
     let prec = if single || matches!(op, ArithOp::Res | ArithOp::Rsp) { Precision::Single } else { Precision::Double };
-    let env = env_of(*fpscr);
+    let env = Env { wrap_in_binary32: op == ArithOp::Rsp, ..env_of(*fpscr) };
     let mut fl = Flags::default();
     let mut run = Run { fpscr, traps_enabled };
     let sign = 1u64 << 63;

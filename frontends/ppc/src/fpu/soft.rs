@@ -101,6 +101,10 @@ pub struct Env {
     pub rebias_overflow: bool,
     /// FPSCR[UE]: tiny results are rebiased, and underflow is reported even when exact.
     pub rebias_underflow: bool,
+    /// A single result whose rebiased exponent is still out of range wraps in the 8-bit
+    /// binary32 exponent field (frsp: QEMU converts through a binary32) instead of the 11-bit
+    /// double field (single arithmetic: QEMU rounds in place in a double).
+    pub wrap_in_binary32: bool,
 }
 
 impl Env {
@@ -270,7 +274,7 @@ pub fn round(neg: bool, exp: i32, sig: u128, prec: Precision, env: &Env, fl: &mu
             return if to_inf { inf(neg) } else { max_finite(neg, prec) };
         }
     }
-    pack(neg, e_res, q, msb, prec)
+    pack(neg, e_res, q, msb, prec, !rebias_under, env.wrap_in_binary32)
 }
 
 fn max_finite(neg: bool, prec: Precision) -> u64 {
@@ -281,13 +285,14 @@ fn max_finite(neg: bool, prec: Precision) -> u64 {
 }
 
 /// Packs `q × 2^(e_res - msb)` (q's leading one at bit `msb`) whose unbiased exponent is
-/// `e_res`. Subnormal results of the precision keep their value; exponents outside the format
-/// after rebiasing wrap, as in QEMU.
-fn pack(neg: bool, e_res: i32, q: u128, msb: i32, prec: Precision) -> u64 {
+/// `e_res`. Subnormal results of the precision keep their value (`subnormal`: the result was
+/// rounded as a subnormal); full-precision exponents outside the format after rebiasing wrap
+/// in the double exponent field, as in QEMU.
+fn pack(neg: bool, e_res: i32, q: u128, msb: i32, prec: Precision, subnormal: bool, wrap_in_binary32: bool) -> u64 {
     let s = (neg as u64) << 63;
     match prec {
         Precision::Double => {
-            if e_res < -1022 {
+            if e_res < -1022 && subnormal {
                 // Double subnormal: fraction = value / 2^-1074.
                 let shift = (e_res - msb) + 1074;
                 let f = if shift >= 0 { (q << shift) as u64 } else { (q >> -shift) as u64 };
@@ -299,11 +304,17 @@ fn pack(neg: bool, e_res: i32, q: u128, msb: i32, prec: Precision) -> u64 {
         }
         Precision::Single => {
             // Build the single, then widen it exactly to double.
-            let f32bits: u32 = if e_res < -126 {
+            let f32bits: u32 = if e_res < -126 && subnormal {
                 let shift = (e_res - msb) + 149;
                 (if shift >= 0 { q << shift } else { q >> -shift }) as u32
             } else {
                 let frac = (if msb >= 23 { q >> (msb - 23) } else { q << (23 - msb) }) as u32 & 0x7f_ffff;
+                if !(-126..=127).contains(&e_res) && !wrap_in_binary32 {
+                    // Still out of range after rebiasing (a huge or tiny double operand): QEMU
+                    // widens the single fraction with the double exponent field wrapping at 11 bits.
+                    let be = ((e_res + 1023) & 0x7ff) as u64;
+                    return s | (be << 52) | ((frac as u64) << 29);
+                }
                 let be = ((e_res + 127) & 0xff) as u32;
                 (be << 23) | frac
             };

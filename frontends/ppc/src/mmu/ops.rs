@@ -108,6 +108,7 @@ impl BookeMmu {
             // TLB0 holds 4 KiB pages only and has no IPROT.
             new.mas1 = (new.mas1 & !(MAS1_TSIZE_MASK | MAS1_IPROT)) | (2 << MAS1_TSIZE_SHIFT);
         }
+        tracing::trace!(target: "mmu", "tlbwe {slot:?}: MAS1 {:08x} MAS2 {:08x} MAS7:3 {:09x}", new.mas1, new.mas2, new.mas7_3);
         *self.entry_mut(slot) = new;
         Ok(Self::effect_of(&old).merge(Self::effect_of(&new)))
     }

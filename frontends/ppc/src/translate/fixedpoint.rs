@@ -256,7 +256,8 @@ impl Translator<'_> {
     }
 
     /// cmp / cmpl / cmpi / cmpli: compare RA with RB or an immediate into CR field `bf`.
-    /// L = 1 (a 64-bit compare) is an invalid form on this 32-bit core (QEMU: illegal).
+    /// L = 1 (a 64-bit compare) is an invalid form on this 32-bit core: an illegal-instruction
+    /// program interrupt, as qemu-ppc -cpu e500mc gives for all four forms.
     pub fn compare(&mut self, bf: u32, l: u32, ra: u32, b: Result<u32, u32>, signed: bool) -> TResult {
         if l != 0 {
             return Err(super::TransError::Illegal);

@@ -90,8 +90,7 @@ impl Translator<'_> {
 
     /// The whole XER as an `i32`.
     pub fn read_xer(&mut self) -> Value {
-        let mut acc = self.get(regs::XER_BC);
-        acc = self.b.zext(Type::I32, acc);
+        let mut acc = self.get(regs::XER_REST);
         for (r, bit) in [(regs::SO, 31), (regs::OV, 30), (regs::CA, 29)] {
             let f = self.get(r);
             let f = self.b.zext(Type::I32, f);
@@ -103,12 +102,14 @@ impl Translator<'_> {
 
     /// Sets the XER fields from an `i32`.
     pub fn write_xer(&mut self, v: Value) {
-        for (r, bit, mask) in [(regs::SO, 31, 1), (regs::OV, 30, 1), (regs::CA, 29, 1), (regs::XER_BC, 0, 0x7f)] {
+        for (r, bit) in [(regs::SO, 31), (regs::OV, 30), (regs::CA, 29)] {
             let f = self.b.shru_imm(v, bit);
             let f = self.b.trunc(Type::I8, f);
-            let f = self.b.and_imm(f, mask);
+            let f = self.b.and_imm(f, 1);
             self.set(r, f);
         }
+        let rest = self.b.and_imm(v, !regs::XER_NOT_REST as u64);
+        self.set(regs::XER_REST, rest);
     }
 
     /// mfmsr.
@@ -210,9 +211,9 @@ impl Translator<'_> {
         Ok(Flow::EndBlock)
     }
 
-    /// wait: halt until an interrupt.
+    /// wait: halt until an interrupt. Not privileged (Power ISA 2.06 Book II, category Wait;
+    /// QEMU agrees).
     pub fn wait(&mut self) -> TResult {
-        self.require_supervisor()?;
         self.b.halt(self.next_pc() as u64);
         Ok(Flow::EndBlock)
     }
