@@ -86,6 +86,14 @@ pub struct Cli {
     #[arg(long = "no-jit")]
     pub no_jit: bool,
 
+    /// Interpreted runs of a block before the JIT compiles it.
+    #[arg(long = "jit-threshold", value_name = "N", default_value_t = ferrite_exec::EngineConfig::default().jit_threshold)]
+    pub jit_threshold: u32,
+
+    /// Write /tmp/perf-<pid>.map so that `perf report` names compiled guest blocks.
+    #[arg(long = "perfmap")]
+    pub perfmap: bool,
+
     /// Wait for a debugger: shorthand for `-gdb tcp::1234`.
     #[arg(short = 's')]
     pub gdb_default: bool,
@@ -112,7 +120,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "net", "icount", "no-reboot", "no-jit", "gdb", "help", "version",
+    "monitor", "net", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
 ];
 
 /// Rewrites QEMU-style `-kernel` into `--kernel` (only for known long options, so option

@@ -140,6 +140,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let clock = clock_mode(cli.icount.as_deref())?;
     let engine = EngineConfig {
         jit: !cli.no_jit,
+        perf_map: cli.perfmap,
+        jit_threshold: cli.jit_threshold.max(1),
         count_insns: matches!(clock, ClockMode::Deterministic { .. }),
         ..EngineConfig::default()
     };

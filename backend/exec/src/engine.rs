@@ -27,11 +27,13 @@ pub struct EngineConfig {
     pub arena_bytes: usize,
     /// Wait for each compilation instead of interpreting meanwhile (reproducible profiles).
     pub sync_compile: bool,
+    /// Write `/tmp/perf-<pid>.map` so that `perf report` names compiled blocks by guest PC.
+    pub perf_map: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { jit: true, jit_threshold: 16, count_insns: false, arena_bytes: 256 << 20, sync_compile: false }
+        EngineConfig { jit: true, jit_threshold: 100, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
     }
 }
 
@@ -52,6 +54,9 @@ pub enum EngineError {
     /// The JIT could not start.
     #[error("cannot start the JIT: {0}")]
     Jit(#[from] JitError),
+    /// The perf map file could not be created.
+    #[error("cannot create the perf map {0}")]
+    PerfMap(String),
 }
 
 /// Translation, caching, tiering and execution of guest code.
@@ -62,6 +67,7 @@ pub struct Engine {
     enter: Option<EnterFn>,
     interp: Interpreter,
     serial: u64,
+    perf_map: Option<std::io::BufWriter<std::fs::File>>,
     /// Counters.
     pub stats: Stats,
 }
@@ -71,7 +77,14 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
         let compiler = if cfg.jit { Some(Compiler::start(cfg.arena_bytes)?) } else { None };
         let enter = compiler.as_ref().map(|c| c.enter_fn());
-        Ok(Engine { cfg, cache: BlockCache::new(), compiler, enter, interp: Interpreter::new(), serial: 0, stats: Stats::default() })
+        let perf_map = if cfg.perf_map {
+            let path = format!("/tmp/perf-{}.map", std::process::id());
+            let f = std::fs::File::create(&path).map_err(|e| EngineError::PerfMap(format!("{path}: {e}")))?;
+            Some(std::io::BufWriter::new(f))
+        } else {
+            None
+        };
+        Ok(Engine { cfg, cache: BlockCache::new(), compiler, enter, interp: Interpreter::new(), serial: 0, perf_map, stats: Stats::default() })
     }
 
     /// The configuration.
@@ -322,6 +335,12 @@ impl Engine {
         let alive = self.cache.get(done.id).is_some_and(|t| t.serial == done.serial);
         match done.result {
             Ok(c) if alive => {
+                if let Some(m) = &mut self.perf_map {
+                    use std::io::Write;
+                    let vpc = self.cache.get(done.id).map_or(0, |t| t.vpc);
+                    let _ = writeln!(m, "{:x} {:x} guest_{vpc:08x}", c.entry, c.code_size);
+                    let _ = m.flush();
+                }
                 self.stats.compiled_blocks += 1;
                 self.stats.code_bytes += c.code_size as u64;
                 self.cache.set_compiled(done.id, c);

@@ -21,6 +21,12 @@ pub(crate) fn host_isa(optimize: bool, detect: bool, verify: bool, isa_flags: &[
     // Cranelift's x64 tail calls rely on a frame pointer chain.
     flags.set("preserve_frame_pointers", "true").map_err(cg)?;
     flags.set("enable_verifier", if verify { "true" } else { "false" }).map_err(cg)?;
+    // Without optimisation the alias analysis has nothing to feed. (The single-pass register
+    // allocator compiles about twice as fast but spills nearly every value: the blocks it
+    // makes ran the Linux boot slower overall, so the default backtracking allocator stays.)
+    if !optimize {
+        flags.set("enable_alias_analysis", "false").map_err(cg)?;
+    }
     let mut isa = cranelift_native::builder_with_options(detect).map_err(|e| JitError::Unsupported(e.to_string()))?;
     for (k, v) in isa_flags {
         isa.set(k, v).map_err(cg)?;

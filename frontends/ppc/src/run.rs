@@ -92,7 +92,7 @@ impl GuestCpu for PpcCpu {
     }
 
     fn translate(&self, vpc: u64, code: &[u8]) -> Block {
-        translate_block(Mode::from_msr(self.regs.msr), vpc, code, MAX_BLOCK_INSNS)
+        translate_block(Mode::from_msr(self.regs.msr), vpc, code, MAX_BLOCK_INSNS, self.side_exits)
     }
 
     fn on_raise(&mut self, pc: u64, code: u64, aux: u64) {

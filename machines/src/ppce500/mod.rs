@@ -154,8 +154,11 @@ impl Ppce500 {
         let mut cpus: Vec<Box<PpcCpu>> = (0..cfg.cpus)
             .map(|i| PpcCpu::new(&space, i, clock.clone(), Some(&timers)))
             .collect();
-        for c in &cpus {
+        for c in &mut cpus {
             events.add_kick(Kick::new(&c.hdr));
+            // Longer blocks through side exits, except where whole blocks are charged to the
+            // instruction budget that drives deterministic time.
+            c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
         }
         let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events)?;
         let engine = Engine::new(cfg.engine)?;
@@ -316,6 +319,9 @@ impl Ppce500 {
         }
     }
 }
+
+/// Conditional branches a block may leave through before it ends (real-time mode).
+const SIDE_EXITS: u32 = 8;
 
 /// `/chosen/rng-seed`: random in real-time mode, fixed in deterministic mode.
 fn rng_seed(mode: ClockMode) -> [u8; 32] {

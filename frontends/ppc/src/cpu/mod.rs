@@ -73,6 +73,11 @@ pub struct PpcCpu {
     pub index: u32,
     /// Report exceptions (in `stopped`) and stop instead of taking them (test harnesses).
     pub stop_on_exception: bool,
+    /// Conditional branches a translated block may leave through before it ends (0: every
+    /// conditional branch ends its block). Blocks that continue on the fall-through path are
+    /// longer and cheaper to run; deterministic mode uses 0, because its instruction budget is
+    /// charged for whole blocks.
+    pub side_exits: u32,
     /// The exception that stopped the CPU when `stop_on_exception` is set.
     pub stopped: Option<crate::run::Stopped>,
     /// Cores reachable by msgsnd, this one included (set by the board; empty: only this one).
@@ -103,6 +108,7 @@ impl PpcCpu {
             std::ptr::addr_of_mut!((*p).halted).write(false);
             std::ptr::addr_of_mut!((*p).index).write(index);
             std::ptr::addr_of_mut!((*p).stop_on_exception).write(false);
+            std::ptr::addr_of_mut!((*p).side_exits).write(0);
             std::ptr::addr_of_mut!((*p).stopped).write(None);
             std::ptr::addr_of_mut!((*p).peers).write(Vec::new());
             b.assume_init()

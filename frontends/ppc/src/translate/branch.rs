@@ -76,16 +76,33 @@ impl Translator<'_> {
         }
         let next = self.next_pc() as u64;
         let taken = self.b.create_bb();
+        let mut flow = Flow::EndBlock;
         match cond {
             Some(c) => {
                 let not_taken = self.b.create_bb();
                 self.b.branch(c, taken, not_taken);
+                // Taken path first, then either continue on the fall-through path (a side
+                // exit) or end there.
+                self.b.switch_to(taken);
+                self.branch_exit(target, dyn_target);
                 self.b.switch_to(not_taken);
-                self.b.exit_direct(next);
+                if self.side_exits_left > 0 {
+                    self.side_exits_left -= 1;
+                    flow = Flow::Continue;
+                } else {
+                    self.b.exit_direct(next);
+                }
+                return Ok(flow);
             }
             None => self.b.jump(taken),
         }
         self.b.switch_to(taken);
+        self.branch_exit(target, dyn_target);
+        Ok(flow)
+    }
+
+    /// Leaves the block for a branch's target.
+    fn branch_exit(&mut self, target: BranchTarget, dyn_target: Option<ferrite_ir::Local>) {
         match (target, dyn_target) {
             (BranchTarget::Imm(t), _) => self.b.exit_direct(t as u64),
             (_, Some(l)) => {
@@ -95,7 +112,6 @@ impl Translator<'_> {
             }
             _ => unreachable!("dynamic targets always have a local"),
         }
-        Ok(Flow::EndBlock)
     }
 
     /// The target of a B-form conditional branch.

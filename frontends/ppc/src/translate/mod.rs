@@ -100,17 +100,21 @@ pub struct Translator<'a> {
     pub pc: u32,
     /// CPU mode the block is translated for.
     pub mode: Mode,
+    /// Conditional branches that may still leave the block on their taken path only (the
+    /// translation then continues on the fall-through path).
+    pub side_exits_left: u32,
 }
 
 /// Longest block, in guest instructions.
 pub const MAX_BLOCK_INSNS: usize = 512;
 
 /// Translates the guest block at `vpc` for `mode` from `code`, the bytes from `vpc` to the end
-/// of its page (blocks never cross a page).
-pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize) -> Block {
+/// of its page (blocks never cross a page). Up to `side_exits` conditional branches leave
+/// through a side exit and the block goes on with their fall-through path.
+pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
     let mut block = Block::new(&crate::DESC, vpc);
     {
-        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode };
+        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
         for _ in 0..max_insns.max(1) {
