@@ -43,6 +43,9 @@ make -s -C "$GUEST" >/dev/null || die "building the guest programs failed (make 
 if [ -z "${FERRITE:-}" ]; then
     (cd "$ROOT" && cargo build --release --quiet --bin ferrite) || die "cargo build failed"
     FERRITE="${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrite"
+    FERRITE_FROM="built from the work tree at $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+else
+    FERRITE_FROM="given with FERRITE="
 fi
 [ -x "$FERRITE" ] || die "no ferrite binary at $FERRITE"
 
@@ -101,8 +104,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 max() { sort -g | tail -1; }
 
 # --- the runs ----------------------------------------------------------------------------------
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-echo "ferrite: $FERRITE $FERRITE_ARGS (commit $COMMIT)" >&2
+echo "ferrite: $FERRITE $FERRITE_ARGS ($FERRITE_FROM)" >&2
 echo "qemu:    $QEMU ($("$QEMU" --version | head -1))" >&2
 echo "runs:    $RUNS per program and emulator, alternating" >&2
 
