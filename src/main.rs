@@ -36,7 +36,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ferrite: {e:#}");
+            eprintln!("ferrite: {}", describe(&e));
             ExitCode::from(1)
         }
     }
@@ -186,6 +186,22 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             }
         }
     })
+}
+
+/// The error and its causes on one line, leaving out causes whose text the message already
+/// includes (library errors often quote their source).
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Reads the terminal and turns bytes into serial input and escape-key actions.
