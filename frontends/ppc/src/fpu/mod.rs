@@ -2,6 +2,7 @@
 //! core ([`soft`]), the FPSCR rules ([`fpscr`]), and each instruction's semantics ([`ops`]).
 //! The translator calls these through helpers; they know nothing of the emulator.
 
+pub mod fast;
 pub mod fpscr;
 pub mod ops;
 pub mod soft;

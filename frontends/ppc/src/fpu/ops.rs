@@ -144,6 +144,21 @@ fn single_nan(x: u64, prec: Precision) -> u64 {
 /// Executes an arithmetic, rounding or conversion instruction with operands FRA (`a`), FRB
 /// (`b`), FRC (`c`), updating `fpscr`. `single` selects the single-precision (`s`) form.
 pub fn arith(op: ArithOp, single: bool, fpscr: &mut u32, a: u64, b: u64, c: u64, traps_enabled: bool) -> FpOutcome {
+    if let Some(f) = super::fast::try_arith(op, single, *fpscr, a, b, c) {
+        // What the exact path does for a normal result with no enabled exception.
+        *fpscr = (*fpscr & !FPRF) | fpscr::fprf(f.bits);
+        if f.inexact {
+            *fpscr |= XX | FX | FI;
+        } else {
+            *fpscr &= !FI;
+        }
+        return FpOutcome { frt: Some(f.bits), trap: false };
+    }
+    arith_exact(op, single, fpscr, a, b, c, traps_enabled)
+}
+
+/// [`arith`] through the exact software path only.
+pub fn arith_exact(op: ArithOp, single: bool, fpscr: &mut u32, a: u64, b: u64, c: u64, traps_enabled: bool) -> FpOutcome {
     let prec = if single || matches!(op, ArithOp::Res | ArithOp::Rsp) { Precision::Single } else { Precision::Double };
     let env = Env { wrap_in_binary32: op == ArithOp::Rsp, ..env_of(*fpscr) };
     let mut fl = Flags::default();

@@ -185,3 +185,48 @@ fn arithmetic_agrees_with_the_host_in_round_to_nearest() {
         }
     }
 }
+
+/// The host fast path agrees with the exact path bit for bit (result and FPSCR) wherever it
+/// applies, on values chosen to hit exact results, rounding, cancellation and single operands.
+#[test]
+fn fast_path_matches_exact_path() {
+    use super::ops::{arith, arith_exact, ArithOp};
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut value = |r: u64| -> u64 {
+        let pick = r % 6;
+        let m = (r >> 8) as f64 / (1u64 << 56) as f64;
+        let e = ((r >> 3) % 64) as i32 - 32;
+        let v = match pick {
+            0 => m * 2f64.powi(e),
+            1 => -(m * 2f64.powi(e)),
+            2 => ((r >> 20) % 1000) as f64 - 500.0,
+            3 => ((m * 2f64.powi(e)) as f32) as f64,
+            4 => 0.0,
+            _ => ((r >> 11) % 64) as f64 / 8.0,
+        };
+        v.to_bits()
+    };
+    let ops = [ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div, ArithOp::Madd, ArithOp::Msub, ArithOp::Nmadd, ArithOp::Nmsub];
+    let mut fast_hits = 0;
+    for i in 0..400_000u64 {
+        let (ra, rb, rc) = (next(), next(), next());
+        let (a, b, c) = (value(ra), value(rb), value(rc));
+        let op = ops[(i % ops.len() as u64) as usize];
+        let single = i % 3 == 0;
+        let fpscr0 = if i % 5 == 0 { super::fpscr::XX } else { 0 };
+        if super::fast::try_arith(op, single, fpscr0, a, b, c).is_some() {
+            fast_hits += 1;
+        }
+        let (mut f1, mut f2) = (fpscr0, fpscr0);
+        let o1 = arith(op, single, &mut f1, a, b, c, true);
+        let o2 = arith_exact(op, single, &mut f2, a, b, c, true);
+        assert_eq!((o1, f1), (o2, f2), "{op:?} single={single} a={a:#x} b={b:#x} c={c:#x}");
+    }
+    assert!(fast_hits > 100_000, "the fast path should apply to most of these ({fast_hits})");
+}
