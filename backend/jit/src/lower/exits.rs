@@ -6,7 +6,7 @@ use super::{hdr, Lower, Pos};
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
 use ferrite_ir::exit::tag;
 use ferrite_ir::{Reg, RegSet};
-use ferrite_softmmu::{CpuHeader, JumpCacheEntry, JUMP_CACHE_ENTRIES};
+use ferrite_softmmu::{CpuHeader, JumpCacheEntry, JUMP_CACHE_ENTRIES, PAGE_MASK};
 use std::mem::{offset_of, size_of};
 
 const JC_BYTES: usize = size_of::<JumpCacheEntry>();
@@ -103,8 +103,17 @@ impl Lower<'_, '_> {
         self.b.ins().return_call_indirect(self.sigs.block, target, &[self.env]);
         self.b.switch_to_block(unlinked);
         self.b.seal_block(unlinked);
-        let pc = self.b.ins().iconst(types::I64, pc as i64);
-        self.store_env(pc, hdr::PC);
+        let pcv = self.b.ins().iconst(types::I64, pc as i64);
+        if pc & PAGE_MASK != self.block.vpc & PAGE_MASK {
+            // Blocks are never linked across pages (the target page's mapping may change), but
+            // the jump cache is kept coherent with the TLB: look the target up there first, as
+            // an indirect branch does, and only leave when it misses.
+            let (miss, code) = self.jump_cache_lookup(pcv);
+            self.b.ins().return_call_indirect(self.sigs.block, code, &[self.env]);
+            self.b.switch_to_block(miss);
+            self.b.seal_block(miss);
+        }
+        self.store_env(pcv, hdr::PC);
         // The run loop links the slot it came through to the target once that is compiled.
         self.store_env(slot, hdr::EXIT_SLOT);
         self.ret(tag::DIRECT | (index as u64) << 8);
@@ -113,7 +122,17 @@ impl Lower<'_, '_> {
     /// `exit_dynamic pc`: tail-call the jump cache's block for `pc` in this mode, if any.
     pub(super) fn exit_dynamic(&mut self, pc: ir::Value) {
         self.store_regs(self.dirty);
-        // ((pc >> 2) & (ENTRIES - 1)) * 32 == (pc << 3) & ((ENTRIES - 1) * 32)
+        let (miss, code) = self.jump_cache_lookup(pc);
+        self.b.ins().return_call_indirect(self.sigs.block, code, &[self.env]);
+        self.b.switch_to_block(miss);
+        self.b.seal_block(miss);
+        self.store_env(pc, hdr::PC);
+        self.ret(tag::DYNAMIC);
+    }
+
+    /// Looks `pc` up in the CPU's jump cache for this block's mode. Leaves the builder in the
+    /// hit path; returns the (cold) miss block and the target's code address.
+    fn jump_cache_lookup(&mut self, pc: ir::Value) -> (ir::Block, ir::Value) {
         let shifted = self.b.ins().ishl_imm_s(pc, 3);
         let index = self.b.ins().band_imm_s(shifted, ((JUMP_CACHE_ENTRIES - 1) * JC_BYTES) as i64);
         let e = self.b.ins().iadd(self.env, index);
@@ -133,10 +152,6 @@ impl Lower<'_, '_> {
         self.b.ins().brif(code, hit, &[], miss, &[]);
         self.b.switch_to_block(hit);
         self.b.seal_block(hit);
-        self.b.ins().return_call_indirect(self.sigs.block, code, &[self.env]);
-        self.b.switch_to_block(miss);
-        self.b.seal_block(miss);
-        self.store_env(pc, hdr::PC);
-        self.ret(tag::DYNAMIC);
+        (miss, code)
     }
 }
