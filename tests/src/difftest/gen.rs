@@ -392,11 +392,12 @@ impl Gen {
                 // A word no pattern decodes. Not every such word: qemu-ppc quietly accepts some
                 // unassigned extended opcodes of primary opcode 31 (for instance XO 658 and 754
                 // with Rc = 1, and the external-PID cache hints such as dcbtstep) and some of
-                // primary opcode 4 (e.g. 0x111dbdc7), which the e500mc and ferrite reject, so
-                // words of those two opcodes are drawn from the valid ones only.
+                // primary opcode 4 (e.g. 0x111dbdc7), which the e500mc and ferrite reject, and it
+                // aborts on VSX words (primary opcode 60: "Unknown exception 0x5e"), so words of
+                // those opcodes are drawn from the valid ones only.
                 loop {
                     let w = self.r.next() as u32;
-                    if !matches!(w >> 26, 4 | 31) && ferrite_ppc::decode::mnemonic(w).is_none() {
+                    if !matches!(w >> 26, 4 | 31 | 60) && ferrite_ppc::decode::mnemonic(w).is_none() {
                         self.emit(w);
                         break;
                     }

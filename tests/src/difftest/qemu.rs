@@ -102,27 +102,36 @@ impl QemuRunner {
         let _ = writer.join();
         let status = child.wait()?;
         let rec = 12 + 0x200 + MEM_SIZE;
-        if out.len() != rec * cases.len() {
-            let done = out.len() / rec;
-            let culprit = cases.get(done).map(|c| {
-                c.body.iter().map(|w| format!("{w:08x} {}", ferrite_ppc::decode::mnemonic(*w).unwrap_or("(illegal)"))).collect::<Vec<_>>().join("; ")
-            });
-            bail!(
-                "qemu-ppc harness stopped after {done} of {} cases (status {status}); the next case (seed {:#x}) is: {}",
-                cases.len(),
-                cases.get(done).map_or(0, |c| c.seed),
-                culprit.unwrap_or_default()
-            );
+        let done = out.len() / rec;
+        if done < cases.len() {
+            // qemu-ppc itself died on case `done` (it aborts on a few words, e.g. "Unknown
+            // exception"): report that case as a QEMU crash and go on with the rest.
+            let c = &cases[done];
+            let words: Vec<String> = c.body.iter().map(|w| format!("{w:08x} {}", ferrite_ppc::decode::mnemonic(*w).unwrap_or("(illegal)"))).collect();
+            eprintln!("qemu-ppc died ({status}) on case seed {:#x}: {}", c.seed, words.join("; "));
+            if status.code().is_some() {
+                // An exit code, not a signal: the harness itself failed.
+                bail!("qemu-ppc harness failed ({status}) after {done} of {} cases", cases.len());
+            }
+            let mut all = parse(&out[..done * rec]);
+            all.push(Outcome { state: UserState::default(), trap: Trap::QemuCrash, trap_index: 0, mem: Vec::new() });
+            all.extend(self.run_profile(&cases[done + 1..], cpu)?);
+            return Ok(all);
         }
-        let start = body_start();
-        Ok(out
-            .chunks(rec)
-            .map(|r| {
-                let w = |o: usize| u32::from_be_bytes(r[o..o + 4].try_into().unwrap());
-                let trap = trap_of(w(0), w(4));
-                let trap_index = if trap == Trap::None { 0 } else { w(8).wrapping_sub(start) / 4 };
-                Outcome { state: UserState::from_block(&r[12..12 + 0x200]), trap, trap_index, mem: r[12 + 0x200..].to_vec() }
-            })
-            .collect())
+        Ok(parse(&out))
     }
+}
+
+/// Parses the harness's records.
+fn parse(out: &[u8]) -> Vec<Outcome> {
+    let rec = 12 + 0x200 + MEM_SIZE;
+    let start = body_start();
+    out.chunks(rec)
+        .map(|r| {
+            let w = |o: usize| u32::from_be_bytes(r[o..o + 4].try_into().unwrap());
+            let trap = trap_of(w(0), w(4));
+            let trap_index = if trap == Trap::None { 0 } else { w(8).wrapping_sub(start) / 4 };
+            Outcome { state: UserState::from_block(&r[12..12 + 0x200]), trap, trap_index, mem: r[12 + 0x200..].to_vec() }
+        })
+        .collect()
 }

@@ -88,6 +88,8 @@ pub enum Trap {
     Alignment,
     /// Anything else (signal number).
     Other(u32),
+    /// qemu-ppc itself crashed on the case (nothing to compare).
+    QemuCrash,
 }
 
 impl Trap {
@@ -101,6 +103,7 @@ impl Trap {
             Trap::Segv => 5,
             Trap::Alignment => 6,
             Trap::Other(n) => 100 + n,
+            Trap::QemuCrash => 99,
         }
     }
 }
