@@ -8,7 +8,6 @@ use ferrite_softmmu::JUMP_CACHE_ENTRIES;
 use ferrite_softmmu::{CpuHeader, PAGE_MASK};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 /// Index of a block in the cache.
 pub type TbId = u32;
@@ -34,8 +33,8 @@ pub struct Tb {
     pub ppc: u64,
     /// CPU mode key.
     pub key: u64,
-    /// The optimized IR (shared with the compile thread).
-    pub ir: Arc<Block>,
+    /// Guest instructions in the block.
+    pub n_insns: u32,
     /// The IR flattened for the interpreter.
     pub prog: Program,
     /// Unique number (ids are reused; serials are not).
@@ -52,8 +51,21 @@ pub struct Tb {
 
 impl Tb {
     /// A fresh, interpreted block.
-    pub fn new(vpc: u64, ppc: u64, key: u64, ir: Arc<Block>, serial: u64) -> Tb {
-        Tb { vpc, ppc, key, prog: Program::new(&ir), ir, serial, runs: 0, code: Code::Interp, incoming: Vec::new(), outgoing: Vec::new() }
+    /// The IR is not kept: most blocks are never compiled, and the few that get hot are
+    /// translated again for the compiler.
+    pub fn new(vpc: u64, ppc: u64, key: u64, ir: &Block, serial: u64) -> Tb {
+        Tb {
+            vpc,
+            ppc,
+            key,
+            prog: Program::new(ir),
+            n_insns: ir.n_insns,
+            serial,
+            runs: 0,
+            code: Code::Interp,
+            incoming: Vec::new(),
+            outgoing: Vec::new(),
+        }
     }
 
     /// Entry point of the compiled code, if compiled.
@@ -146,6 +158,7 @@ impl BlockCache {
         }
         if let Some(tb) = self.get_mut(id) {
             tb.code = Code::Compiled(c);
+            tb.prog.release();
         }
     }
 
@@ -208,21 +221,6 @@ impl BlockCache {
             self.remove(id, env);
         }
         ids.len()
-    }
-
-    /// Marks every compiled block as interpreted again (the code arena is being reset).
-    pub fn drop_all_code(&mut self, env: &mut CpuHeader) {
-        for tb in self.tbs.iter_mut().flatten() {
-            if matches!(tb.code, Code::Compiled(_) | Code::Queued) {
-                tb.code = Code::Interp;
-                tb.runs = 0;
-            }
-            tb.incoming.clear();
-            tb.outgoing.clear();
-        }
-        self.slot_owner.clear();
-        self.generation += 1;
-        env.flush_jump_cache();
     }
 
     /// Drops everything.

@@ -33,7 +33,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { jit: true, jit_threshold: 100, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
+        EngineConfig { jit: true, jit_threshold: 300, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
     }
 }
 
@@ -128,6 +128,7 @@ impl Engine {
             let pc = unsafe { (*env).pc };
             let key = cpu.mode_key();
             let Some(id) = self.lookup(cpu, env, pc, key) else { continue };
+            self.maybe_compile(cpu, id, env);
             let (exit, compiled) = self.execute(id, env);
             self.handle_exit(cpu, env, id, compiled, exit);
         }
@@ -175,6 +176,21 @@ impl Engine {
 
     fn translate(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, key: u64) -> TbId {
         let t0 = Instant::now();
+        let block = self.build_ir(cpu, env, pc, phys);
+        // SAFETY: live header.
+        let hdr = unsafe { &mut *env };
+        if hdr.space().mark_code_page(phys & PAGE_MASK) {
+            hdr.tlb.protect_code_page(phys & PAGE_MASK);
+        }
+        self.stats.translated_blocks += 1;
+        self.stats.translated_insns += block.n_insns as u64;
+        self.stats.translate_time += t0.elapsed();
+        self.serial += 1;
+        self.cache.insert(Tb::new(pc, phys, key, &block, self.serial))
+    }
+
+    /// Lifts and optimizes the guest code at `pc` (physical `phys`) for the CPU's current mode.
+    fn build_ir(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64) -> ferrite_ir::Block {
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
         let len = (pc & PAGE_MASK) + PAGE_SIZE - pc;
@@ -197,19 +213,11 @@ impl Engine {
         if tracing::enabled!(target: "ir_opt", tracing::Level::TRACE) {
             tracing::trace!(target: "ir_opt", "{}", ferrite_ir::print_block(&block));
         }
-        if space.mark_code_page(phys & PAGE_MASK) {
-            hdr.tlb.protect_code_page(phys & PAGE_MASK);
-        }
-        self.stats.translated_blocks += 1;
-        self.stats.translated_insns += block.n_insns as u64;
-        self.stats.translate_time += t0.elapsed();
-        self.serial += 1;
-        self.cache.insert(Tb::new(pc, phys, key, Arc::new(block), self.serial))
+        block
     }
 
     /// Runs block `id`; returns how it left and whether it ran compiled.
     fn execute(&mut self, id: TbId, env: *mut CpuHeader) -> (Exit, bool) {
-        self.maybe_compile(id, env);
         let tb = self.cache.get(id).expect("looked-up block exists");
         if let (Code::Compiled(c), Some(enter)) = (tb.code, self.enter) {
             self.stats.jit_entries += 1;
@@ -225,7 +233,7 @@ impl Engine {
         if hdr.exit_request.load(Ordering::Acquire) != 0 {
             return (Exit::Request { pc: tb.vpc }, false);
         }
-        let n = tb.ir.n_insns as i64;
+        let n = tb.n_insns as i64;
         let count = self.cfg.count_insns;
         if count {
             hdr.icount_budget -= n;
@@ -247,12 +255,15 @@ impl Engine {
         (exit, false)
     }
 
-    /// Counts an interpreted run of `id` and queues it for the JIT once it is hot.
-    fn maybe_compile(&mut self, id: TbId, env: *mut CpuHeader) {
+    /// Counts an interpreted run of `id` and queues it for the JIT once it is hot (translating
+    /// it again: the cache keeps no IR).
+    fn maybe_compile(&mut self, cpu: &mut dyn GuestCpu, id: TbId, env: *mut CpuHeader) {
         let generation = self.cache.generation;
         let count_insns = self.cfg.count_insns;
         let threshold = self.cfg.jit_threshold;
-        let Some(compiler) = self.compiler.as_mut() else { return };
+        if self.compiler.is_none() {
+            return;
+        }
         let tb = self.cache.get_mut(id).expect("looked-up block exists");
         if !matches!(tb.code, Code::Interp) {
             return;
@@ -262,12 +273,15 @@ impl Engine {
             return;
         }
         tb.code = Code::Queued;
+        let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
+        let block = Arc::new(self.build_ir(cpu, env, vpc, ppc));
+        let Some(compiler) = self.compiler.as_mut() else { return };
         compiler.submit(Job {
             id,
-            serial: tb.serial,
+            serial,
             generation,
-            block: tb.ir.clone(),
-            opts: CompileOptions { count_insns, mode_key: tb.key },
+            block,
+            opts: CompileOptions { count_insns, mode_key: key },
         });
         if self.cfg.sync_compile {
             if let Some(done) = compiler.wait() {
@@ -347,13 +361,8 @@ impl Engine {
             }
             Ok(_) => {}
             Err(JitError::ArenaFull) => {
-                // SAFETY: live header, not in generated code.
-                let hdr = unsafe { &mut *env };
-                self.cache.drop_all_code(hdr);
-                if let Some(c) = &mut self.compiler {
-                    c.reset();
-                }
-                self.stats.flushes += 1;
+                // Start over: compiled blocks no longer keep what the interpreter needs.
+                self.flush(env);
             }
             Err(e) => {
                 tracing::debug!(target: "jit", "block {:#x} stays interpreted: {e}", self.cache.get(done.id).map_or(0, |t| t.vpc));

@@ -242,6 +242,12 @@ impl Program {
         Program { ops, calls, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
     }
 
+    /// Frees the operations of a block that will not be interpreted again (it was compiled).
+    pub fn release(&mut self) {
+        self.ops = Vec::new();
+        self.calls = Vec::new();
+    }
+
     /// Number of operations.
     pub fn len(&self) -> usize {
         self.ops.len()
