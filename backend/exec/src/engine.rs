@@ -129,6 +129,10 @@ impl Engine {
             let key = cpu.mode_key();
             let Some(id) = self.lookup(cpu, env, pc, key) else { continue };
             self.maybe_compile(cpu, id, env);
+            if self.cache.get(id).is_none() {
+                // A synchronous compile filled the code arena and flushed everything.
+                continue;
+            }
             let (exit, compiled) = self.execute(id, env);
             self.handle_exit(cpu, env, id, compiled, exit);
         }
