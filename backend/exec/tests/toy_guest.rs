@@ -148,8 +148,9 @@ fn loop_runs_interpreted_and_compiled_with_the_same_result() {
         assert_eq!(t.m.cpu.hdr.pc, 0x1014);
         if jit {
             assert!(e.stats.compiled_blocks >= 1, "{}", e.stats.report());
-            assert!(e.stats.links >= 1, "the loop links to itself: {}", e.stats.report());
-            assert!(e.stats.jit_entries < 20, "chained, not re-entered: {}", e.stats.report());
+            // The loop branches to its own block's start, so it goes round inside the compiled
+            // function: one entry, no return to the run loop per iteration.
+            assert!(e.stats.jit_entries < 20, "looping in generated code, not re-entered: {}", e.stats.report());
         } else {
             assert_eq!(e.stats.compiled_blocks, 0);
         }

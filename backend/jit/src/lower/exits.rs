@@ -92,6 +92,9 @@ impl Lower<'_, '_> {
 
     /// `exit_direct` number `index` to `pc`: through link slot `index` when it is set.
     pub(super) fn exit_direct(&mut self, index: u32, pc: u64) {
+        if self.self_loop && pc == self.block.vpc {
+            self.loop_back();
+        }
         self.store_regs(self.dirty);
         let slot = self.b.ins().iconst(types::I64, (self.slots + 8 * index as u64) as i64);
         let target = self.b.ins().load(types::I64, ir::MemFlagsData::trusted(), slot, 0);
@@ -120,6 +123,29 @@ impl Lower<'_, '_> {
     }
 
     /// `exit_dynamic pc`: tail-call the jump cache's block for `pc` in this mode, if any.
+    /// The back edge of a block that loops to its own start: unless an exit is requested, go
+    /// round again without leaving the function (registers stay in variables). Otherwise the
+    /// builder is left in a cold block where the ordinary exit code follows.
+    fn loop_back(&mut self) {
+        let req = self.b.ins().load(types::I32, self.env_flags, self.env, hdr::EXIT_REQUEST);
+        let (again, leave) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(leave);
+        self.b.ins().brif(req, leave, &[], again, &[]);
+        self.b.switch_to_block(again);
+        self.b.seal_block(again);
+        if let Pos::Dynamic { pc, started, done } = self.pos {
+            let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.def_var(pc, vpc);
+            self.b.def_var(started, zero);
+            self.b.def_var(done, zero);
+        }
+        let bb0 = self.bbs[0].expect("entry is reachable");
+        self.b.ins().jump(bb0, &[]);
+        self.b.switch_to_block(leave);
+        self.b.seal_block(leave);
+    }
+
     pub(super) fn exit_dynamic(&mut self, pc: ir::Value) {
         self.store_regs(self.dirty);
         let (miss, code) = self.jump_cache_lookup(pc);

@@ -80,6 +80,11 @@ pub(crate) struct Lower<'a, 'f> {
     exit_index: Vec<u32>,
     /// Registers possibly dirty at the current point.
     dirty: RegSet,
+    /// Registers the block writes, when it loops to its own start inside the function (a
+    /// direct exit to its own PC): after a first iteration they are dirty everywhere.
+    loop_dirty: RegSet,
+    /// Whether direct exits to the block's own PC loop inside the function.
+    self_loop: bool,
     pos: Pos,
     /// Memory flags: CPU structure fields, guest RAM.
     env_flags: MemFlagsData,
@@ -145,7 +150,24 @@ pub(crate) fn lower_block(
         load: b.import_signature(stubs::load_shim_signature()),
         store: b.import_signature(stubs::store_shim_signature()),
     };
-    let facts = analysis::analyze(block);
+    let mut facts = analysis::analyze(block);
+    // A block that branches back to its own start (a tight loop) loops inside the function,
+    // keeping guest registers in host registers across iterations, instead of leaving through
+    // its link slot and entering again through the prologue. Everything it writes is then
+    // loaded at entry (so every path has a value to store) and dirty from the start.
+    let self_loop = !opts.count_insns
+        && block.insts.iter().any(|i| i.op == Opcode::ExitDirect && i.imm == block.vpc);
+    let mut loop_dirty = RegSet::EMPTY;
+    if self_loop {
+        for i in &block.insts {
+            if i.op == Opcode::SetReg {
+                loop_dirty = loop_dirty.with(Reg(i.imm as u16));
+            }
+        }
+        // Only registers of reachable code have variables.
+        loop_dirty = RegSet(loop_dirty.0 & facts.touched.0);
+        facts.entry_loads = facts.entry_loads.union(loop_dirty);
+    }
     let mut regs = vec![None; block.desc.regs.len()];
     for (i, r) in block.desc.regs.iter().enumerate() {
         if facts.touched.contains(Reg(i as u16)) {
@@ -182,6 +204,8 @@ pub(crate) fn lower_block(
         load_out: None,
         exit_index,
         dirty: RegSet::EMPTY,
+        loop_dirty,
+        self_loop,
         pos,
         env_flags: flags_in(env_region),
         ram_flags: MemFlagsData::new().with_notrap().with_alias_region(Some(ram_region)),
@@ -250,7 +274,7 @@ impl Lower<'_, '_> {
     fn lower_bb(&mut self, bb: usize) -> Result<(), JitError> {
         let cb = self.bbs[bb].expect("reachable");
         self.b.switch_to_block(cb);
-        self.dirty = self.facts.dirty_in[bb];
+        self.dirty = self.facts.dirty_in[bb].union(self.loop_dirty);
         if let (Pos::Static(_), Some(p)) = (self.pos, &self.facts.positions) {
             self.pos = Pos::Static(p[bb]);
         }

@@ -284,6 +284,9 @@ impl Translator<'_> {
 
     /// CR bit `bi` (0 = CR0[LT]) as an `i8` 0/1.
     pub fn cr_bit(&mut self, bi: u32) -> Value {
+        if let Some(v) = self.known_cr_bit(bi) {
+            return v;
+        }
         let f = self.get(regs::crf(bi / 4));
         let sh = self.b.shru_imm(f, (3 - bi % 4) as u64);
         self.b.and_imm(sh, 1)

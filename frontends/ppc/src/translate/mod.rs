@@ -103,6 +103,18 @@ pub struct Translator<'a> {
     /// Conditional branches that may still leave the block on their taken path only (the
     /// translation then continues on the fall-through path).
     pub side_exits_left: u32,
+    /// The LT, GT, EQ, SO values the last compare put into each CR field, so that a branch on
+    /// a bit just computed uses it instead of unpacking the field again.
+    crf_bits: [Option<CrBits>; 8],
+}
+
+/// The four bits of a CR field as `i8` 0/1 values, valid while the block is still in basic
+/// block `bb` and nothing after instruction `since` may have changed the field.
+#[derive(Clone, Copy)]
+struct CrBits {
+    bb: ferrite_ir::BbId,
+    since: usize,
+    bits: [Value; 4],
 }
 
 /// Longest block, in guest instructions.
@@ -114,7 +126,7 @@ pub const MAX_BLOCK_INSNS: usize = 512;
 pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
     let mut block = Block::new(&crate::DESC, vpc);
     {
-        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits };
+        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, crf_bits: [None; 8] };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
         for _ in 0..max_insns.max(1) {
@@ -233,14 +245,31 @@ impl Translator<'_> {
         let l = self.b.icmp(lt, a, b);
         let g = self.b.icmp(gt, a, b);
         let e = self.b.icmp(IntCC::Eq, a, b);
-        let l = self.b.shl_imm(l, 3);
-        let g = self.b.shl_imm(g, 2);
-        let e = self.b.shl_imm(e, 1);
         let so = self.get(regs::SO);
-        let v = self.b.or(l, g);
-        let v = self.b.or(v, e);
+        let ls = self.b.shl_imm(l, 3);
+        let gs = self.b.shl_imm(g, 2);
+        let es = self.b.shl_imm(e, 1);
+        let v = self.b.or(ls, gs);
+        let v = self.b.or(v, es);
         let v = self.b.or(v, so);
         self.set(crf(bf), v);
+        let since = self.b.block().insts.len();
+        self.crf_bits[bf as usize] = Some(CrBits { bb: self.b.current_bb(), since, bits: [l, g, e, so] });
+    }
+
+    /// The value of CR bit `bi` if the last compare into its field is still valid here: same
+    /// basic block, and since then no write of the field and no helper call (helpers may write
+    /// any CR field).
+    pub fn known_cr_bit(&self, bi: u32) -> Option<Value> {
+        let c = self.crf_bits[(bi / 4) as usize]?;
+        if c.bb != self.b.current_bb() {
+            return None;
+        }
+        let field = crf(bi / 4).0 as u64;
+        let clobbered = self.b.block().insts[c.since..]
+            .iter()
+            .any(|i| i.op == ferrite_ir::Opcode::Call || (i.op == ferrite_ir::Opcode::SetReg && i.imm == field));
+        (!clobbered).then_some(c.bits[(bi % 4) as usize])
     }
 
     /// Sets XER[OV] to `ov` (`i8` 0/1) and ORs it into XER[SO].
