@@ -69,7 +69,7 @@ pub struct Cli {
     #[arg(long, value_name = "shift=N")]
     pub icount: Option<String>,
 
-    /// Log categories, comma separated: in_asm, ir, ir_opt, out_asm, exec, int, mmu, unimp,
+    /// Log categories, comma separated: in_asm, ir, ir_opt, exec, int, mmu, unimp,
     /// guest_errors, stats; `-d help` lists them.
     #[arg(short = 'd', value_name = "ITEMS")]
     pub log: Option<String>,

@@ -128,6 +128,7 @@ impl Engine {
             let pc = unsafe { (*env).pc };
             let key = cpu.mode_key();
             let Some(id) = self.lookup(cpu, env, pc, key) else { continue };
+            tracing::trace!(target: "exec", "Trace {pc:#010x} key {key:#x}");
             self.maybe_compile(cpu, id, env);
             if self.cache.get(id).is_none() {
                 // A synchronous compile filled the code arena and flushed everything.

@@ -92,7 +92,17 @@ impl GuestCpu for PpcCpu {
     }
 
     fn translate(&self, vpc: u64, code: &[u8]) -> Block {
-        translate_block(Mode::from_msr(self.regs.msr), vpc, code, MAX_BLOCK_INSNS, self.side_exits)
+        let block = translate_block(Mode::from_msr(self.regs.msr), vpc, code, MAX_BLOCK_INSNS, self.side_exits);
+        if tracing::enabled!(target: "in_asm", tracing::Level::TRACE) {
+            let mut text = format!("IN: {vpc:#010x}\n");
+            for (i, w) in code.chunks_exact(4).take(block.n_insns as usize).enumerate() {
+                let w = u32::from_be_bytes(w.try_into().expect("4 bytes"));
+                let name = crate::decode::mnemonic(w).map_or_else(|| "(illegal)".to_string(), |m| m.to_ascii_lowercase());
+                text += &format!("{:#010x}:  {w:08x}  {name}\n", vpc + 4 * i as u64);
+            }
+            tracing::trace!(target: "in_asm", "{text}");
+        }
+        block
     }
 
     fn on_raise(&mut self, pc: u64, code: u64, aux: u64) {
