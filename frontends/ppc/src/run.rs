@@ -70,7 +70,9 @@ impl PpcCpu {
     /// Clears an edge-like input (doorbells are consumed when delivered); returns whether it
     /// was set.
     fn take_level(&mut self, bit: u32) -> bool {
-        self.irq.levels.fetch_and(!bit, std::sync::atomic::Ordering::AcqRel) & bit != 0
+        use std::sync::atomic::Ordering;
+        // A plain load first: this runs after every block, and the bit is almost never set.
+        self.irq.levels.load(Ordering::Acquire) & bit != 0 && self.irq.levels.fetch_and(!bit, Ordering::AcqRel) & bit != 0
     }
 }
 
