@@ -222,7 +222,7 @@ fn spawn_stdin_reader(events: Arc<HostEvents>) {
                     match key {
                         terminal::Key::Guest(data) => events.push(HostEvent::SerialInput { port: 0, data }),
                         terminal::Key::Quit => {
-                            terminal::message("\nQEMU: Terminated\n");
+                            terminal::message("\nferrite: terminated\n");
                             events.push(HostEvent::Quit);
                         }
                         terminal::Key::Help => terminal::message(terminal::HELP),

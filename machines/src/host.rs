@@ -59,6 +59,8 @@ pub struct HostEvents {
     queue: Mutex<VecDeque<HostEvent>>,
     cond: Condvar,
     kicks: [AtomicPtr<AtomicU32>; MAX_KICKS],
+    /// Kicks in progress (see [`HostEvents::clear_kicks`]).
+    kicking: std::sync::atomic::AtomicUsize,
     quit: AtomicBool,
 }
 
@@ -68,6 +70,7 @@ impl Default for HostEvents {
             queue: Mutex::default(),
             cond: Condvar::new(),
             kicks: std::array::from_fn(|_| AtomicPtr::new(std::ptr::null_mut())),
+            kicking: std::sync::atomic::AtomicUsize::new(0),
             quit: AtomicBool::new(false),
         }
     }
@@ -92,12 +95,26 @@ impl HostEvents {
     }
 
     fn kick_all(&self) {
+        self.kicking.fetch_add(1, Ordering::AcqRel);
         for slot in &self.kicks {
             let p = slot.load(Ordering::Acquire);
             if p.is_null() {
                 break;
             }
             Kick(p).kick(EXIT_REQ_EXTERNAL);
+        }
+        self.kicking.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Forgets every registered CPU and waits for kicks under way to finish: the machine calls
+    /// this before its CPUs are freed, since other threads (terminal, alarm, signal handlers)
+    /// may still hold the events.
+    pub fn clear_kicks(&self) {
+        for slot in &self.kicks {
+            slot.store(std::ptr::null_mut(), Ordering::Release);
+        }
+        while self.kicking.load(Ordering::Acquire) != 0 {
+            std::hint::spin_loop();
         }
     }
 

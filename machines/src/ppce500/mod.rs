@@ -320,6 +320,14 @@ impl Ppce500 {
     }
 }
 
+impl Drop for Ppce500 {
+    fn drop(&mut self) {
+        // Stop everything that can touch a CPU from another thread before the CPUs go.
+        self.alarm.take();
+        self.events.clear_kicks();
+    }
+}
+
 /// Conditional branches a block may leave through before it ends (real-time mode).
 const SIDE_EXITS: u32 = 8;
 
