@@ -62,3 +62,15 @@ fn ctrl_a_x_quits() {
     let st = g.wait_exit(Duration::from_secs(20));
     assert!(st.success(), "Ctrl-A X must quit cleanly, got {st}");
 }
+
+#[test]
+fn sigterm_stops_the_machine_cleanly() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut g = Guest::start(&["-nographic"]);
+    g.wait_for("Welcome to ferrite's guest", BOOT);
+    let st = std::process::Command::new("kill").args(["-TERM", &g.pid().to_string()]).status().unwrap();
+    assert!(st.success());
+    let st = g.wait_exit(Duration::from_secs(20));
+    assert_eq!(st.signal(), None, "ferrite must handle SIGTERM itself, not die of it: {st}");
+    assert_eq!(st.code(), Some(1), "stopped by a signal: status 1");
+}

@@ -96,6 +96,11 @@ impl Guest {
         self.wait_for(prompt, Duration::from_secs(60))
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for the process to end.
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
         let t0 = Instant::now();
