@@ -64,7 +64,7 @@ struct CodeMap {
 pub struct AddressSpace {
     regions: RwLock<Vec<Region>>,
     code_maps: RwLock<Vec<CodeMap>>,
-    dirty_code: Mutex<Vec<u64>>,
+    dirty_code: Mutex<Vec<(u64, u64)>>,
     has_dirty_code: AtomicBool,
 }
 
@@ -259,15 +259,28 @@ impl AddressSpace {
         self.code_maps.read().unwrap()[map].bits[word].load(Ordering::Relaxed) & bit != 0
     }
 
-    /// Notes a write to a code page: the page stops being a code page and its translations
-    /// must be dropped before any CPU runs them again (see [`Self::take_dirty_code`]).
+    /// Notes a write to a code page from the host (loaders, devices): the page stops being a
+    /// code page and all its translations must be dropped before any CPU runs them again (see
+    /// [`Self::take_dirty_code`]).
     pub fn note_code_write(&self, page: u64) {
         let page = page >> PAGE_BITS << PAGE_BITS;
+        self.unmark_code_page(page);
+        self.dirty_code.lock().unwrap().push((page, PAGE_SIZE));
+        self.has_dirty_code.store(true, Ordering::Release);
+    }
+
+    /// Notes a guest store of `len` bytes at `addr` in a code page: the translations that
+    /// overlap those bytes must be dropped; the page stays a code page until it has none left.
+    pub fn note_code_store(&self, addr: u64, len: u64) {
+        self.dirty_code.lock().unwrap().push((addr, len));
+        self.has_dirty_code.store(true, Ordering::Release);
+    }
+
+    /// Records that the RAM page at `page` no longer holds translated code.
+    pub fn unmark_code_page(&self, page: u64) {
         if let Some((map, word, bit)) = self.code_bit(page) {
             self.code_maps.read().unwrap()[map].bits[word].fetch_and(!bit, Ordering::Relaxed);
         }
-        self.dirty_code.lock().unwrap().push(page);
-        self.has_dirty_code.store(true, Ordering::Release);
     }
 
     /// Whether pages with translations were written since the last [`Self::take_dirty_code`].
@@ -275,8 +288,8 @@ impl AddressSpace {
         self.has_dirty_code.load(Ordering::Acquire)
     }
 
-    /// The physical pages whose translations must be dropped.
-    pub fn take_dirty_code(&self) -> Vec<u64> {
+    /// The physical byte ranges (address, length) whose translations must be dropped.
+    pub fn take_dirty_code(&self) -> Vec<(u64, u64)> {
         self.has_dirty_code.store(false, Ordering::Release);
         std::mem::take(&mut *self.dirty_code.lock().unwrap())
     }
@@ -390,7 +403,7 @@ mod tests {
         assert!(a.mark_code_page(0x2000));
         a.write_ram(0x1ffe, &[1, 2, 3, 4]).unwrap();
         assert!(a.has_dirty_code());
-        assert_eq!(a.take_dirty_code(), vec![0x2000]);
+        assert_eq!(a.take_dirty_code(), vec![(0x2000, 0x1000)]);
         assert!(!a.is_code_page(0x2000));
         a.write_ram(0x2000, &[1]).unwrap();
         assert!(!a.has_dirty_code());

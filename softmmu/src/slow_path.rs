@@ -147,10 +147,13 @@ pub unsafe extern "C" fn store(env: *mut CpuHeader, vaddr: u64, value: u64, memo
     if e.addr_write & TLB_NOTDIRTY != 0 {
         let space = cpu.space();
         if space.is_code_page(phys & PAGE_MASK) {
-            space.note_code_write(phys & PAGE_MASK);
+            // Only translations overlapping the written bytes go; the page stays protected
+            // while it holds others (data next to code costs a slow store, not retranslation).
+            space.note_code_store(phys, size as u64);
             cpu.request_exit(EXIT_REQ_CODE_DIRTY);
+        } else {
+            cpu.tlb.table[mode][idx].addr_write &= !TLB_NOTDIRTY;
         }
-        cpu.tlb.table[mode][idx].addr_write &= !TLB_NOTDIRTY;
     }
     // SAFETY: the entry maps this whole page to RAM and the access does not cross it.
     unsafe { write_host(vaddr.wrapping_add(e.addend) as *mut u8, size, op.endian(), value) };
@@ -297,7 +300,7 @@ mod tests {
             (*env).tlb.protect_code_page(0x3000);
             store_fast(env, 0x3004, 2, be32);
             assert_ne!((*env).exit_request.load(std::sync::atomic::Ordering::Relaxed) & EXIT_REQ_CODE_DIRTY, 0);
-            assert_eq!(space.take_dirty_code(), vec![0x3000]);
+            assert_eq!(space.take_dirty_code(), vec![(0x3004, 4)]);
             assert_eq!(load_fast(env, 0x3004, be32), 2);
         }
     }

@@ -223,6 +223,31 @@ impl BlockCache {
         ids.len()
     }
 
+    /// Drops the blocks whose guest code overlaps the `len` bytes at physical `addr` (within
+    /// one page). Returns how many went and whether the page still has blocks.
+    pub fn invalidate_range(&mut self, addr: u64, len: u64, env: &mut CpuHeader) -> (usize, bool) {
+        let page = addr & PAGE_MASK;
+        let Some(ids) = self.pages.get(&page) else { return (0, false) };
+        let hit: Vec<TbId> = ids
+            .iter()
+            .copied()
+            .filter(|&id| {
+                self.get(id).is_some_and(|t| {
+                    let end = t.ppc + 4 * u64::from(t.n_insns.max(1));
+                    t.ppc < addr + len && addr < end
+                })
+            })
+            .collect();
+        for &id in &hit {
+            self.remove(id, env);
+        }
+        let left = self.pages.get(&page).is_some_and(|l| !l.is_empty());
+        if !left {
+            self.pages.remove(&page);
+        }
+        (hit.len(), left)
+    }
+
     /// Drops everything.
     pub fn clear(&mut self, env: &mut CpuHeader) {
         self.tbs.clear();

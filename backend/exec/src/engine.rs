@@ -143,8 +143,16 @@ impl Engine {
         // SAFETY: live header, not in generated code.
         let hdr = unsafe { &mut *env };
         if hdr.space().has_dirty_code() {
-            for page in hdr.space().take_dirty_code() {
-                let n = self.cache.invalidate_page(page, hdr);
+            for (addr, len) in hdr.space().take_dirty_code() {
+                let (n, left) = if len >= PAGE_SIZE {
+                    (self.cache.invalidate_page(addr, hdr), false)
+                } else {
+                    self.cache.invalidate_range(addr, len, hdr)
+                };
+                if !left {
+                    // No translations left: stores to the page may take the fast path again.
+                    hdr.space().unmark_code_page(addr & PAGE_MASK);
+                }
                 self.stats.invalidated_blocks += n as u64;
             }
         }

@@ -71,7 +71,7 @@ pub struct Outcome {
     pub helper_calls: u32,
     pub pending_exit: u32,
     pub exit_request: u32,
-    pub dirty_code: Vec<u64>,
+    pub dirty_code: Vec<(u64, u64)>,
 }
 
 pub fn outcome(m: &TestMachine, exit: Exit) -> Outcome {
