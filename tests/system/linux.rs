@@ -74,3 +74,23 @@ fn sigterm_stops_the_machine_cleanly() {
     assert_eq!(st.signal(), None, "ferrite must handle SIGTERM itself, not die of it: {st}");
     assert_eq!(st.code(), Some(1), "stopped by a signal: status 1");
 }
+
+#[test]
+fn guest_reboot_boots_again_and_no_reboot_exits() {
+    let mut g = Guest::start(&["-nographic"]);
+    g.wait_for("Welcome to ferrite's guest", BOOT);
+    g.wait_for(" # ", BOOT);
+    g.send(b"reboot -f\r");
+    // The board resets (guts RSTCR) and the same image boots again.
+    g.wait_for("Welcome to ferrite's guest", BOOT);
+    g.wait_for(" # ", BOOT);
+    g.send(b"poweroff -f\r");
+    assert!(g.wait_exit(BOOT).success());
+
+    let mut g = Guest::start(&["-nographic", "-no-reboot"]);
+    g.wait_for(" # ", BOOT);
+    g.send(b"reboot -f\r");
+    let st = g.wait_exit(BOOT);
+    assert!(st.success(), "-no-reboot: a guest reset ends ferrite with status 0, got {st}");
+    assert_eq!(g.output().matches("Welcome to ferrite's guest").count(), 1);
+}
