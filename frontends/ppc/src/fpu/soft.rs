@@ -311,8 +311,11 @@ fn pack(neg: bool, e_res: i32, q: u128, msb: i32, prec: Precision, subnormal: bo
                 let frac = (if msb >= 23 { q >> (msb - 23) } else { q << (23 - msb) }) as u32 & 0x7f_ffff;
                 if !(-126..=127).contains(&e_res) && !wrap_in_binary32 {
                     // Still out of range after rebiasing (a huge or tiny double operand): QEMU
-                    // widens the single fraction with the double exponent field wrapping at 11 bits.
-                    let be = ((e_res + 1023) & 0x7ff) as u64;
+                    // widens the single fraction with the double exponent field wrapping at 11 bits;
+                    // a biased single exponent of exactly 0 is read as a denormal whose fraction
+                    // still holds the leading one, i.e. as 2^-126 (a live differential run found it).
+                    let e = if e_res == -127 { -126 } else { e_res };
+                    let be = ((e + 1023) & 0x7ff) as u64;
                     return s | (be << 52) | ((frac as u64) << 29);
                 }
                 let be = ((e_res + 127) & 0xff) as u32;
