@@ -121,8 +121,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     }
     let mut uses_stdio = false;
     let mut serials = Vec::new();
-    for s in &specs {
-        match backends::serial(s)? {
+    let events = HostEvents::new();
+    for (port, s) in specs.iter().enumerate() {
+        match backends::serial(s, port, &events)? {
             backends::Serial::Stdio => {
                 if uses_stdio {
                     bail!("-serial stdio given twice");
@@ -145,7 +146,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         count_insns: matches!(clock, ClockMode::Deterministic { .. }),
         ..EngineConfig::default()
     };
-    let events = HostEvents::new();
     let _ = EVENTS.set(events.clone());
     let cfg = Ppce500Config {
         ram_size,

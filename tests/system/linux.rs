@@ -94,3 +94,41 @@ fn guest_reboot_boots_again_and_no_reboot_exits() {
     assert!(st.success(), "-no-reboot: a guest reset ends ferrite with status 0, got {st}");
     assert_eq!(g.output().matches("Welcome to ferrite's guest").count(), 1);
 }
+
+#[test]
+fn serial_port_on_a_unix_socket() {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+    let path = std::env::temp_dir().join(format!("ferrite-serial-{}.sock", std::process::id()));
+    let spec = format!("unix:{},server", path.display());
+    let mut g = Guest::start(&["-nographic", "-serial", &spec]);
+    let t0 = std::time::Instant::now();
+    let mut s = loop {
+        match UnixStream::connect(&path) {
+            Ok(s) => break s,
+            Err(_) if t0.elapsed() < Duration::from_secs(20) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => panic!("cannot connect to {}: {e}", path.display()),
+        }
+    };
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut seen = Vec::new();
+    let mut typed = false;
+    let mut buf = [0u8; 4096];
+    while t0.elapsed() < BOOT {
+        if let Ok(n) = s.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&seen);
+        if !typed && text.contains(" # ") {
+            s.write_all(b"echo $((40+2))-over-the-socket\r").unwrap();
+            typed = true;
+        }
+        if text.contains("42-over-the-socket") {
+            s.write_all(b"poweroff -f\r").unwrap();
+            break;
+        }
+    }
+    assert!(String::from_utf8_lossy(&seen).contains("42-over-the-socket"), "console over the socket:\n{}", String::from_utf8_lossy(&seen));
+    assert!(g.wait_exit(BOOT).success());
+    let _ = std::fs::remove_file(&path);
+}
