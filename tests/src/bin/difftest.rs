@@ -80,6 +80,7 @@ fn main() -> anyhow::Result<()> {
     let digests = Mutex::new(vec![0u64; if a.bless { a.count as usize } else { 0 }]);
     let diffs = AtomicU64::new(0);
     let qemu_crashes = AtomicU64::new(0);
+    let compared = AtomicU64::new(0);
     let shown = AtomicU64::new(0);
     let coverage: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
     let t0 = std::time::Instant::now();
@@ -116,6 +117,10 @@ fn main() -> anyhow::Result<()> {
                         continue;
                     }
                     let got = fer.as_mut().expect("runner").run_batch(&cases)?;
+                    let n = compared.fetch_add(cases.len() as u64, Ordering::SeqCst) + cases.len() as u64;
+                    if n % 100_000 < cases.len() as u64 {
+                        eprintln!("progress: {n} cases compared, {} differences", diffs.load(Ordering::SeqCst));
+                    }
                     for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                         if w.trap == Trap::QemuCrash {
                             qemu_crashes.fetch_add(1, Ordering::SeqCst);
