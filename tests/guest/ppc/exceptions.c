@@ -180,7 +180,10 @@ static const struct {
     u32 addr;
 } labels[] = {LABELS(ENTRY)};
 
-/* Prints `a` as label+0/label+4 when it is one of ours, else in hex. */
+static u32 abuf[4] = {0x11223344, 0x55667788, 0, 0};
+
+/* Prints `a` as label+0/label+4 (or abuf+n) when it is one of ours, else in hex: the output
+ * must not depend on where the linker put things. */
 static void put_addr(u32 a)
 {
     for (unsigned i = 0; i < sizeof(labels) / sizeof(labels[0]); i++) {
@@ -188,6 +191,10 @@ static void put_addr(u32 a)
             printf_("%s+%u", labels[i].name, a - labels[i].addr);
             return;
         }
+    }
+    if (a - (u32)abuf < sizeof(abuf)) {
+        printf_("abuf+%u", a - (u32)abuf);
+        return;
     }
     printf_("%08x", a);
 }
@@ -211,8 +218,10 @@ static void print_recs(void)
         printf_(" srr1=%08x msr=%08x", r->srr1 & MSR_SHOWN, r->msr & MSR_SHOWN);
         if (r->vec == 2 || r->vec == 3 || r->vec == 5 || r->vec == 6 || r->vec == 13 || r->vec == 14)
             printf_(" esr=%08x", r->esr);
-        if (r->vec == 2 || r->vec == 5 || r->vec == 13)
-            printf_(" dear=%08x", r->dear);
+        if (r->vec == 2 || r->vec == 5 || r->vec == 13) {
+            puts_(" dear=");
+            put_addr(r->dear);
+        }
         if (r->vec == 3 || r->vec == 14) {
             puts_(" lr=");
             put_addr(r->lr);
@@ -239,19 +248,25 @@ static void tlb1_write(u32 esel, u32 mas1, u32 mas2, u32 mas3)
     __asm__ volatile("isync\n\ttlbwe\n\tisync" ::: "memory");
 }
 
-static void tlb1_show(u32 esel)
+/* Prints a TLB1 entry; an RPN equal to `rpn` shows as "rpn" (it is a link-time address). */
+static void tlb1_show(u32 esel, u32 rpn)
 {
     mtspr(624, 0x10000000 | esel << 16);
     __asm__ volatile("isync\n\ttlbre\n\tisync");
-    printf_("TLB1[%u]: mas1=%08x mas2=%08x mas3=%08x mas7=%08x\n", esel, mfspr(625), mfspr(626), mfspr(627),
-            mfspr(944));
+    u32 mas3 = mfspr(627);
+    printf_("TLB1[%u]: mas1=%08x mas2=%08x mas3=", esel, mfspr(625), mfspr(626));
+    if (rpn && (mas3 & ~0xfffu) == rpn)
+        printf_("rpn|%03x", mas3 & 0xfff);
+    else
+        printf_("%08x", mas3);
+    printf_(" mas7=%08x\n", mfspr(944));
 }
 
 int main(void)
 {
     puts_("exceptions: synchronous interrupts\n");
-    tlb1_show(0);
-    tlb1_show(1);
+    tlb1_show(0, 0);
+    tlb1_show(1, 0);
 
     puts_("-- supervisor: illegal, tw/twi/trap (only eq, lgt, gti and trap fire), sc, dtlb load/store, itlb\n");
     sup_tests();
@@ -264,7 +279,6 @@ int main(void)
     printf_("  1.5 + 2.5 = %016llx\n", v[2]);
 
     puts_("-- alignment: lwarx / stwcx. / lwz at +2\n");
-    static u32 abuf[4] = {0x11223344, 0x55667788, 0, 0};
     align_test(abuf);
     print_recs();
 
@@ -272,7 +286,7 @@ int main(void)
     upage[0] = 0x4e800020; /* blr */
     __asm__ volatile("dcbst 0,%0\n\tsync\n\ticbi 0,%0\n\tsync\n\tisync" : : "r"(upage) : "memory");
     tlb1_write(2, 0x80000000 | 2 << 7, 0x40000000, (u32)upage | 0x17);
-    tlb1_show(2);
+    tlb1_show(2, (u32)upage);
     ((void (*)(void))0x40000000)();
     puts_("  supervisor call into the page at 40000000: returned\n");
     to_user(user_main);

@@ -159,7 +159,9 @@ static void conversions(void)
             show(13, rn, 0, v[i], 0, 2);
         show(14, 0, 0, v[i], 0, 2);
     }
-    static const u64 s[] = {P1, E40, E40 | NEG, EM50, DMAX, 0x3ff0000010000000ull, 0x3ff0000030000000ull, SNAN2, QNAN1, EM310};
+    static const u64 s[] = {
+        P1, E40, E40 | NEG, EM50, DMAX, 0x3ff0000010000000ull, 0x3ff0000030000000ull, SNAN2, QNAN1, EM310,
+    };
     for (unsigned i = 0; i < sizeof(s) / sizeof(s[0]); i++)
         for (u32 rn = 0; rn < 4; rn++) {
             u64 r = fp_run(15, rn, 0, s[i], 0);

@@ -1,7 +1,8 @@
 /*
  * Integer ISA checks for the e500mc: arithmetic with XER CA/OV/SO, multiply/divide corner
- * cases, rotates and shifts, compares, isel, CR logic, reservations, multiple and
- * byte-reversed accesses, dcbz and the time base (string instructions: isa_string.c). Every result is printed in hex so a run on
+ * cases (QEMU's results for divide by zero and overflow), rotates and shifts, compares, isel,
+ * CR logic, reservations, multiple and byte-reversed accesses, dcbz and the time base (the
+ * string instructions are in isa_string.c). Every result is printed in hex so a run on
  * ferrite can be compared line by line with one on qemu-system-ppc.
  */
 #include "lib/rt.h"
@@ -16,6 +17,20 @@ void trap_handler(u32 vec, struct frame *f)
         poweroff();
     mtspr(26, srr0 + 4);
 }
+
+/* Prints an asm template with its operand placeholders ("%0".."%9") replaced by names. */
+static void put_insn(const char *t, const char *const *names)
+{
+    for (; *t; t++) {
+        if (t[0] == '%' && t[1] >= '0' && t[1] <= '9')
+            puts_(names[*++t - '0']);
+        else
+            putc_(*t);
+    }
+}
+
+static const char *const imm_names[] = {"rD", "", "", "rA"};
+static const char *const cmp_names[] = {"", "rA", "rB"};
 
 /* ---- XO-form arithmetic: "insn rD,rA,rB" with XER preset, CR0 cleared first. ---- */
 
@@ -159,7 +174,8 @@ static void run_ops(const struct op *ops, int nops, int unary)
                          : "=&r"(d_), "=&r"(x_), "=&r"(c_)                                     \
                          : "r"(a), "r"(xin), "r"(0)                                            \
                          : "cr0", "xer");                                                      \
-        printf_("%s [%08x] -> %08x x=%08x c=%x\n", insn, a, d_, x_, c_ >> 28);                 \
+        put_insn(insn, imm_names);                                                             \
+        printf_(" [rA=%08x xer=%08x] -> %08x x=%08x c=%x\n", a, xin, d_, x_, c_ >> 28);       \
     } while (0)
 
 static void immediates(void)
@@ -271,7 +287,8 @@ static void shifts(void)
                          : "=&r"(c_)                                                           \
                          : "r"(a), "r"(b), "r"(0), "r"(so)                                     \
                          : "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6", "cr7", "xer");     \
-        printf_("%s [%08x %08x so=%x] cr=%08x\n", insn, a, b, so >> 31, c_);                   \
+        put_insn(insn, cmp_names);                                                             \
+        printf_(" [rA=%08x rB=%08x so=%x] cr=%08x\n", a, b, so >> 31, c_);                    \
     } while (0)
 
 static void compares(void)
@@ -309,6 +326,17 @@ static void compares(void)
         printf_("%s -> %08x\n", insn, c_);                                                     \
     } while (0)
 
+/* mtcrf `mask` of 0x12345678 over a CR preset to `init`. */
+#define MTCRF(mask, init)                                                                       \
+    do {                                                                                       \
+        u32 c_;                                                                                \
+        __asm__ volatile("mtcrf 0xff,%1\n\tmtcrf " #mask ",%2\n\tmfcr %0"                      \
+                         : "=&r"(c_)                                                           \
+                         : "r"(init), "r"(0x12345678u)                                         \
+                         : "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6", "cr7");            \
+        printf_("mtcrf " #mask " over %08x -> %08x\n", init, c_);                              \
+    } while (0)
+
 static void crlogic(void)
 {
     puts_("-- isel / cr logic / mtcrf\n");
@@ -333,18 +361,11 @@ static void crlogic(void)
     CRL("crorc 20,21,22");
     CRL("mcrf 7,0");
     CRL("mcrf 0,3");
-    u32 vals[] = {0x01, 0x80, 0x5a, 0xff, 0x00};
-    for (int i = 0; i < 5; i++) {
-        u32 c_;
-        switch (i) {
-        case 0: __asm__ volatile("mtcrf 0xff,%1\n\tmtcrf 0x01,%2\n\tmfcr %0" : "=&r"(c_) : "r"(0u), "r"(0x12345678u) : "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6", "cr7"); break;
-        case 1: __asm__ volatile("mtcrf 0xff,%1\n\tmtcrf 0x80,%2\n\tmfcr %0" : "=&r"(c_) : "r"(0u), "r"(0x12345678u) : "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6", "cr7"); break;
-        case 2: __asm__ volatile("mtcrf 0xff,%1\n\tmtcrf 0x5a,%2\n\tmfcr %0" : "=&r"(c_) : "r"(0u), "r"(0x12345678u) : "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6", "cr7"); break;
-        case 3: __asm__ volatile("mtcrf 0xff,%1\n\tmtcrf 0xff,%2\n\tmfcr %0" : "=&r"(c_) : "r"(0u), "r"(0x12345678u) : "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6", "cr7"); break;
-        default: __asm__ volatile("mtcrf 0xff,%1\n\tmtcrf 0x00,%2\n\tmfcr %0" : "=&r"(c_) : "r"(0xffffffffu), "r"(0x12345678u) : "cr0", "cr1", "cr2", "cr3", "cr4", "cr5", "cr6", "cr7"); break;
-        }
-        printf_("mtcrf %02x,12345678 -> %08x\n", vals[i], c_);
-    }
+    MTCRF(0x01, 0u);
+    MTCRF(0x80, 0u);
+    MTCRF(0x5a, 0u);
+    MTCRF(0xff, 0u);
+    MTCRF(0x00, 0xffffffffu);
     {
         u32 x_, c_;
         __asm__ volatile("mtcrf 0xff,%2\n\tmtxer %3\n\tmcrxr 5\n\tmfcr %1\n\tmfxer %0"
@@ -416,7 +437,8 @@ static void loads_stores(void)
     memset(mem, 0, 64);
     __asm__ volatile("lmw 28,0(%0)\n\tstmw 28,0(%1)" : : "b"(src), "b"(mem) : "r28", "r29", "r30", "r31", "memory");
     __asm__ volatile("lmw 30,4(%0)\n\tstmw 30,20(%1)" : : "b"(src), "b"(mem) : "r30", "r31", "memory");
-    printf_("lmw/stmw -> %08x %08x %08x %08x | %08x %08x %08x\n", mem[0], mem[1], mem[2], mem[3], mem[4], mem[5], mem[6]);
+    printf_("lmw/stmw -> %08x %08x %08x %08x | %08x %08x %08x\n", mem[0], mem[1], mem[2], mem[3], mem[4],
+            mem[5], mem[6]);
 
     /* dcbz clears the whole 64-byte line holding the address. */
     memset(line, 0xaa, sizeof(line));

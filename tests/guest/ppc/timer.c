@@ -1,8 +1,13 @@
 /*
- * Book E timers on the e500mc: the decrementer (one-shot stop at zero, TSR write-one-to-clear,
- * gating by TCR[DIE] and MSR[EE], level-sensitive delivery, DECAR auto-reload), the
- * fixed-interval timer, and `wait` woken by a decrementer interrupt. Only counts and flags are
- * printed, never times, so the output does not depend on host speed.
+ * Book E timers on the e500mc: the decrementer (TSR[DIS] on expiry, TSR write-one-to-clear,
+ * gating by TCR[DIE] and MSR[EE], level-sensitive delivery, DECAR auto-reload) and `wait` woken
+ * by a decrementer interrupt. Only counts and flags are printed, never times, so the output
+ * does not depend on host speed.
+ *
+ * Left out because QEMU 7.2 (the reference output) deviates from the architecture: the
+ * fixed-interval timer (its booke_update_fixed_timer only arms while TSR[FIS] is already set,
+ * so FIT never fires from a clean TSR), and the value DEC reads after expiring (QEMU keeps
+ * counting below zero without ARE, and reads 0 with ARE between reloads).
  *
  * crt0's interrupt entry does not save r0, so interrupts are enabled only inside asm blocks
  * that keep nothing in r0.
@@ -11,17 +16,13 @@
 
 /* SPRs (rt.h's mfspr/mtspr take literal numbers): DEC 22, DECAR 54, TSR 336, TCR 340. */
 #define TSR_DIS 0x08000000
-#define TSR_FIS 0x04000000
 #define TCR_DIE 0x04000000
-#define TCR_FIE 0x00800000
 #define TCR_ARE 0x00400000
-/* FIT on time-base bit 16 (QEMU: bit 63 - (FP | FPEXT << 2) = 16): FP = 3, FPEXT = 11. */
-#define TCR_FIT_BIT16 (3u << 24 | 11u << 13)
 
 #define TB_HZ 400000000u
 #define TIMEOUT (2 * TB_HZ) /* ticks: give up waiting after two seconds */
 
-static volatile u32 dec_count, fit_count, dec_limit = 1, fit_limit = 1, dec_keep_pending;
+static volatile u32 dec_count, dec_limit = 1, dec_keep_pending;
 
 void trap_handler(u32 vec, struct frame *f)
 {
@@ -32,11 +33,6 @@ void trap_handler(u32 vec, struct frame *f)
             mtspr(336, TSR_DIS);
         if (dec_count >= dec_limit)
             mtspr(340, mfspr(340) & ~TCR_DIE);
-    } else if (vec == 11) {
-        fit_count++;
-        mtspr(336, TSR_FIS);
-        if (fit_count >= fit_limit)
-            mtspr(340, mfspr(340) & ~TCR_FIE);
     } else {
         printf_("unexpected interrupt %u ESR %08x\n", vec, mfspr(62));
         poweroff();
@@ -93,14 +89,12 @@ static void one_shot(void)
 {
     puts_("-- one-shot decrementer, TCR[DIE]=0\n");
     mtspr(340, 0);
-    mtspr(336, TSR_DIS | TSR_FIS);
+    mtspr(336, TSR_DIS);
     mtspr(22, 40000); /* 100 us */
     u32 t0 = tbl();
     while (!(mfspr(336) & TSR_DIS) && tbl() - t0 < TIMEOUT)
         ;
     printf_("TSR[DIS] set: %s\n", mfspr(336) & TSR_DIS ? "yes" : "no");
-    delay_ticks(4000);
-    printf_("DEC after expiry without ARE: %08x\n", mfspr(22));
     mtspr(336, 0);
     printf_("TSR after writing 0: DIS=%u\n", !!(mfspr(336) & TSR_DIS));
     ee_window(10000);
@@ -147,25 +141,10 @@ static void auto_reload(void)
     ee_window(100000);
     delay_ticks(200000);
     ee_window(100000);
-    u32 dec = mfspr(22);
-    printf_("after DIE cleared: interrupts %u, DEC reloaded: %s, TSR[DIS]=%u\n", dec_count,
-            dec != 0 && dec <= 40000 ? "yes" : "no", !!(mfspr(336) & TSR_DIS));
+    printf_("after DIE cleared: interrupts %u, TSR[DIS] set again by a reload: %u\n", dec_count,
+            !!(mfspr(336) & TSR_DIS));
     mtspr(340, 0);
     mtspr(336, TSR_DIS);
-}
-
-static void fixed_interval(void)
-{
-    puts_("-- fixed-interval timer on TB bit 16, 5 interrupts\n");
-    fit_count = 0;
-    fit_limit = 5;
-    mtspr(336, TSR_FIS);
-    mtspr(340, TCR_FIT_BIT16 | TCR_FIE);
-    int to = wait_for(&fit_count, 5, TIMEOUT);
-    ee_window(100000);
-    printf_("FIT interrupts: %u%s, TCR=%08x\n", fit_count, to ? " (timeout)" : "", mfspr(340));
-    mtspr(340, 0);
-    mtspr(336, TSR_FIS);
 }
 
 static void wait_insn(void)
@@ -187,12 +166,11 @@ static void wait_insn(void)
 
 int main(void)
 {
-    puts_("timer: decrementer, FIT and wait\n");
+    puts_("timer: decrementer and wait\n");
     printf_("TCR at entry %08x, TSR %08x\n", mfspr(340), mfspr(336));
     one_shot();
     level_sensitive();
     auto_reload();
-    fixed_interval();
     wait_insn();
     puts_("timer: done\n");
     return 0;
