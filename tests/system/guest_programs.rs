@@ -125,21 +125,11 @@ fn isa_fp() {
 }
 
 #[test]
-#[ignore = "ferrite bug: lswi/lswx/stswi/stswx execute, but QEMU 7.2's e500mc has no string \
-            instructions (program interrupt, ESR[PIL])"]
-fn isa_string() {
-    check("isa_string");
-}
-
-#[test]
 fn exceptions() {
     check("exceptions");
 }
 
 #[test]
-#[ignore = "ferrite bug: a DEC write made while guest code runs arms a timer the machine loop \
-            never hears of (no alarm, no exit), so a busy-waiting guest never sees TSR[DIS] \
-            or the decrementer interrupt"]
 fn timer() {
     check("timer");
 }
@@ -150,8 +140,6 @@ fn mmio_wild() {
 }
 
 #[test]
-#[ignore = "ferrite bug: the GPIO controller handles byte/halfword accesses as 32-bit ones \
-            (a halfword write to GPIMR sets it to 0x0000beef); QEMU ignores them"]
 fn mmio_subword() {
     check("mmio_subword");
 }

@@ -71,7 +71,12 @@ impl Mpc8xxxGpio {
 }
 
 impl MmioDevice for Mpc8xxxGpio {
-    fn read(&mut self, offset: u64, _size: u32) -> u64 {
+    fn read(&mut self, offset: u64, size: u32) -> u64 {
+        if size != 4 {
+            // 32-bit registers: QEMU's model accepts word accesses only.
+            tracing::warn!(target: "guest_errors", "gpio: {size}-byte read at {offset:#x} ignored (registers are 32-bit)");
+            return 0;
+        }
         (match offset {
             GPDIR => self.dir,
             GPODR => self.odr,
@@ -86,7 +91,11 @@ impl MmioDevice for Mpc8xxxGpio {
         }) as u64
     }
 
-    fn write(&mut self, offset: u64, _size: u32, value: u64) {
+    fn write(&mut self, offset: u64, size: u32, value: u64) {
+        if size != 4 {
+            tracing::warn!(target: "guest_errors", "gpio: {size}-byte write at {offset:#x} ignored (registers are 32-bit)");
+            return;
+        }
         let v = value as u32;
         match offset {
             GPDIR => self.dir = v,

@@ -175,9 +175,13 @@ impl Timers {
         }
     }
 
-    /// Folds expired timers into TSR (decrementer auto-reload included).
-    pub fn update(&mut self) {
+    /// Folds expired timers into TSR (decrementer auto-reload included). Returns whether a
+    /// timer was armed again (the machine loop must then hear of its new deadline).
+    pub fn update(&mut self) -> bool {
         let fired = self.fired.swap(0, Ordering::AcqRel);
+        if fired == 0 {
+            return false;
+        }
         if fired & FIRED_DEC != 0 {
             self.tsr |= TSR_DIS;
             if self.tcr & TCR_ARE != 0 && self.decar != 0 {
@@ -198,6 +202,7 @@ impl Timers {
             }
             self.arm_periodic();
         }
+        true
     }
 }
 
@@ -212,7 +217,15 @@ impl PpcCpu {
     }
 
     pub(crate) fn timers_write_dec(&mut self, v: u32) {
-        self.timers.set_dec(v)
+        self.timers.set_dec(v);
+        self.timers_rearmed();
+    }
+
+    /// A timer was (re)armed while guest code runs: leave to the machine loop, which sets the
+    /// host alarm (or the deterministic instruction budget) from the new next deadline.
+    /// Without this a guest that busy-waits on TSR after writing DEC never sees it expire.
+    fn timers_rearmed(&mut self) {
+        self.hdr.request_exit(ferrite_softmmu::EXIT_REQ_EXTERNAL);
     }
 
     pub(crate) fn timers_write_decar(&mut self, v: u32) {
@@ -220,8 +233,15 @@ impl PpcCpu {
     }
 
     pub(crate) fn timers_tsr(&mut self) -> u32 {
-        self.timers.update();
+        self.timers_update();
         self.timers.tsr
+    }
+
+    /// [`Timers::update`], telling the machine loop when a timer was armed again.
+    fn timers_update(&mut self) {
+        if self.timers.update() {
+            self.timers_rearmed();
+        }
     }
 
     pub(crate) fn timers_tcr(&self) -> u32 {
@@ -229,22 +249,24 @@ impl PpcCpu {
     }
 
     pub(crate) fn timers_write_tsr(&mut self, v: u32) {
-        self.timers.update();
+        self.timers_update();
         self.timers.tsr &= !v;
     }
 
     pub(crate) fn timers_write_tcr(&mut self, v: u32) {
         self.timers.tcr = v;
         self.timers.arm_periodic();
+        self.timers_rearmed();
     }
 
     pub(crate) fn timers_write_tb(&mut self, upper: bool, v: u32) {
-        self.timers.set_tb(upper, v)
+        self.timers.set_tb(upper, v);
+        self.timers_rearmed();
     }
 
     /// Whether the watchdog, FIT and decrementer interrupts are pending and enabled in TCR.
     pub(crate) fn timer_status(&mut self) -> (bool, bool, bool) {
-        self.timers.update();
+        self.timers_update();
         let (tsr, tcr) = (self.timers.tsr, self.timers.tcr);
         (tsr & TSR_WIS != 0 && tcr & TCR_WIE != 0, tsr & TSR_FIS != 0 && tcr & TCR_FIE != 0, tsr & TSR_DIS != 0 && tcr & TCR_DIE != 0)
     }
