@@ -159,6 +159,7 @@ impl Ppce500 {
             // Longer blocks through side exits, except where whole blocks are charged to the
             // instruction budget that drives deterministic time.
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
+            c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
         }
         let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events)?;
         let engine = Engine::new(cfg.engine)?;

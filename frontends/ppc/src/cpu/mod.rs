@@ -78,6 +78,9 @@ pub struct PpcCpu {
     /// longer and cheaper to run; deterministic mode uses 0, because its instruction budget is
     /// charged for whole blocks.
     pub side_exits: u32,
+    /// Leave to the machine loop whenever a timer is armed while guest code runs, so that the
+    /// host alarm follows the new deadline (real-time mode; the board sets it).
+    pub timer_exits: bool,
     /// The exception that stopped the CPU when `stop_on_exception` is set.
     pub stopped: Option<crate::run::Stopped>,
     /// Cores reachable by msgsnd, this one included (set by the board; empty: only this one).
@@ -109,6 +112,7 @@ impl PpcCpu {
             std::ptr::addr_of_mut!((*p).index).write(index);
             std::ptr::addr_of_mut!((*p).stop_on_exception).write(false);
             std::ptr::addr_of_mut!((*p).side_exits).write(0);
+            std::ptr::addr_of_mut!((*p).timer_exits).write(false);
             std::ptr::addr_of_mut!((*p).stopped).write(None);
             std::ptr::addr_of_mut!((*p).peers).write(Vec::new());
             b.assume_init()

@@ -224,8 +224,12 @@ impl PpcCpu {
     /// A timer was (re)armed while guest code runs: leave to the machine loop, which sets the
     /// host alarm (or the deterministic instruction budget) from the new next deadline.
     /// Without this a guest that busy-waits on TSR after writing DEC never sees it expire.
+    /// (Deterministic mode does not: there time only moves with instructions, and the loop
+    /// charges slices up to the deadlines it knows.)
     fn timers_rearmed(&mut self) {
-        self.hdr.request_exit(ferrite_softmmu::EXIT_REQ_EXTERNAL);
+        if self.timer_exits {
+            self.hdr.request_exit(ferrite_softmmu::EXIT_REQ_EXTERNAL);
+        }
     }
 
     pub(crate) fn timers_write_decar(&mut self, v: u32) {
