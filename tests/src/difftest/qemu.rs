@@ -9,6 +9,9 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
+/// Longest a qemu-ppc process may take for one batch (a few thousand cases take seconds).
+const BATCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Runs cases on qemu-ppc.
 pub struct QemuRunner {
     harness: PathBuf,
@@ -97,10 +100,22 @@ impl QemuRunner {
             .with_context(|| format!("running {} (install qemu-user)", self.qemu))?;
         let mut stdin = child.stdin.take().expect("piped");
         let writer = std::thread::spawn(move || stdin.write_all(&input));
+        // A watchdog: qemu-ppc can hang on a case (seen once in 10 million, an FP trap loop).
+        // Killing it makes the case count as a QEMU crash, and the batch goes on without it.
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let pid = child.id();
+        let watchdog = std::thread::spawn(move || {
+            if done_rx.recv_timeout(BATCH_TIMEOUT).is_err() {
+                // SAFETY: plain kill(2) of our own child, which has not been waited for yet.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+        });
         let mut out = Vec::new();
         child.stdout.take().expect("piped").read_to_end(&mut out)?;
         let _ = writer.join();
         let status = child.wait()?;
+        let _ = done_tx.send(());
+        let _ = watchdog.join();
         let rec = 12 + 0x200 + MEM_SIZE;
         let done = out.len() / rec;
         if done < cases.len() {
