@@ -133,15 +133,7 @@ impl Lower<'_, '_> {
         self.b.ins().brif(req, leave, &[], again, &[]);
         self.b.switch_to_block(again);
         self.b.seal_block(again);
-        if let Pos::Dynamic { pc, started, done } = self.pos {
-            let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
-            let zero = self.b.ins().iconst(types::I64, 0);
-            self.b.def_var(pc, vpc);
-            self.b.def_var(started, zero);
-            self.b.def_var(done, zero);
-        }
-        let bb0 = self.bbs[0].expect("entry is reachable");
-        self.b.ins().jump(bb0, &[]);
+        self.jump_to_start();
         self.b.switch_to_block(leave);
         self.b.seal_block(leave);
     }

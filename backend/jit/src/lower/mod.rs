@@ -254,6 +254,18 @@ impl Lower<'_, '_> {
                 self.b.def_var(var, v);
             }
         }
+        self.jump_to_start();
+        self.b.switch_to_block(request);
+        self.b.seal_block(request);
+        let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
+        self.b.ins().store(self.env_flags, vpc, self.env, hdr::PC);
+        let tag = self.b.ins().iconst(types::I64, ferrite_ir::exit::tag::REQUEST as i64);
+        self.b.ins().return_(&[tag]);
+    }
+
+    /// Starts the block's first instruction: position variables at the entry, jump to the
+    /// entry basic block (from the prologue, and from the back edge of a self-loop).
+    fn jump_to_start(&mut self) {
         if let Pos::Dynamic { pc, started, done } = self.pos {
             let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
             let zero = self.b.ins().iconst(types::I64, 0);
@@ -263,12 +275,6 @@ impl Lower<'_, '_> {
         }
         let bb0 = self.bbs[0].expect("entry is reachable");
         self.b.ins().jump(bb0, &[]);
-        self.b.switch_to_block(request);
-        self.b.seal_block(request);
-        let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
-        self.b.ins().store(self.env_flags, vpc, self.env, hdr::PC);
-        let tag = self.b.ins().iconst(types::I64, ferrite_ir::exit::tag::REQUEST as i64);
-        self.b.ins().return_(&[tag]);
     }
 
     fn lower_bb(&mut self, bb: usize) -> Result<(), JitError> {
