@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use ferrite_exec::EngineConfig;
 use ferrite_machines::ppce500::{Ppce500, Ppce500Config};
+use ferrite_machines::gdb::GdbAddr;
 use ferrite_machines::{ClockMode, HostEvent, HostEvents, RunEnd};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -99,8 +100,14 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             bail!("-net {net}: networking is not available yet (use -net none)");
         }
     }
-    if cli.gdb.is_some() || cli.gdb_default || cli.stopped {
-        bail!("the GDB stub (-s, -S, -gdb) is not available yet");
+    let gdb = match (&cli.gdb, cli.gdb_default) {
+        (Some(spec), _) if spec == "none" => None,
+        (Some(spec), _) => Some(GdbAddr::parse(spec).map_err(anyhow::Error::msg)?),
+        (None, true) => Some(GdbAddr::Tcp("127.0.0.1".into(), 1234)),
+        (None, false) => None,
+    };
+    if cli.stopped && gdb.is_none() {
+        bail!("-S waits for a debugger: give -s or -gdb too (there is no monitor to start the CPUs)");
     }
     let (kernel, initrd, append) = match cli.kernel.clone() {
         Some(k) => (k, cli.initrd.clone(), cli.append.clone().unwrap_or_default()),
@@ -159,8 +166,13 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         clock,
         engine,
         no_reboot: cli.no_reboot,
+        gdb: gdb.clone(),
+        start_halted: cli.stopped,
     };
     let mut machine = Ppce500::new(cfg, events.clone())?;
+    if let Some(addr) = &gdb {
+        eprintln!("ferrite: gdb stub listening on {addr}{}", if cli.stopped { " (waiting for a debugger)" } else { "" });
+    }
     terminal::install_signal_handlers();
     if uses_stdio {
         terminal::enter_raw_mode().context("cannot set up the terminal")?;
@@ -223,7 +235,9 @@ fn spawn_stdin_reader(events: Arc<HostEvents>) {
                         terminal::Key::Guest(data) => events.push(HostEvent::SerialInput { port: 0, data }),
                         terminal::Key::Quit => {
                             terminal::message("\nferrite: terminated\n");
-                            events.push(HostEvent::Quit);
+                            // The flag, not only the event: a debugger session blocked on its
+                            // client sees the flag (its socket gets closed).
+                            events.request_quit();
                         }
                         terminal::Key::Help => terminal::message(terminal::HELP),
                         terminal::Key::Monitor => terminal::message("\n(the monitor is not available yet)\n"),

@@ -21,6 +21,10 @@ pub enum HostEvent {
     Quit,
     /// Reset the machine (monitor `system_reset`).
     Reset,
+    /// A debugger connected (the stub holds the connection).
+    Debugger,
+    /// The attached debugger sent data while the guest ran (gdb's Ctrl-C).
+    DebugInput,
 }
 
 /// A handle that makes a vCPU leave generated code soon (any thread).

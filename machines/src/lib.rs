@@ -2,6 +2,7 @@
 //! loads images, sets the boot state, and runs the machine loop (timers, host events, idle).
 
 pub mod clock;
+pub mod gdb;
 pub mod host;
 pub mod loader;
 pub mod ppce500;

@@ -6,6 +6,7 @@
 
 use crate::address_space::AddressSpace;
 use crate::tlb::SoftTlb;
+use crate::watch::Watchpoints;
 use std::sync::atomic::AtomicU32;
 
 /// `exit_request` bit: an interrupt line of this CPU changed.
@@ -105,6 +106,8 @@ pub struct CpuHeader {
     pub jump_cache: [JumpCacheEntry; JUMP_CACHE_ENTRIES],
     /// The soft TLB.
     pub tlb: SoftTlb,
+    /// Debugger watchpoints (empty unless a debugger set some).
+    pub watch: Watchpoints,
 }
 
 impl CpuHeader {
@@ -129,6 +132,7 @@ impl CpuHeader {
                 addr_of_mut!((*p).jump_cache[i]).write(JumpCacheEntry { vpc: u64::MAX, key: 0, code: 0, block: 0 });
             }
             SoftTlb::init_raw(addr_of_mut!((*p).tlb));
+            addr_of_mut!((*p).watch).write(Watchpoints::default());
         }
     }
 

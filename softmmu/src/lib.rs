@@ -21,6 +21,7 @@ mod mmio;
 mod ram;
 pub mod slow_path;
 mod tlb;
+mod watch;
 
 pub use addr::{GuestPhys, GuestVirt};
 pub use address_space::{AddressSpace, RegionInfo, RegionKind};
@@ -32,6 +33,7 @@ pub use error::{Error, Result};
 pub use memop::{Endian, MemOp};
 pub use mmio::{MmioDevice, SharedDevice};
 pub use ram::Ram;
+pub use watch::{WatchHit, WatchKind, Watchpoint, Watchpoints};
 pub use tlb::{
     SoftTlb, TlbEntry, TlbExtra, NB_MMU_MODES, PAGE_BITS, PAGE_MASK, PAGE_SIZE, TLB_BITS, TLB_BSWAP,
     TLB_ENTRIES, TLB_INVALID, TLB_MMIO, TLB_NOTDIRTY, TLB_WATCH,

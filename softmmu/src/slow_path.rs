@@ -6,7 +6,7 @@
 
 use crate::cpu::{Access, CpuHeader, EXIT_REQ_CODE_DIRTY};
 use crate::memop::bswap_sized;
-use crate::tlb::{tag_matches, tlb_index, PAGE_MASK, PAGE_SIZE, TLB_BSWAP, TLB_MMIO, TLB_NOTDIRTY};
+use crate::tlb::{tag_matches, tlb_index, PAGE_MASK, PAGE_SIZE, TLB_BSWAP, TLB_MMIO, TLB_NOTDIRTY, TLB_WATCH};
 use crate::{Endian, MemOp};
 
 /// Makes sure the TLB of `mode` holds a translation of `vaddr` for `access`. Returns the entry
@@ -36,6 +36,10 @@ pub unsafe fn probe(env: *mut CpuHeader, vaddr: u64, access: Access, mode: usize
             let space = cpu.space;
             // SAFETY: the space outlives the CPU.
             cpu.tlb.install(mode, vaddr, &f, unsafe { &*space });
+            if !cpu.watch.is_empty() {
+                let (r, w) = (cpu.watch.covers_page(vaddr, Access::Read), cpu.watch.covers_page(vaddr, Access::Write));
+                cpu.tlb.mark_watched(mode, idx, r, w);
+            }
             Some(idx)
         }
         Err(()) => {
@@ -96,6 +100,10 @@ pub unsafe extern "C" fn load(env: *mut CpuHeader, vaddr: u64, memop: u32) -> u6
     // SAFETY: env is live.
     let cpu = unsafe { &*env };
     let e = cpu.tlb.table[mode][idx];
+    // SAFETY: env is live.
+    if e.addr_read & TLB_WATCH != 0 && unsafe { watch_trips(env, vaddr, size, Access::Read) } {
+        return 0;
+    }
     let op = if e.addr_read & TLB_BSWAP != 0 { op.flip_endian() } else { op };
     let raw = if e.addr_read & TLB_MMIO != 0 {
         let phys = cpu.tlb.extra[mode][idx].phys_page | (vaddr & !PAGE_MASK);
@@ -138,6 +146,12 @@ pub unsafe extern "C" fn store(env: *mut CpuHeader, vaddr: u64, value: u64, memo
     // SAFETY: env is live.
     let cpu = unsafe { &mut *env };
     let e = cpu.tlb.table[mode][idx];
+    // SAFETY: env is live.
+    if e.addr_write & TLB_WATCH != 0 && unsafe { watch_trips(env, vaddr, size, Access::Write) } {
+        return;
+    }
+    // SAFETY: env is live.
+    let cpu = unsafe { &mut *env };
     let phys = cpu.tlb.extra[mode][idx].phys_page | (vaddr & !PAGE_MASK);
     let op = if e.addr_write & TLB_BSWAP != 0 { op.flip_endian() } else { op };
     if e.addr_write & TLB_MMIO != 0 {
@@ -157,6 +171,21 @@ pub unsafe extern "C" fn store(env: *mut CpuHeader, vaddr: u64, value: u64, memo
     }
     // SAFETY: the entry maps this whole page to RAM and the access does not cross it.
     unsafe { write_host(vaddr.wrapping_add(e.addend) as *mut u8, size, op.endian(), value) };
+}
+
+/// Checks an access to a watched page against the exact watchpoints; on a hit the access does
+/// not happen and the block leaves as for a fault (the run loop sees the recorded hit).
+///
+/// # Safety
+/// `env` must point to a live, initialised CPU header.
+unsafe fn watch_trips(env: *mut CpuHeader, vaddr: u64, size: u64, access: Access) -> bool {
+    // SAFETY: caller guarantees env is live.
+    let cpu = unsafe { &mut *env };
+    if cpu.watch.trips(vaddr, size, access) {
+        cpu.pending_exit = 1;
+        return true;
+    }
+    false
 }
 
 /// Reads `size` bytes at host address `p` in byte order `endian`.

@@ -190,6 +190,18 @@ impl SoftTlb {
         self.extra[mode][idx] = TlbExtra { phys_page: ppage };
     }
 
+    /// Sends loads (`read`) and/or stores (`write`) through entry `idx` of `mode` to the slow
+    /// path, because a debugger watches part of its page.
+    pub fn mark_watched(&mut self, mode: usize, idx: usize, read: bool, write: bool) {
+        let e = &mut self.table[mode][idx];
+        if read && e.addr_read & TLB_INVALID == 0 {
+            e.addr_read |= TLB_WATCH;
+        }
+        if write && e.addr_write & TLB_INVALID == 0 {
+            e.addr_write |= TLB_WATCH;
+        }
+    }
+
     /// Makes every write entry that maps the physical page `ppage` take the slow path, because
     /// the page now holds translated code.
     pub fn protect_code_page(&mut self, ppage: u64) {

@@ -9,7 +9,8 @@ use ferrite_ir::exit::tag;
 use ferrite_ir::interp::Interpreter;
 use ferrite_ir::{opt, Exit};
 use ferrite_jit::{CompileOptions, EnterFn, JitError};
-use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP, PAGE_MASK, PAGE_SIZE};
+use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, WatchHit, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP, PAGE_MASK, PAGE_SIZE};
+use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -46,6 +47,12 @@ pub enum Stop {
     Request(u32),
     /// Deterministic mode: the instruction budget is used up.
     Budget,
+    /// Debugger: the CPU reached a breakpoint (the instruction there has not run).
+    Breakpoint,
+    /// Debugger: an access tripped a watchpoint (the accessing instruction has not run).
+    Watchpoint(WatchHit),
+    /// Debugger: one instruction ran (or an exception was taken instead).
+    Stepped,
 }
 
 /// Errors starting the engine.
@@ -62,12 +69,17 @@ pub enum EngineError {
 /// Translation, caching, tiering and execution of guest code.
 pub struct Engine {
     cfg: EngineConfig,
-    cache: BlockCache,
+    pub(crate) cache: BlockCache,
     compiler: Option<Compiler>,
     enter: Option<EnterFn>,
-    interp: Interpreter,
+    pub(crate) interp: Interpreter,
     serial: u64,
     perf_map: Option<std::io::BufWriter<std::fs::File>>,
+    /// Debugger breakpoints (guest virtual addresses); translations end before them.
+    pub(crate) breakpoints: BTreeSet<u64>,
+    /// The breakpoints the cached translations were cut for, or `None` when the cache was
+    /// built outside debug runs (and may hold compiled code).
+    pub(crate) cut_for: Option<BTreeSet<u64>>,
     /// Counters.
     pub stats: Stats,
 }
@@ -84,7 +96,18 @@ impl Engine {
         } else {
             None
         };
-        Ok(Engine { cfg, cache: BlockCache::new(), compiler, enter, interp: Interpreter::new(), serial: 0, perf_map, stats: Stats::default() })
+        Ok(Engine {
+            cfg,
+            cache: BlockCache::new(),
+            compiler,
+            enter,
+            interp: Interpreter::new(),
+            serial: 0,
+            perf_map,
+            breakpoints: BTreeSet::new(),
+            cut_for: None,
+            stats: Stats::default(),
+        })
     }
 
     /// The configuration.
@@ -106,25 +129,20 @@ impl Engine {
     /// Runs `cpu` until it halts, an external request arrives or the budget runs out.
     pub fn run(&mut self, cpu: &mut dyn GuestCpu) -> Stop {
         let env = cpu.env();
+        if self.cut_for.take().is_some() {
+            // Leaving debug runs: the cut translations stay valid, but compile from here on.
+            tracing::debug!(target: "exec", "normal runs resume");
+        }
         loop {
-            // SAFETY (all uses of `env` below): the CPU outlives this call and generated code
-            // is not running while the loop touches the header.
-            let req = unsafe { (*env).exit_request.load(Ordering::Acquire) };
-            if req != 0 {
-                let req = unsafe { (*env).exit_request.swap(0, Ordering::AcqRel) };
-                if req & (EXIT_REQ_EXTERNAL | EXIT_REQ_STOP) != 0 {
-                    self.drop_dirty_code(env);
-                    return Stop::Request(req);
-                }
-            }
-            self.drop_dirty_code(env);
-            if self.cfg.count_insns && unsafe { (*env).icount_budget } <= 0 {
-                return Stop::Budget;
+            if let Some(stop) = self.loop_checks(env) {
+                return stop;
             }
             if !cpu.poll_interrupts() {
                 return Stop::Halted;
             }
             self.collect_compiled(env);
+            // SAFETY (all uses of `env` below): the CPU outlives this call and generated code
+            // is not running while the loop touches the header.
             let pc = unsafe { (*env).pc };
             let key = cpu.mode_key();
             let Some(id) = self.lookup(cpu, env, pc, key) else { continue };
@@ -137,6 +155,27 @@ impl Engine {
             let (exit, compiled) = self.execute(id, env);
             self.handle_exit(cpu, env, id, compiled, exit);
         }
+    }
+
+    /// What the loop checks before each block: stop requests from other threads, written
+    /// code, the deterministic budget.
+    pub(crate) fn loop_checks(&mut self, env: *mut CpuHeader) -> Option<Stop> {
+        // SAFETY: live header, not in generated code.
+        let req = unsafe { (*env).exit_request.load(Ordering::Acquire) };
+        if req != 0 {
+            // SAFETY: as above.
+            let req = unsafe { (*env).exit_request.swap(0, Ordering::AcqRel) };
+            if req & (EXIT_REQ_EXTERNAL | EXIT_REQ_STOP) != 0 {
+                self.drop_dirty_code(env);
+                return Some(Stop::Request(req));
+            }
+        }
+        self.drop_dirty_code(env);
+        // SAFETY: as above.
+        if self.cfg.count_insns && unsafe { (*env).icount_budget } <= 0 {
+            return Some(Stop::Budget);
+        }
+        None
     }
 
     fn drop_dirty_code(&mut self, env: *mut CpuHeader) {
@@ -158,7 +197,7 @@ impl Engine {
         }
     }
 
-    fn lookup(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, key: u64) -> Option<TbId> {
+    pub(crate) fn lookup(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, key: u64) -> Option<TbId> {
         // SAFETY: live header, not in generated code.
         let hdr = unsafe { &mut *env };
         let jc = &mut hdr.jump_cache[jump_cache_index(pc)];
@@ -187,9 +226,9 @@ impl Engine {
         Some(id)
     }
 
-    fn translate(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, key: u64) -> TbId {
+    pub(crate) fn translate(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, key: u64) -> TbId {
         let t0 = Instant::now();
-        let block = self.build_ir(cpu, env, pc, phys);
+        let block = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
         if hdr.space().mark_code_page(phys & PAGE_MASK) {
@@ -202,11 +241,14 @@ impl Engine {
         self.cache.insert(Tb::new(pc, phys, key, &block, self.serial))
     }
 
-    /// Lifts and optimizes the guest code at `pc` (physical `phys`) for the CPU's current mode.
-    fn build_ir(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64) -> ferrite_ir::Block {
+    /// Lifts and optimizes the guest code at `pc` (physical `phys`) for the CPU's current mode:
+    /// at most `max_len` bytes, never past the page or a breakpoint.
+    pub(crate) fn build_ir(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, max_len: u64) -> ferrite_ir::Block {
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
-        let len = (pc & PAGE_MASK) + PAGE_SIZE - pc;
+        let page_end = (pc & PAGE_MASK) + PAGE_SIZE;
+        let stop = self.breakpoints.range(pc + 1..page_end).next().copied().unwrap_or(page_end);
+        let len = (stop - pc).min(max_len);
         let space = hdr.space();
         let mut block = match space.ram_ptr(phys, len) {
             // SAFETY: ram_ptr checked that the range is RAM; nothing writes it during translation.
@@ -240,32 +282,8 @@ impl Engine {
             let hdr = unsafe { &*env };
             return (Exit::decode(ret, hdr.pc, hdr.exit_slot), true);
         }
-        // The interpreter has no prologue: apply the same entry checks here.
-        // SAFETY: live header.
-        let hdr = unsafe { &mut *env };
-        if hdr.exit_request.load(Ordering::Acquire) != 0 {
-            return (Exit::Request { pc: tb.vpc }, false);
-        }
-        let n = tb.n_insns as i64;
-        let count = self.cfg.count_insns;
-        if count {
-            hdr.icount_budget -= n;
-            if hdr.icount_budget < 0 {
-                hdr.icount_budget += n;
-                return (Exit::Request { pc: tb.vpc }, false);
-            }
-        }
         self.stats.interp_runs += 1;
-        // SAFETY: the block was translated for this CPU's architecture and verified.
-        let exit = unsafe { self.interp.run_program(&tb.prog, env) };
-        if count {
-            if let Exit::Fault { .. } | Exit::Raise { .. } = exit {
-                // Give back the instructions that did not run.
-                // SAFETY: live header.
-                unsafe { (*env).icount_budget += n - (*env).exit_insns as i64 };
-            }
-        }
-        (exit, false)
+        (interpret(&mut self.interp, tb, env, self.cfg.count_insns), false)
     }
 
     /// Counts an interpreted run of `id` and queues it for the JIT once it is hot (translating
@@ -287,7 +305,7 @@ impl Engine {
         }
         tb.code = Code::Queued;
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
-        let block = Arc::new(self.build_ir(cpu, env, vpc, ppc));
+        let block = Arc::new(self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE));
         let Some(compiler) = self.compiler.as_mut() else { return };
         compiler.submit(Job {
             id,
@@ -303,7 +321,7 @@ impl Engine {
         }
     }
 
-    fn handle_exit(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, _id: TbId, compiled: bool, exit: Exit) {
+    pub(crate) fn handle_exit(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, _id: TbId, compiled: bool, exit: Exit) {
         // SAFETY: live header, not in generated code.
         let hdr = unsafe { &mut *env };
         let kind = match exit {
@@ -387,4 +405,32 @@ impl Engine {
             }
         }
     }
+}
+
+/// Runs `tb` in the interpreter with the entry checks generated code makes in its prologue
+/// (stop requests, the deterministic budget).
+pub(crate) fn interpret(interp: &mut Interpreter, tb: &Tb, env: *mut CpuHeader, count_insns: bool) -> Exit {
+    // SAFETY: the caller passes a live header; no generated code is running.
+    let hdr = unsafe { &mut *env };
+    if hdr.exit_request.load(Ordering::Acquire) != 0 {
+        return Exit::Request { pc: tb.vpc };
+    }
+    let n = tb.n_insns as i64;
+    if count_insns {
+        hdr.icount_budget -= n;
+        if hdr.icount_budget < 0 {
+            hdr.icount_budget += n;
+            return Exit::Request { pc: tb.vpc };
+        }
+    }
+    // SAFETY: the block was translated for this CPU's architecture and verified.
+    let exit = unsafe { interp.run_program(&tb.prog, env) };
+    if count_insns {
+        if let Exit::Fault { .. } | Exit::Raise { .. } = exit {
+            // Give back the instructions that did not run.
+            // SAFETY: live header.
+            unsafe { (*env).icount_budget += n - (*env).exit_insns as i64 };
+        }
+    }
+    exit
 }

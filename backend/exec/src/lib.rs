@@ -6,13 +6,16 @@
 //!   to each other within a guest page and through the jump cache across pages.
 //! * [`BlockCache`]: blocks by (physical PC, virtual PC, mode), dropped when their page is
 //!   written.
+//! * Debug runs ([`Engine::run_debug`]): breakpoints, single steps, watchpoint stops.
 
 mod cache;
 mod compiler;
+mod debug;
 mod engine;
 mod stats;
 
 pub use cache::{BlockCache, Code, Tb, TbId};
+pub use debug::Resume;
 pub use engine::{Engine, EngineConfig, EngineError, Stop};
 pub use ferrite_ir::GuestCpu;
 pub use stats::Stats;

@@ -112,6 +112,10 @@ impl GuestCpu for Toy {
     fn poll_interrupts(&mut self) -> bool {
         !self.halted
     }
+
+    fn halted(&self) -> bool {
+        self.halted
+    }
 }
 
 fn toy(program: &[u32]) -> Toy {

@@ -38,4 +38,8 @@ pub trait GuestCpu {
     /// Takes a pending interrupt if one is enabled. Returns whether the CPU can run (false when
     /// it is halted with nothing to wake it).
     fn poll_interrupts(&mut self) -> bool;
+
+    /// Whether the CPU waits for an interrupt (without taking one: a debugger's single step
+    /// runs with interrupts held off).
+    fn halted(&self) -> bool;
 }

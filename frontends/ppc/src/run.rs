@@ -145,4 +145,8 @@ impl GuestCpu for PpcCpu {
         }
         !self.halted
     }
+
+    fn halted(&self) -> bool {
+        self.halted
+    }
 }

@@ -3,17 +3,21 @@
 //! `qemu_e500` platform, and QEMU's direct kernel boot.
 
 pub mod boot;
+mod debug;
 pub mod fdt;
+mod gdb;
 pub mod map;
+mod monitor;
 mod wiring;
 
 use crate::clock::{ClockMode, VirtualClock};
+use crate::gdb::{GdbAddr, GdbServer};
 use crate::host::{Alarm, HostEvent, HostEvents, Kick};
 use crate::loader::{read_file, LoadError};
 use boot::{BootError, Placement};
 pub use ferrite_devices::{BufferBackend, CharBackend, NullBackend};
 use ferrite_devices::TimerQueue;
-use ferrite_exec::{Engine, EngineConfig, EngineError, Stop};
+use ferrite_exec::{Engine, EngineConfig, EngineError, Resume, Stop};
 use ferrite_ppc::cpu::PpcCpu;
 use ferrite_softmmu::{AddressSpace, Ram, EXIT_REQ_STOP};
 use std::path::PathBuf;
@@ -46,6 +50,10 @@ pub struct Ppce500Config {
     pub engine: EngineConfig,
     /// Exit instead of rebooting on a guest reset.
     pub no_reboot: bool,
+    /// Listen for gdb here (`-s`, `-gdb`).
+    pub gdb: Option<GdbAddr>,
+    /// Run nothing until a debugger attaches (`-S`).
+    pub start_halted: bool,
 }
 
 /// Why the machine could not be built.
@@ -69,6 +77,9 @@ pub enum BoardError {
     /// The engine.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The GDB stub could not listen.
+    #[error(transparent)]
+    Gdb(#[from] crate::gdb::ListenError),
     /// Writing `dumpdtb`.
     #[error("cannot write the device tree to {path}: {source}")]
     DumpDtb {
@@ -116,6 +127,8 @@ pub struct Ppce500 {
     power: Arc<PowerState>,
     events: Arc<HostEvents>,
     alarm: Option<Alarm>,
+    gdb: Option<Arc<GdbServer>>,
+    start_halted: bool,
 }
 
 /// Image files kept in memory so a reset can reload them.
@@ -164,6 +177,7 @@ impl Ppce500 {
         let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events)?;
         let engine = Engine::new(cfg.engine)?;
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
+        let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
         let mut board = Ppce500 {
             cfg_ram: cfg.ram_size,
             no_reboot: cfg.no_reboot,
@@ -178,6 +192,8 @@ impl Ppce500 {
             power,
             events,
             alarm,
+            gdb,
+            start_halted: cfg.start_halted,
         };
         board.load()?;
         Ok(board)
@@ -251,74 +267,145 @@ impl Ppce500 {
         &mut self.cpus[i]
     }
 
-    /// Runs until the guest powers off, resets with `-no-reboot`, or the host quits.
+    /// Runs until the guest powers off, resets with `-no-reboot`, or the host quits. A debugger
+    /// that connects takes over until it detaches (`-S`: wait for one before running).
     pub fn run(&mut self) -> Result<RunEnd, BoardError> {
         if self.dump_dtb.is_some() {
             return Ok(RunEnd::DumpedDtb);
         }
-        let deterministic = matches!(self.clock.mode(), ClockMode::Deterministic { .. });
+        if self.start_halted {
+            self.start_halted = false;
+            if let Some(end) = self.wait_for_debugger()? {
+                return Ok(end);
+            }
+        }
         loop {
-            if self.events.quit_requested() {
-                self.devices.flush_serial();
-                return Ok(RunEnd::Quit);
-            }
-            for ev in self.events.drain() {
-                match ev {
-                    HostEvent::SerialInput { port, data } => self.devices.serial_input(port, &data),
-                    HostEvent::Quit => return Ok(RunEnd::Quit),
-                    HostEvent::Reset => self.power.reset.store(true, Ordering::SeqCst),
-                }
-            }
-            if self.power.off.load(Ordering::SeqCst) {
-                self.devices.flush_serial();
-                return Ok(RunEnd::PowerOff);
-            }
-            if self.power.reset.swap(false, Ordering::SeqCst) {
-                if self.no_reboot {
-                    return Ok(RunEnd::Reset);
-                }
-                self.reset()?;
-            }
-            self.devices.pump_serial_input();
-            let now = self.clock.now_ns();
-            self.timers.run_due(now);
-            let next = self.timers.next_deadline();
-            let cpu = &mut self.cpus[0];
-            if deterministic {
-                let budget = next.map_or(1 << 40, |d| self.clock.insns_until(d));
-                cpu.hdr.icount_budget = budget;
-                self.clock.begin_slice(budget, &cpu.hdr.icount_budget);
-            } else if let Some(alarm) = &self.alarm {
-                alarm.set(next.map(|d| Instant::now() + self.clock.real_delay(d)));
-            }
-            let stop = self.engine.run(&mut **cpu);
-            self.devices.flush_serial();
-            if deterministic {
-                self.clock.end_slice(cpu.hdr.icount_budget);
-            }
-            match stop {
-                Stop::Halted => {
-                    if self.power.off.load(Ordering::SeqCst) || self.power.reset.load(Ordering::SeqCst) {
-                        continue;
-                    }
-                    if deterministic {
-                        match next {
-                            Some(d) => self.clock.skip_to(d),
-                            None => self.events.wait(None),
-                        }
-                    } else {
-                        self.events.wait(next.map(|d| self.clock.real_delay(d)));
+            match self.turn(&mut Exec::Normal)? {
+                None | Some(Event::DebugInput) | Some(Event::Stopped(_)) => {}
+                Some(Event::Debugger) => {
+                    if let Some(end) = self.debug_session()? {
+                        return Ok(end);
                     }
                 }
-                Stop::Request(bits) => {
-                    if bits & EXIT_REQ_STOP != 0 {
-                        tracing::debug!("stop requested");
-                    }
-                }
-                Stop::Budget => {}
+                Some(Event::End(end)) => return Ok(end),
             }
         }
     }
+
+    /// `-S`: nothing runs until a debugger attaches (or the host quits).
+    fn wait_for_debugger(&mut self) -> Result<Option<RunEnd>, BoardError> {
+        loop {
+            if self.events.quit_requested() {
+                return Ok(Some(RunEnd::Quit));
+            }
+            for ev in self.events.drain() {
+                match ev {
+                    HostEvent::Debugger => return self.debug_session(),
+                    HostEvent::Quit => return Ok(Some(RunEnd::Quit)),
+                    HostEvent::SerialInput { port, data } => self.devices.serial_input(port, &data),
+                    HostEvent::Reset | HostEvent::DebugInput => {}
+                }
+            }
+            self.events.wait(None);
+        }
+    }
+
+    /// One turn of the machine loop: host events, power and reset requests, due timers, then
+    /// the CPU runs until it stops. Returns what ended the turn if the caller must act.
+    pub(crate) fn turn(&mut self, exec: &mut Exec) -> Result<Option<Event>, BoardError> {
+        let deterministic = matches!(self.clock.mode(), ClockMode::Deterministic { .. });
+        if self.events.quit_requested() {
+            self.devices.flush_serial();
+            return Ok(Some(Event::End(RunEnd::Quit)));
+        }
+        for ev in self.events.drain() {
+            match ev {
+                HostEvent::SerialInput { port, data } => self.devices.serial_input(port, &data),
+                HostEvent::Quit => return Ok(Some(Event::End(RunEnd::Quit))),
+                HostEvent::Reset => self.power.reset.store(true, Ordering::SeqCst),
+                HostEvent::Debugger => return Ok(Some(Event::Debugger)),
+                HostEvent::DebugInput => return Ok(Some(Event::DebugInput)),
+            }
+        }
+        if self.power.off.load(Ordering::SeqCst) {
+            self.devices.flush_serial();
+            return Ok(Some(Event::End(RunEnd::PowerOff)));
+        }
+        if self.power.reset.swap(false, Ordering::SeqCst) {
+            if self.no_reboot {
+                return Ok(Some(Event::End(RunEnd::Reset)));
+            }
+            self.reset()?;
+        }
+        self.devices.pump_serial_input();
+        let now = self.clock.now_ns();
+        self.timers.run_due(now);
+        let next = self.timers.next_deadline();
+        let cpu = &mut self.cpus[0];
+        if deterministic {
+            let budget = next.map_or(1 << 40, |d| self.clock.insns_until(d));
+            cpu.hdr.icount_budget = budget;
+            self.clock.begin_slice(budget, &cpu.hdr.icount_budget);
+        } else if let Some(alarm) = &self.alarm {
+            alarm.set(next.map(|d| Instant::now() + self.clock.real_delay(d)));
+        }
+        let stop = match exec {
+            Exec::Normal => self.engine.run(&mut **cpu),
+            Exec::Debug { step, resume } => self.engine.run_debug(&mut **cpu, *step, resume),
+        };
+        self.devices.flush_serial();
+        if deterministic {
+            self.clock.end_slice(cpu.hdr.icount_budget);
+        }
+        match stop {
+            Stop::Halted => {
+                if self.power.off.load(Ordering::SeqCst) || self.power.reset.load(Ordering::SeqCst) {
+                    return Ok(None);
+                }
+                if deterministic {
+                    match next {
+                        Some(d) => self.clock.skip_to(d),
+                        None => self.events.wait(None),
+                    }
+                } else {
+                    self.events.wait(next.map(|d| self.clock.real_delay(d)));
+                }
+            }
+            Stop::Request(bits) => {
+                if bits & EXIT_REQ_STOP != 0 {
+                    tracing::debug!("stop requested");
+                }
+            }
+            Stop::Budget => {}
+            Stop::Breakpoint | Stop::Watchpoint(_) | Stop::Stepped => return Ok(Some(Event::Stopped(stop))),
+        }
+        Ok(None)
+    }
+}
+
+/// How the CPU runs during a turn.
+pub(crate) enum Exec {
+    /// At full speed.
+    Normal,
+    /// Under the debugger (breakpoints, watchpoints, one step).
+    Debug {
+        /// Run one instruction.
+        step: bool,
+        /// Where the debugger resumed.
+        resume: Resume,
+    },
+}
+
+/// What ended a turn.
+pub(crate) enum Event {
+    /// The run is over.
+    End(RunEnd),
+    /// A debugger connected.
+    Debugger,
+    /// The attached debugger sent something.
+    DebugInput,
+    /// A breakpoint, watchpoint or single step stopped the CPU.
+    Stopped(Stop),
 }
 
 impl Drop for Ppce500 {

@@ -226,14 +226,7 @@ impl BookeMmu {
     /// `pr`. The first entry matching V, TID (0, PID0, or non-zero PID1/PID2), EPN and TS
     /// decides; its permissions for this privilege give the protection.
     pub fn translate(&self, ea: u32, space: bool, pr: bool, access: Access) -> Result<Translation, Fault> {
-        for s in Self::candidates(ea) {
-            let e = self.entry(s);
-            let hit = e.matches(ea, self.pid[0])
-                || (self.pid[1] != 0 && e.matches(ea, self.pid[1]))
-                || (self.pid[2] != 0 && e.matches(ea, self.pid[2]));
-            if !hit || e.ts() != space {
-                continue;
-            }
+        if let Some(e) = self.find(ea, space) {
             let p = e.mas7_3 as u32;
             let (r, w, x) = if pr { (MAS3_UR, MAS3_UW, MAS3_UX) } else { (MAS3_SR, MAS3_SW, MAS3_SX) };
             let mut prot = 0;
@@ -257,6 +250,23 @@ impl BookeMmu {
             return Ok(Translation { phys: e.phys(ea), page_size: e.page_size(), prot, wimge: (e.mas2 & MAS2_WIMGE) as u8 });
         }
         Err(Fault::Miss)
+    }
+
+    /// The first valid entry that maps `ea` in address space `space` under the current PIDs
+    /// (TID 0, PID0, or a non-zero PID1/PID2).
+    fn find(&self, ea: u32, space: bool) -> Option<&TlbEntry> {
+        Self::candidates(ea).map(|s| self.entry(s)).find(|e| {
+            let hit = e.matches(ea, self.pid[0])
+                || (self.pid[1] != 0 && e.matches(ea, self.pid[1]))
+                || (self.pid[2] != 0 && e.matches(ea, self.pid[2]));
+            hit && e.ts() == space
+        })
+    }
+
+    /// Where `ea` maps in address space `space`, whatever the permissions and without any
+    /// side effect (debugger accesses).
+    pub fn debug_translate(&self, ea: u32, space: bool) -> Option<u64> {
+        self.find(ea, space).map(|e| e.phys(ea))
     }
 
     /// The MAS preload hardware performs on a TLB miss at `ea` in address space `space`
