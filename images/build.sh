@@ -278,7 +278,10 @@ filesystems or network drivers. \`STRICT_KERNEL_RWX\` stays on as in the
 reference image, so data starts at the 16 MiB boundary (\`DATA_SHIFT=24\`): the
 loaded kernel spans about 16.5 MiB, mostly zero padding that gzip removes.
 The build also leaves the unstripped \`vmlinux\` (ELF with the symbol table
-but no DWARF, for gdb) in the scratch directory; it is not committed.
+but no DWARF) in the scratch directory, and commits its symbols alone as
+\`vmlinux.syms.xz\` (\`objcopy --only-keep-debug\`, xz): after \`xz -dk\`, gdb
+loads it with the image's code read from the guest (\`gdb-multiarch
+vmlinux.syms\`, then \`target remote :1234\` against \`ferrite -s\`).
 
 ## Busybox
 
@@ -323,6 +326,8 @@ main() {
     cp "$ksrc/arch/powerpc/boot/uImage" "$out/uImage"
     cp "$ksrc/.config" "$out/kernel.config"
     cp "$ksrc/vmlinux" "$scratch/vmlinux"
+    "${cross}objcopy" --only-keep-debug "$ksrc/vmlinux" "$scratch/vmlinux.syms"
+    xz -9e -c "$scratch/vmlinux.syms" > "$out/vmlinux.syms.xz"
 
     timing="" load="?"
     if [[ -n ${QEMU:-} ]]; then
@@ -330,7 +335,7 @@ main() {
         time_boots
     fi
     write_readme "$timing"
-    (cd "$out" && sha256sum uImage initramfs.cpio.gz kernel.config > SHA256SUMS)
+    (cd "$out" && sha256sum uImage initramfs.cpio.gz kernel.config vmlinux.syms.xz > SHA256SUMS)
 
     log "done"
     ls -l "$out" >&2
