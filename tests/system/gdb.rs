@@ -15,7 +15,7 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use support::Guest;
@@ -50,24 +50,27 @@ fn free_port() -> u16 {
 }
 
 /// Runs gdb-multiarch in batch mode on `elf` with `commands` (one per line) after connecting
-/// to `port`; returns its output.
-fn gdb_batch(elf: &Path, port: u16, commands: &str) -> Output {
+/// to `port`; returns its output, stdout and stderr interleaved as a terminal shows them.
+fn gdb_batch(elf: &Path, port: u16, commands: &str) -> String {
     let script = format!("set pagination off\nset confirm off\nset width 0\ntarget remote 127.0.0.1:{port}\n{commands}\n");
-    let path = std::env::temp_dir().join(format!("ferrite-gdb-{}-{port}.gdb", std::process::id()));
+    let base = std::env::temp_dir().join(format!("ferrite-gdb-{}-{port}", std::process::id()));
+    let (path, log) = (base.with_extension("gdb"), base.with_extension("log"));
     std::fs::write(&path, script).unwrap();
-    let out = Command::new(GDB)
+    let out = std::fs::File::create(&log).unwrap();
+    let status = Command::new(GDB)
         .args(["-q", "-nx", "-batch", "-x"])
         .arg(&path)
         .arg(elf)
         .stdin(Stdio::null())
-        .output()
+        .stdout(out.try_clone().unwrap())
+        .stderr(out)
+        .status()
         .expect("cannot run gdb-multiarch");
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
     let _ = std::fs::remove_file(&path);
-    out
-}
-
-fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    let _ = std::fs::remove_file(&log);
+    assert!(status.code().is_some(), "gdb crashed: {status}\n{text}");
+    text
 }
 
 /// Asserts that `needles` appear in `hay` in this order.
@@ -93,6 +96,13 @@ print $pc
 break sum_squares
 continue
 backtrace
+print $tbl
+shell sleep 1
+print $tbl
+monitor info registers
+monitor info tlb
+monitor info mtree
+monitor frobnicate
 next
 next
 step
@@ -109,10 +119,17 @@ watch watched
 continue
 x/i $pc - 4
 delete
+rwatch watched
+continue
+delete
+hbreak printf_
+continue
+delete
 continue
 ";
-    let out = gdb_batch(&elf, port, commands);
-    let t = text(&out);
+    let t = gdb_batch(&elf, port, commands);
+    let tbl: Vec<&str> = t.lines().filter(|l| l.starts_with("$2 = ") || l.starts_with("$3 = ")).map(|l| &l[5..]).collect();
+    assert!(tbl.len() == 2 && tbl[0] == tbl[1], "the timebase moved while stopped: {tbl:?}\n{t}");
     assert_in_order(
         &t,
         &[
@@ -122,17 +139,28 @@ continue
             "#0  sum_squares (n=4)",
             "#1  ",
             "in main () at",
+            // The clock stands still while the debugger holds the machine.
+            "$2 = ",
+            "$3 = ",
+            "NIP ",
+            "GPR00",
+            "FPSCR",
+            "TLB  idx",
+            "0xe0000000 -> 0xfe0000000",
+            "address-space: memory",
+            "(ram): ram",
+            "unknown command 'frobnicate'",
             // next, next: into the loop body
             "17\t        total += square(i);",
             // step: into square
             "square (x=1) at",
             "in sum_squares (n=4) at",
-            "Value returned is $2 = 1",
-            "$3 = 1000",
+            "Value returned is $4 = 1",
+            "$5 = 1000",
             "16\t    for (int i = 1; i <= n; i++)",
             "i = 1",
             "total = 1000",
-            "$4 = 0x0",
+            "$6 = 0x0",
             "100",
             "Hardware watchpoint 2: watched",
             "Old value = 100",
@@ -140,6 +168,13 @@ continue
             "bump (by=5) at",
             // gdb reports after stepping the watched store: the instruction before the PC.
             "stw",
+            // The read in bump(7).
+            "Hardware read watchpoint 3: watched",
+            "Value = 105",
+            "bump (by=7) at",
+            "Hardware assisted breakpoint 4 at",
+            "Breakpoint 4, ",
+            "printf_",
             "exited normally",
         ],
     );
@@ -188,8 +223,7 @@ detach
     let gdb = std::thread::spawn(move || gdb_batch(&syms2, port, commands));
     g.wait_for("~ # ", Duration::from_secs(120));
     g.send(b"uname -m\r");
-    let out = gdb.join().unwrap();
-    let t = text(&out);
+    let t = gdb.join().unwrap();
     assert_in_order(&t, &["Breakpoint 1, ", "in start_kernel ()", "#0 ", "start_kernel", "#1 ", "Breakpoint 2, ", "in sys_newuname ()", "#0 ", "sys_newuname", "#1 ", "$1 = 0x"]);
     // Detached: the shell runs the command and goes on.
     g.wait_for("ppc", Duration::from_secs(30));
@@ -337,6 +371,12 @@ fn malformed_packets_and_a_second_client_never_crash_anything() {
     let refused = second.reply();
     assert!(refused.as_deref().is_some_and(|r| r.starts_with('E')), "second client gets an error: {refused:?}");
     assert_eq!(second.reply(), None, "then the connection closes");
+    // Continue, then Ctrl-C: the guest stops with SIGINT and the ticks pause.
+    assert!(first.send(&Raw::packet(b"c")));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(first.send(b"\x03"));
+    let stop = first.reply();
+    assert!(stop.as_deref().is_some_and(|r| r.starts_with("T02") || r.starts_with("S02")), "Ctrl-C stops with SIGINT: {stop:?}");
     let regs = first.command(b"g");
     assert!(regs.as_deref().is_some_and(|r| !r.is_empty() && !r.starts_with('E')), "registers still readable: {regs:?}");
     assert!(first.command(b"D").is_some_and(|r| r == "OK"));
@@ -371,4 +411,19 @@ fn malformed_packets_and_a_second_client_never_crash_anything() {
     let console = g.output();
     assert!(st.success(), "ferrite must exit 0, got {st}\n{console}");
     assert!(console.contains("stopped by the debugger"), "console:\n{console}");
+}
+
+#[test]
+fn kill_from_the_debugger_ends_ferrite() {
+    let dir = build();
+    let elf = dir.join("spin.elf");
+    let sock = std::env::temp_dir().join(format!("ferrite-gdb-kill-{}.sock", std::process::id()));
+    let mut g = Guest::start(&["-nographic", "-kernel", elf.to_str().unwrap(), "-gdb", &format!("unix:{}", sock.display())]);
+    g.wait_for("tick 0", Duration::from_secs(30));
+    let mut c = Raw::connect(&sock);
+    assert!(c.command(b"?").is_some());
+    assert!(c.send(&Raw::packet(b"k")));
+    let st = g.wait_exit(Duration::from_secs(10));
+    assert!(st.code().is_some(), "ferrite exits by itself after kill, got {st}");
+    assert!(!sock.exists(), "the socket file is removed on exit");
 }

@@ -29,6 +29,9 @@ enum Loc {
     Esr,
     /// A state SPR read and written through mfspr/mtspr semantics.
     Spr(u32),
+    /// The timebase, lower (false) or upper (true) half: read through TBL/TBU, written
+    /// through their write numbers.
+    Timebase(bool),
 }
 
 /// The features of the target description.
@@ -89,6 +92,8 @@ const SPRS: &[(&str, Loc)] = &[
     ("tsr", Loc::Spr(336)),
     ("dbcr0", Loc::Spr(308)),
     ("dbsr", Loc::Spr(304)),
+    ("tbl", Loc::Timebase(false)),
+    ("tbu", Loc::Timebase(true)),
     ("pir", Loc::Spr(286)),
     ("pvr", Loc::Spr(287)),
 ];
@@ -162,6 +167,7 @@ pub fn read(cpu: &mut PpcCpu, n: usize) -> Option<u64> {
         Loc::Dear => r.dear as u64,
         Loc::Esr => r.esr as u64,
         Loc::Spr(num) => cpu.read_spr(num) as u64,
+        Loc::Timebase(upper) => cpu.read_spr(if upper { 269 } else { 268 }) as u64,
     })
 }
 
@@ -185,6 +191,7 @@ pub fn write(cpu: &mut PpcCpu, n: usize, v: u64) -> bool {
         Loc::Dear => r.dear = w,
         Loc::Esr => r.esr = w,
         Loc::Spr(num) => cpu.write_spr(num, w),
+        Loc::Timebase(upper) => cpu.write_spr(if upper { 285 } else { 284 }, w),
     }
     true
 }

@@ -83,7 +83,7 @@ impl Client {
 
 enum Listener {
     Tcp(TcpListener),
-    Unix(UnixListener, PathBuf),
+    Unix(UnixListener),
 }
 
 /// The listening stub: hands one client at a time to the machine loop.
@@ -117,7 +117,7 @@ impl GdbServer {
                         let _ = std::fs::remove_file(path);
                     }
                 }
-                Listener::Unix(UnixListener::bind(path).map_err(err)?, path.clone())
+                Listener::Unix(UnixListener::bind(path).map_err(err)?)
             }
         };
         let server = Arc::new(GdbServer { addr, pending: Mutex::new(None), attached: AtomicBool::new(false), events });
@@ -138,7 +138,7 @@ impl GdbServer {
         loop {
             let client = match &listener {
                 Listener::Tcp(l) => l.accept().map(|(s, _)| Client::Tcp(s)),
-                Listener::Unix(l, _) => l.accept().map(|(s, _)| Client::Unix(s)),
+                Listener::Unix(l) => l.accept().map(|(s, _)| Client::Unix(s)),
             };
             let client = match client {
                 Ok(c) => c,
@@ -167,6 +167,14 @@ impl GdbServer {
     pub fn detached(&self) {
         self.attached.store(false, Ordering::Release);
     }
+
+    /// The machine goes away: a Unix socket's file is removed (the listening thread ends with
+    /// the process).
+    pub fn close(&self) {
+        if let GdbAddr::Unix(path) = &self.addr {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// A second debugger gets gdb's error reply to its first packet and a closed connection.
@@ -179,14 +187,6 @@ fn refuse(client: Client) {
         Client::Tcp(mut s) => s.write_all(&reply),
         Client::Unix(mut s) => s.write_all(&reply),
     };
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        if let Listener::Unix(_, path) = self {
-            let _ = std::fs::remove_file(path);
-        }
-    }
 }
 
 /// Watches the attached client's socket while the guest runs: data (Ctrl-C) or a hang-up

@@ -413,6 +413,9 @@ impl Drop for Ppce500 {
         // Stop everything that can touch a CPU from another thread before the CPUs go.
         self.alarm.take();
         self.events.clear_kicks();
+        if let Some(g) = &self.gdb {
+            g.close();
+        }
     }
 }
 
