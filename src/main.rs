@@ -3,6 +3,7 @@
 mod backends;
 mod cli;
 mod logging;
+mod monitor_console;
 mod terminal;
 
 use anyhow::{bail, Context};
@@ -168,6 +169,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         no_reboot: cli.no_reboot,
         gdb: gdb.clone(),
         start_halted: cli.stopped,
+        monitor_out: uses_stdio.then(|| {
+            Box::new(|text: &str| monitor_print(&format!("{text}{}", monitor_console::PROMPT))) as ferrite_machines::ppce500::MonitorOut
+        }),
     };
     let mut machine = Ppce500::new(cfg, events.clone())?;
     if let Some(addr) = &gdb {
@@ -216,13 +220,14 @@ fn describe(e: &anyhow::Error) -> String {
     out
 }
 
-/// Reads the terminal and turns bytes into serial input and escape-key actions.
+/// Reads the terminal and turns bytes into serial input, monitor lines and escape-key actions.
 fn spawn_stdin_reader(events: Arc<HostEvents>) {
     std::thread::Builder::new()
         .name("ferrite-stdin".into())
         .spawn(move || {
             use std::io::Read;
             let mut esc = terminal::Escapes::default();
+            let mut monitor = monitor_console::MonitorLine::default();
             let mut buf = [0u8; 256];
             let mut stdin = std::io::stdin().lock();
             loop {
@@ -232,6 +237,13 @@ fn spawn_stdin_reader(events: Arc<HostEvents>) {
                 };
                 for key in esc.feed(&buf[..n]) {
                     match key {
+                        terminal::Key::Guest(data) if monitor.active() => {
+                            let typed = monitor.feed(&data);
+                            monitor_print(&String::from_utf8_lossy(&typed.echo));
+                            for cmd in typed.commands {
+                                events.push(HostEvent::Monitor(cmd));
+                            }
+                        }
                         terminal::Key::Guest(data) => events.push(HostEvent::SerialInput { port: 0, data }),
                         terminal::Key::Quit => {
                             terminal::message("\nferrite: terminated\n");
@@ -240,10 +252,18 @@ fn spawn_stdin_reader(events: Arc<HostEvents>) {
                             events.request_quit();
                         }
                         terminal::Key::Help => terminal::message(terminal::HELP),
-                        terminal::Key::Monitor => terminal::message("\n(the monitor is not available yet)\n"),
+                        terminal::Key::Monitor => monitor_print(&monitor.toggle()),
                     }
                 }
             }
         })
         .expect("cannot start the terminal reader");
+}
+
+/// Prints monitor text on the console (standard output, like the guest's), raw-mode safe.
+fn monitor_print(s: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(s.replace("\r\n", "\n").replace('\n', "\r\n").as_bytes());
+    let _ = out.flush();
 }

@@ -25,6 +25,8 @@ pub enum HostEvent {
     Debugger,
     /// The attached debugger sent data while the guest ran (gdb's Ctrl-C).
     DebugInput,
+    /// A line typed at the console monitor (Ctrl-A C).
+    Monitor(String),
 }
 
 /// A handle that makes a vCPU leave generated code soon (any thread).

@@ -132,3 +132,30 @@ fn serial_port_on_a_unix_socket() {
     assert!(g.wait_exit(BOOT).success());
     let _ = std::fs::remove_file(&path);
 }
+
+#[test]
+fn console_monitor_between_guest_lines() {
+    let mut g = Guest::start(&["-nographic"]);
+    let prompt = " # ";
+    g.wait_for(prompt, BOOT);
+    // Ctrl-A C: the monitor takes the keyboard.
+    g.send(b"\x01c");
+    g.wait_for("(ferrite) ", BOOT);
+    g.send(b"info registers\r");
+    let regs = g.wait_for("(ferrite) ", BOOT);
+    assert!(regs.contains("NIP ") && regs.contains("GPR00") && regs.contains("MSR "), "info registers:\n{regs}");
+    g.send(b"info mtree\r");
+    let mtree = g.wait_for("(ferrite) ", BOOT);
+    assert!(mtree.contains("(ram): ram") && mtree.contains("(i/o)"), "info mtree:\n{mtree}");
+    g.send(b"info tlb\r");
+    assert!(g.wait_for("(ferrite) ", BOOT).contains("TLB  idx"));
+    g.send(b"frobnicate\r");
+    assert!(g.wait_for("(ferrite) ", BOOT).contains("unknown command 'frobnicate'"));
+    // Back to the guest: typed lines reach the shell again.
+    g.send(b"\x01c");
+    assert!(g.run("echo back$((40+2))", prompt).contains("back42"));
+    // The monitor's quit ends ferrite cleanly.
+    g.send(b"\x01cquit\r");
+    let st = g.wait_exit(BOOT);
+    assert!(st.success(), "monitor quit exits 0, got {st}");
+}

@@ -48,25 +48,25 @@ impl Engine {
     /// instruction (the debugger has seen it already), and if the last stop was a watchpoint
     /// hit there the instruction's accesses run without tripping it again. It is used up once
     /// the first block or instruction has run (a turn may end before, on a timer).
-    pub fn run_debug(&mut self, cpu: &mut dyn GuestCpu, step: bool, resume: &mut Resume) -> Stop {
+    pub fn run_debug(&mut self, cpu: &mut dyn GuestCpu, step: bool, resume: &mut Resume) -> DebugStop {
         let env = cpu.env();
         self.cut_translations(env);
         loop {
             if let Some(stop) = self.loop_checks(env) {
-                return stop;
+                return DebugStop::Run(stop);
             }
             if step && cpu.halted() {
                 // Only an interrupt ends a wait: take it, and the step ends at its vector.
-                return if cpu.poll_interrupts() { Stop::Stepped } else { Stop::Halted };
+                return if cpu.poll_interrupts() { DebugStop::Stepped } else { DebugStop::Run(Stop::Halted) };
             }
             if !step && !cpu.poll_interrupts() {
-                return Stop::Halted;
+                return DebugStop::Run(Stop::Halted);
             }
             // SAFETY (all uses of `env` below): the CPU outlives this call; no generated code runs.
             let pc = unsafe { (*env).pc };
             let resuming = pc == resume.pc;
             if !resuming && self.breakpoints.contains(&pc) {
-                return Stop::Breakpoint;
+                return DebugStop::Breakpoint;
             }
             if step || (resuming && resume.after_watch_hit) {
                 // SAFETY: as above.
@@ -74,11 +74,11 @@ impl Engine {
                 let stop = self.step_one(cpu, env, pc);
                 // SAFETY: as above.
                 unsafe { (*env).watch.suppressed = false };
-                if stop != Stop::Budget {
+                if stop != DebugStop::Run(Stop::Budget) {
                     *resume = Resume::USED;
                 }
                 match stop {
-                    Stop::Stepped if !step => continue,
+                    DebugStop::Stepped if !step => continue,
                     other => return other,
                 }
             }
@@ -92,33 +92,33 @@ impl Engine {
                 *resume = Resume::USED;
             }
             if let Some(hit) = take_watch_hit(env, &exit) {
-                return Stop::Watchpoint(hit);
+                return DebugStop::Watchpoint(hit);
             }
             self.handle_exit(cpu, env, id, false, exit);
         }
     }
 
     /// Runs the one instruction at `pc` from an uncached translation.
-    fn step_one(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64) -> Stop {
+    fn step_one(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64) -> DebugStop {
         // SAFETY: live header, not in generated code.
         let Some(phys) = (unsafe { slow_path::translate_code(env, pc, cpu.code_mmu_idx()) }) else {
             // The fetch faulted: the step ends at the exception vector.
             cpu.on_fault(pc);
-            return Stop::Stepped;
+            return DebugStop::Stepped;
         };
         let block = self.build_ir(cpu, env, pc, phys, ONE_INSN);
         let tb = Tb::new(pc, phys, cpu.mode_key(), &block, 0);
         let count = self.config().count_insns;
         let exit = interpret(&mut self.interp, &tb, env, count);
         if let Some(hit) = take_watch_hit(env, &exit) {
-            return Stop::Watchpoint(hit);
+            return DebugStop::Watchpoint(hit);
         }
         if let Exit::Request { .. } = exit {
             // Refused at entry (stop request or no budget left): nothing ran.
-            return Stop::Budget;
+            return DebugStop::Run(Stop::Budget);
         }
         self.handle_exit(cpu, env, 0, false, exit);
-        Stop::Stepped
+        DebugStop::Stepped
     }
 
     /// Makes the cache match the breakpoints: drops compiled code left from normal runs and
@@ -129,6 +129,19 @@ impl Engine {
             self.cut_for = Some(self.breakpoints.clone());
         }
     }
+}
+
+/// Why [`Engine::run_debug`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugStop {
+    /// What also ends a normal run (halt, request, budget).
+    Run(Stop),
+    /// The CPU reached a breakpoint (the instruction there has not run).
+    Breakpoint,
+    /// An access tripped a watchpoint (the accessing instruction has not run).
+    Watchpoint(WatchHit),
+    /// One instruction ran (or an exception was taken instead).
+    Stepped,
 }
 
 /// Where and how a debugger resumes the CPU.

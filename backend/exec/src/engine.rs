@@ -9,7 +9,7 @@ use ferrite_ir::exit::tag;
 use ferrite_ir::interp::Interpreter;
 use ferrite_ir::{opt, Exit};
 use ferrite_jit::{CompileOptions, EnterFn, JitError};
-use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, WatchHit, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP, PAGE_MASK, PAGE_SIZE};
+use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP, PAGE_MASK, PAGE_SIZE};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -47,12 +47,6 @@ pub enum Stop {
     Request(u32),
     /// Deterministic mode: the instruction budget is used up.
     Budget,
-    /// Debugger: the CPU reached a breakpoint (the instruction there has not run).
-    Breakpoint,
-    /// Debugger: an access tripped a watchpoint (the accessing instruction has not run).
-    Watchpoint(WatchHit),
-    /// Debugger: one instruction ran (or an exception was taken instead).
-    Stepped,
 }
 
 /// Errors starting the engine.

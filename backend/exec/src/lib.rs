@@ -15,7 +15,7 @@ mod engine;
 mod stats;
 
 pub use cache::{BlockCache, Code, Tb, TbId};
-pub use debug::Resume;
+pub use debug::{DebugStop, Resume};
 pub use engine::{Engine, EngineConfig, EngineError, Stop};
 pub use ferrite_ir::GuestCpu;
 pub use stats::Stats;

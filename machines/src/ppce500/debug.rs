@@ -98,9 +98,14 @@ impl Ppce500 {
         self.engine.remove_breakpoint(addr)
     }
 
-    /// Resets the machine (monitor `system_reset`).
+    /// Resets the machine now (gdb's `monitor system_reset`: the CPU stays stopped).
     pub fn debug_reset(&mut self) -> Result<(), super::BoardError> {
         self.reset()
+    }
+
+    /// Asks for a reset at the next turn (the console monitor's `system_reset`).
+    pub fn request_reset(&self) {
+        self.power.reset.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// QEMU-style `info registers` of CPU `cpu`.

@@ -4,9 +4,9 @@
 
 use super::{Event, Exec, Ppce500, RunEnd};
 use crate::gdb::e500mc::{self, E500mc, E500mcRegId, E500mcRegs};
-use super::monitor;
+use super::monitor::{self, Origin, Reply};
 use crate::gdb::InputWatch;
-use ferrite_exec::{Resume, Stop};
+use ferrite_exec::{DebugStop, Resume};
 use ferrite_softmmu::{WatchKind as SoftWatchKind, Watchpoint};
 use gdbstub::common::{Signal, Tid};
 use gdbstub::conn::ConnectionExt;
@@ -46,7 +46,7 @@ pub struct Session<'a> {
     board: &'a mut Ppce500,
     watch: InputWatch,
     /// Memory accesses use physical addresses (monitor `physical on`).
-    pub(crate) physical: bool,
+    physical: bool,
     /// Step (true) or continue (false) CPU 0 at the next resume.
     step: bool,
     /// The last stop was a watchpoint hit at this PC.
@@ -67,11 +67,6 @@ impl Session<'_> {
         } else {
             Err(TargetError::NonFatal)
         }
-    }
-
-    /// The board, for monitor commands.
-    pub(crate) fn board(&mut self) -> &mut Ppce500 {
-        self.board
     }
 
     /// Runs the machine from the debugger's resume until something stops it.
@@ -97,8 +92,8 @@ impl Session<'_> {
                 }
                 Ok(Some(Event::Stopped(stop))) => {
                     break Ok(Some(match stop {
-                        Stop::Breakpoint => MultiThreadStopReason::SwBreak(tid(0)),
-                        Stop::Watchpoint(hit) => {
+                        DebugStop::Breakpoint => MultiThreadStopReason::SwBreak(tid(0)),
+                        DebugStop::Watchpoint(hit) => {
                             self.watch_hit_pc = Some(b.cpus[0].hdr.pc);
                             let kind = match hit.kind {
                                 SoftWatchKind::Read => WatchKind::Read,
@@ -376,8 +371,10 @@ impl HwWatchpoint for Session<'_> {
 impl MonitorCmd for Session<'_> {
     fn handle_monitor_cmd(&mut self, cmd: &[u8], mut out: ConsoleOutput<'_>) -> Result<(), SessionError> {
         let text = String::from_utf8_lossy(cmd);
-        let reply = monitor::run(self, text.trim())?;
-        out.write_raw(reply.as_bytes());
+        match monitor::execute(self.board, Origin::Gdb { physical: &mut self.physical }, text.trim())? {
+            Reply::Text(t) => out.write_raw(t.as_bytes()),
+            Reply::Quit => return Err(SessionError::Quit),
+        }
         Ok(())
     }
 }

@@ -17,7 +17,7 @@ use crate::loader::{read_file, LoadError};
 use boot::{BootError, Placement};
 pub use ferrite_devices::{BufferBackend, CharBackend, NullBackend};
 use ferrite_devices::TimerQueue;
-use ferrite_exec::{Engine, EngineConfig, EngineError, Resume, Stop};
+use ferrite_exec::{DebugStop, Engine, EngineConfig, EngineError, Resume, Stop};
 use ferrite_ppc::cpu::PpcCpu;
 use ferrite_softmmu::{AddressSpace, Ram, EXIT_REQ_STOP};
 use std::path::PathBuf;
@@ -54,7 +54,12 @@ pub struct Ppce500Config {
     pub gdb: Option<GdbAddr>,
     /// Run nothing until a debugger attaches (`-S`).
     pub start_halted: bool,
+    /// Where the console monitor's (Ctrl-A C) output goes.
+    pub monitor_out: Option<MonitorOut>,
 }
+
+/// Prints the console monitor's output (and its next prompt).
+pub type MonitorOut = Box<dyn Fn(&str) + Send>;
 
 /// Why the machine could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +134,7 @@ pub struct Ppce500 {
     alarm: Option<Alarm>,
     gdb: Option<Arc<GdbServer>>,
     start_halted: bool,
+    monitor_out: Option<MonitorOut>,
 }
 
 /// Image files kept in memory so a reset can reload them.
@@ -194,6 +200,7 @@ impl Ppce500 {
             alarm,
             gdb,
             start_halted: cfg.start_halted,
+            monitor_out: cfg.monitor_out,
         };
         board.load()?;
         Ok(board)
@@ -303,10 +310,28 @@ impl Ppce500 {
                     HostEvent::Debugger => return self.debug_session(),
                     HostEvent::Quit => return Ok(Some(RunEnd::Quit)),
                     HostEvent::SerialInput { port, data } => self.devices.serial_input(port, &data),
+                    HostEvent::Monitor(cmd) => {
+                        if let Some(end) = self.console_monitor(&cmd)? {
+                            return Ok(Some(end));
+                        }
+                    }
                     HostEvent::Reset | HostEvent::DebugInput => {}
                 }
             }
             self.events.wait(None);
+        }
+    }
+
+    /// Runs a command typed at the console monitor and prints its output there.
+    fn console_monitor(&mut self, cmd: &str) -> Result<Option<RunEnd>, BoardError> {
+        match monitor::execute(self, monitor::Origin::Console, cmd)? {
+            monitor::Reply::Quit => Ok(Some(RunEnd::Quit)),
+            monitor::Reply::Text(t) => {
+                if let Some(out) = &self.monitor_out {
+                    out(&t);
+                }
+                Ok(None)
+            }
         }
     }
 
@@ -325,6 +350,11 @@ impl Ppce500 {
                 HostEvent::Reset => self.power.reset.store(true, Ordering::SeqCst),
                 HostEvent::Debugger => return Ok(Some(Event::Debugger)),
                 HostEvent::DebugInput => return Ok(Some(Event::DebugInput)),
+                HostEvent::Monitor(cmd) => {
+                    if let Some(end) = self.console_monitor(&cmd)? {
+                        return Ok(Some(Event::End(end)));
+                    }
+                }
             }
         }
         if self.power.off.load(Ordering::SeqCst) {
@@ -351,7 +381,16 @@ impl Ppce500 {
         }
         let stop = match exec {
             Exec::Normal => self.engine.run(&mut **cpu),
-            Exec::Debug { step, resume } => self.engine.run_debug(&mut **cpu, *step, resume),
+            Exec::Debug { step, resume } => match self.engine.run_debug(&mut **cpu, *step, resume) {
+                DebugStop::Run(stop) => stop,
+                debug_stop => {
+                    self.devices.flush_serial();
+                    if deterministic {
+                        self.clock.end_slice(cpu.hdr.icount_budget);
+                    }
+                    return Ok(Some(Event::Stopped(debug_stop)));
+                }
+            },
         };
         self.devices.flush_serial();
         if deterministic {
@@ -377,7 +416,6 @@ impl Ppce500 {
                 }
             }
             Stop::Budget => {}
-            Stop::Breakpoint | Stop::Watchpoint(_) | Stop::Stepped => return Ok(Some(Event::Stopped(stop))),
         }
         Ok(None)
     }
@@ -405,7 +443,7 @@ pub(crate) enum Event {
     /// The attached debugger sent something.
     DebugInput,
     /// A breakpoint, watchpoint or single step stopped the CPU.
-    Stopped(Stop),
+    Stopped(DebugStop),
 }
 
 impl Drop for Ppce500 {

@@ -1,41 +1,64 @@
-//! gdb's `monitor` commands (qRcmd), QEMU's names: `info registers`, `info tlb`, `info mtree`,
-//! `system_reset`, `quit`, plus `physical on|off` for the memory view.
+//! The monitor's commands, QEMU's names, for both ways in: gdb's `monitor` (qRcmd) and the
+//! console's Ctrl-A C. `info registers`, `info tlb`, `info mtree`, `system_reset`, `quit`,
+//! `help`; under gdb also `physical on|off` for the memory view.
 
-use super::gdb::{Session, SessionError};
+use super::{BoardError, Ppce500};
 
 const HELP: &str = "\
 info registers    the CPU registers (QEMU's layout)
 info tlb          the valid entries of TLB0 and TLB1
 info mtree        the physical address map
-system_reset      reset the machine (the CPU stays stopped at the reset state)
-physical on|off   memory reads and writes use physical (on) or virtual addresses (off, default)
+system_reset      reset the machine
 quit              stop ferrite
 help              this list
 ";
 
-/// Runs monitor command `cmd`; returns its output.
-pub(crate) fn run(session: &mut Session<'_>, cmd: &str) -> Result<String, SessionError> {
+const HELP_GDB: &str = "physical on|off   memory reads and writes use physical (on) or virtual addresses (off, default)\n";
+
+/// What a command asks of its caller besides printing.
+pub(crate) enum Reply {
+    /// Print this.
+    Text(String),
+    /// Stop ferrite.
+    Quit,
+}
+
+/// Where the command came from: the gdb session carries its memory view.
+pub(crate) enum Origin<'a> {
+    /// The console (Ctrl-A C).
+    Console,
+    /// gdb, with the session's physical-addressing flag.
+    Gdb {
+        /// Memory accesses use physical addresses.
+        physical: &'a mut bool,
+    },
+}
+
+/// Runs monitor command `cmd` on `board`.
+pub(crate) fn execute(board: &mut Ppce500, origin: Origin<'_>, cmd: &str) -> Result<Reply, BoardError> {
     let words: Vec<&str> = cmd.split_whitespace().collect();
-    Ok(match words.as_slice() {
-        [] | ["help"] | ["?"] => HELP.to_string(),
-        ["info", "registers"] | ["info", "reg"] | ["info", "r"] => session.board().info_registers(0),
-        ["info", "tlb"] => session.board().info_tlb(0),
-        ["info", "mtree"] => session.board().info_mtree(),
-        ["system_reset"] => {
-            session.board().debug_reset()?;
+    let text = match (words.as_slice(), origin) {
+        ([] | ["help"] | ["?"], Origin::Console) => HELP.to_string(),
+        ([] | ["help"] | ["?"], Origin::Gdb { .. }) => format!("{HELP}{HELP_GDB}"),
+        (["info", "registers"] | ["info", "reg"] | ["info", "r"], _) => board.info_registers(0),
+        (["info", "tlb"], _) => board.info_tlb(0),
+        (["info", "mtree"], _) => board.info_mtree(),
+        (["system_reset"], Origin::Console) => {
+            board.request_reset();
+            String::new()
+        }
+        (["system_reset"], Origin::Gdb { .. }) => {
+            board.debug_reset()?;
             "machine reset (run 'maintenance flush register-cache' to see the new registers)\n".to_string()
         }
-        ["physical", "on"] => {
-            session.physical = true;
-            "memory accesses use physical addresses\n".to_string()
+        (["physical", onoff @ ("on" | "off")], Origin::Gdb { physical }) => {
+            *physical = *onoff == "on";
+            format!("memory accesses use {} addresses\n", if *physical { "physical" } else { "virtual" })
         }
-        ["physical", "off"] => {
-            session.physical = false;
-            "memory accesses use virtual addresses\n".to_string()
-        }
-        ["physical"] => format!("memory accesses use {} addresses\n", if session.physical { "physical" } else { "virtual" }),
-        ["quit"] | ["q"] => return Err(SessionError::Quit),
-        ["info", what] => format!("unknown info command '{what}' (try: info registers, info tlb, info mtree)\n"),
-        _ => format!("unknown command '{cmd}'; 'monitor help' lists the commands\n"),
-    })
+        (["physical"], Origin::Gdb { physical }) => format!("memory accesses use {} addresses\n", if *physical { "physical" } else { "virtual" }),
+        (["quit"] | ["q"], _) => return Ok(Reply::Quit),
+        (["info", what], _) => format!("unknown info command '{what}' (try: info registers, info tlb, info mtree)\n"),
+        _ => format!("unknown command '{cmd}'; 'help' lists the commands\n"),
+    };
+    Ok(Reply::Text(text))
 }

@@ -198,7 +198,7 @@ fn fast_path_matches_exact_path() {
         x ^= x << 17;
         x
     };
-    let mut value = |r: u64| -> u64 {
+    let value = |r: u64| -> u64 {
         let pick = r % 6;
         let m = (r >> 8) as f64 / (1u64 << 56) as f64;
         let e = ((r >> 3) % 64) as i32 - 32;
