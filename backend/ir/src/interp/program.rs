@@ -3,10 +3,19 @@
 //! Basic blocks are laid out in one array of [`Op`]s (jumps become op indices), `nop`s vanish,
 //! live values get dense slot numbers, register indices become byte offsets, and the most
 //! common opcode/type pairs get their own variants so the run loop dispatches once per op.
+//!
+//! Three kinds of IR instruction cost no dispatch at all (a third of a typical block):
+//! constants live in the first slots, filled by one copy when the program starts; a
+//! zero-extension shares its operand's slot (slots hold values zero-extended, and every value
+//! has its own slot, so the operand is never overwritten); and instruction markers are counted
+//! per basic block: a jump or branch adds its block's markers to the running count, and an op
+//! that can leave early (load, store, raising call, raise) knows how many markers precede it
+//! in its own block ([`Site`]), which gives the exit's PC and completed-instruction count.
 
 use crate::block::{Block, HelperFn, Value};
 use crate::opcodes::{FloatCC, IntCC, Opcode, Sig};
 use crate::Type;
+use std::collections::HashMap;
 
 /// A slot number in the interpreter's value array.
 pub(crate) type Slot = u32;
@@ -14,8 +23,6 @@ pub(crate) type Slot = u32;
 /// One interpreter operation.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Op {
-    Insn { pc: u64 },
-    Const { d: Slot, v: u64 },
     Get8 { d: Slot, off: u32 },
     Get16 { d: Slot, off: u32 },
     Get32 { d: Slot, off: u32 },
@@ -26,8 +33,6 @@ pub(crate) enum Op {
     Set64 { s: Slot, off: u32 },
     GetLocal { d: Slot, l: u32 },
     SetLocal { s: Slot, l: u32 },
-    /// Copies a slot (zero-extension of a zero-extended value).
-    Copy { d: Slot, a: Slot },
     Add { d: Slot, a: Slot, b: Slot, m: u64 },
     Sub { d: Slot, a: Slot, b: Slot, m: u64 },
     Mul { d: Slot, a: Slot, b: Slot, m: u64 },
@@ -45,16 +50,16 @@ pub(crate) enum Op {
     Carry { d: Slot, a: Slot, b: Slot, c: Slot, op: Opcode, ty: Type },
     Convert { d: Slot, a: Slot, op: Opcode, from: Type, to: Type },
     Fcmp { d: Slot, a: Slot, b: Slot, cc: FloatCC, ty: Type },
-    Load { d: Slot, a: Slot, memop: u32, m: u64 },
-    Store { a: Slot, s: Slot, memop: u32 },
-    Call { d: Slot, site: u32 },
-    Jump { to: u32 },
-    Branch { c: Slot, t: u32, f: u32 },
+    Load { d: Slot, a: Slot, memop: u32, m: u64, at: u16 },
+    Store { a: Slot, s: Slot, memop: u32, at: u16 },
+    Call { d: Slot, site: u32, at: u16 },
+    Jump { to: u32, from: u32 },
+    Branch { c: Slot, t: u32, f: u32, from: u32 },
     ExitDirect { pc: u64 },
     ExitDynamic { s: Slot },
     ExitSync { pc: u64 },
     ExitSyncDynamic { s: Slot },
-    Raise { code: u64, s: Slot },
+    Raise { code: u64, s: Slot, at: u16 },
     Halt { pc: u64 },
 }
 
@@ -68,11 +73,25 @@ pub(crate) struct CallSite {
     pub may_raise: bool,
 }
 
+/// Where an op that can leave early stands: `k` instruction markers precede it in its basic
+/// block, the last at `pc` (with `k == 0` the current instruction started in an earlier block).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Site {
+    pub k: u64,
+    pub pc: u64,
+}
+
 /// A block flattened for the interpreter.
 #[derive(Clone, Debug)]
 pub struct Program {
     pub(crate) ops: Vec<Op>,
     pub(crate) calls: Vec<CallSite>,
+    /// Values of slots `0..consts.len()`.
+    pub(crate) consts: Vec<u64>,
+    /// Where each op that can leave early stands among the instruction markers.
+    pub(crate) sites: Vec<Site>,
+    /// Per basic block: its instruction markers and the PC of the last.
+    pub(crate) bb_marks: Vec<(u64, u64)>,
     pub(crate) n_slots: usize,
     pub(crate) n_locals: usize,
     pub(crate) vpc: u64,
@@ -82,15 +101,44 @@ impl Program {
     /// Flattens a verified block.
     pub fn new(block: &Block) -> Program {
         let mut slot_of = vec![u32::MAX; block.insts.len()];
-        let mut n_slots = 0u32;
-        // Dense slot numbers for every value-producing instruction that is placed.
+        // Constants first, each value once: their slots are filled in one copy at the start of
+        // each run.
+        let mut consts: Vec<u64> = Vec::new();
+        let mut const_slot: HashMap<u64, u32> = HashMap::new();
         for bb in &block.bbs {
             for &ii in &bb.insts {
                 let inst = &block.insts[ii as usize];
+                if inst.op == Opcode::Const {
+                    slot_of[ii as usize] = *const_slot.entry(inst.imm).or_insert_with(|| {
+                        consts.push(inst.imm);
+                        consts.len() as u32 - 1
+                    });
+                }
+            }
+        }
+        let mut n_slots = consts.len() as u32;
+        // Dense slot numbers for every other value-producing instruction that is placed; a
+        // zero-extension shares its operand's slot.
+        for bb in &block.bbs {
+            for &ii in &bb.insts {
+                let inst = &block.insts[ii as usize];
+                if matches!(inst.op, Opcode::Const | Opcode::Zext) {
+                    continue;
+                }
                 if inst.ty != Type::Void && !matches!(inst.op.sig(), Sig::SetReg | Sig::SetLocal | Sig::Store) {
                     slot_of[ii as usize] = n_slots;
                     n_slots += 1;
                 }
+            }
+        }
+        // Zero-extensions (possibly of zero-extensions) take the slot of what they extend.
+        for ii in 0..block.insts.len() {
+            let mut j = ii;
+            while block.insts[j].op == Opcode::Zext {
+                j = block.insts[j].args[0].index();
+            }
+            if j != ii {
+                slot_of[ii] = slot_of[j];
             }
         }
         // Void helper calls write their (ignored) return value here, never over a live value.
@@ -101,21 +149,31 @@ impl Program {
             assert!(x != u32::MAX, "operand without a slot (unverified block?)");
             x
         };
+        let mut sites: Vec<Site> = Vec::new();
+        let mut bb_marks: Vec<(u64, u64)> = Vec::with_capacity(block.bbs.len());
         let mut ops = Vec::with_capacity(block.insts.len());
         let mut calls = Vec::new();
         let mut bb_start = vec![0u32; block.bbs.len()];
         let mut fixups: Vec<usize> = Vec::new();
         for (bi, bb) in block.bbs.iter().enumerate() {
             bb_start[bi] = ops.len() as u32;
+            let (mut k, mut last_pc) = (0u64, 0u64);
             for &ii in &bb.insts {
                 let inst = &block.insts[ii as usize];
                 let a = inst.args;
                 let d = slot_of[ii as usize];
                 let ty = inst.ty;
+                let mut at = || {
+                    sites.push(Site { k, pc: last_pc });
+                    u16::try_from(sites.len() - 1).expect("fewer than 65536 memory ops in a block")
+                };
                 let op = match inst.op {
-                    Opcode::Nop => continue,
-                    Opcode::InsnStart => Op::Insn { pc: inst.imm },
-                    Opcode::Const => Op::Const { d, v: inst.imm },
+                    Opcode::Nop | Opcode::Const | Opcode::Zext => continue,
+                    Opcode::InsnStart => {
+                        k += 1;
+                        last_pc = inst.imm;
+                        continue;
+                    }
                     Opcode::GetReg => {
                         let r = &block.desc.regs[inst.imm as usize];
                         match r.ty.bytes() {
@@ -145,7 +203,6 @@ impl Program {
                     Opcode::Xor => Op::Xor { d, a: s(a[0]), b: s(a[1]) },
                     Opcode::Shl => Op::Shl { d, a: s(a[0]), b: s(a[1]), m: ty.mask() },
                     Opcode::ShrU => Op::ShrU { d, a: s(a[0]), b: s(a[1]), bits: ty.bits() },
-                    Opcode::Zext => Op::Copy { d, a: s(a[0]) },
                     Opcode::Trunc => Op::Trunc { d, a: s(a[0]), m: ty.mask() },
                     Opcode::Icmp => Op::Icmp {
                         d,
@@ -162,8 +219,8 @@ impl Program {
                         ty: block.ty(a[0]),
                     },
                     Opcode::Select => Op::Select { d, c: s(a[0]), a: s(a[1]), b: s(a[2]) },
-                    Opcode::Load => Op::Load { d, a: s(a[0]), memop: inst.imm as u32, m: ty.mask() },
-                    Opcode::Store => Op::Store { a: s(a[0]), s: s(a[1]), memop: inst.imm as u32 },
+                    Opcode::Load => Op::Load { d, a: s(a[0]), memop: inst.imm as u32, m: ty.mask(), at: at() },
+                    Opcode::Store => Op::Store { a: s(a[0]), s: s(a[1]), memop: inst.imm as u32, at: at() },
                     Opcode::Call => {
                         let h = &block.desc.helpers[inst.imm as usize];
                         let mut args = [0; 4];
@@ -175,21 +232,21 @@ impl Program {
                             }
                         }
                         calls.push(CallSite { func: h.func, args, nargs, ret_mask: h.ret.mask(), may_raise: h.may_raise });
-                        Op::Call { d: if d == u32::MAX { discard } else { d }, site: calls.len() as u32 - 1 }
+                        Op::Call { d: if d == u32::MAX { discard } else { d }, site: calls.len() as u32 - 1, at: at() }
                     }
                     Opcode::Jump => {
                         fixups.push(ops.len());
-                        Op::Jump { to: inst.imm as u32 }
+                        Op::Jump { to: inst.imm as u32, from: bi as u32 }
                     }
                     Opcode::Branch => {
                         fixups.push(ops.len());
-                        Op::Branch { c: s(a[0]), t: (inst.imm & 0xffff_ffff) as u32, f: (inst.imm >> 32) as u32 }
+                        Op::Branch { c: s(a[0]), t: (inst.imm & 0xffff_ffff) as u32, f: (inst.imm >> 32) as u32, from: bi as u32 }
                     }
                     Opcode::ExitDirect => Op::ExitDirect { pc: inst.imm },
                     Opcode::ExitDynamic => Op::ExitDynamic { s: s(a[0]) },
                     Opcode::ExitSync => Op::ExitSync { pc: inst.imm },
                     Opcode::ExitSyncDynamic => Op::ExitSyncDynamic { s: s(a[0]) },
-                    Opcode::Raise => Op::Raise { code: inst.imm, s: s(a[0]) },
+                    Opcode::Raise => Op::Raise { code: inst.imm, s: s(a[0]), at: at() },
                     Opcode::Halt => Op::Halt { pc: inst.imm },
                     Opcode::MulHiU
                     | Opcode::MulHiS
@@ -228,10 +285,11 @@ impl Program {
                 };
                 ops.push(op);
             }
+            bb_marks.push((k, last_pc));
         }
         for i in fixups {
             match &mut ops[i] {
-                Op::Jump { to } => *to = bb_start[*to as usize],
+                Op::Jump { to, .. } => *to = bb_start[*to as usize],
                 Op::Branch { t, f, .. } => {
                     *t = bb_start[*t as usize];
                     *f = bb_start[*f as usize];
@@ -239,13 +297,16 @@ impl Program {
                 _ => unreachable!(),
             }
         }
-        Program { ops, calls, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
+        Program { ops, calls, consts, sites, bb_marks, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
     }
 
     /// Frees the operations of a block that will not be interpreted again (it was compiled).
     pub fn release(&mut self) {
         self.ops = Vec::new();
         self.calls = Vec::new();
+        self.consts = Vec::new();
+        self.sites = Vec::new();
+        self.bb_marks = Vec::new();
     }
 
     /// Number of operations.
@@ -256,5 +317,14 @@ impl Program {
     /// Whether the program is empty (never, for a verified block).
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ops_stay_small() {
+        // The run loop streams through ops: keep each within 24 bytes.
+        assert!(std::mem::size_of::<super::Op>() <= 24, "{}", std::mem::size_of::<super::Op>());
     }
 }

@@ -60,7 +60,9 @@ impl Interpreter {
 unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &mut [u64]) -> Exit {
     let base = env as *mut u8;
     let ops = p.ops.as_ptr();
+    vals[..p.consts.len()].copy_from_slice(&p.consts);
     let v = vals.as_mut_ptr();
+    // The current instruction's PC and the instruction markers passed in earlier basic blocks.
     let mut pc = p.vpc;
     let mut started: u64 = 0;
     let mut i = 0usize;
@@ -77,23 +79,41 @@ unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &
                 *v.add($s as usize) = $x
             };
         }
+        // The PC and completed-instruction count at the op with site `at`.
+        macro_rules! site {
+            ($at:expr) => {{
+                let s = *p.sites.get_unchecked($at as usize);
+                if s.k != 0 {
+                    (s.pc, started + s.k - 1)
+                } else {
+                    (pc, started.saturating_sub(1))
+                }
+            }};
+        }
+        // Leaves if the op at site `at` made a guest exception pending.
         macro_rules! fault_check {
-            () => {
+            ($at:expr) => {
                 if (*env).pending_exit != 0 {
-                    (*env).exit_insns = started.saturating_sub(1);
-                    return Exit::Fault { pc };
+                    let (fpc, done) = site!($at);
+                    (*env).exit_insns = done;
+                    return Exit::Fault { pc: fpc };
                 }
             };
+        }
+        // Leaving basic block `from`: its instruction markers count as passed.
+        macro_rules! leave {
+            ($from:expr) => {{
+                let (k, last) = *p.bb_marks.get_unchecked($from as usize);
+                if k != 0 {
+                    started += k;
+                    pc = last;
+                }
+            }};
         }
         loop {
             let op = *ops.add(i);
             i += 1;
             match op {
-                Op::Insn { pc: x } => {
-                    pc = x;
-                    started += 1;
-                }
-                Op::Const { d, v: x } => w!(d, x),
                 Op::Get8 { d, off } => w!(d, *base.add(off as usize) as u64),
                 Op::Get16 { d, off } => w!(d, *(base.add(off as usize) as *const u16) as u64),
                 Op::Get32 { d, off } => w!(d, *(base.add(off as usize) as *const u32) as u64),
@@ -104,7 +124,6 @@ unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &
                 Op::Set64 { s, off } => *(base.add(off as usize) as *mut u64) = r!(s),
                 Op::GetLocal { d, l } => w!(d, *locals.get_unchecked(l as usize)),
                 Op::SetLocal { s, l } => *locals.get_unchecked_mut(l as usize) = r!(s),
-                Op::Copy { d, a } => w!(d, r!(a)),
                 Op::Add { d, a, b, m } => w!(d, r!(a).wrapping_add(r!(b)) & m),
                 Op::Sub { d, a, b, m } => w!(d, r!(a).wrapping_sub(r!(b)) & m),
                 Op::Mul { d, a, b, m } => w!(d, r!(a).wrapping_mul(r!(b)) & m),
@@ -122,34 +141,41 @@ unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &
                 Op::Carry { d, a, b, c, op, ty } => w!(d, eval::carry(op, ty, r!(a), r!(b), r!(c))),
                 Op::Convert { d, a, op, from, to } => w!(d, eval::convert(op, from, to, r!(a))),
                 Op::Fcmp { d, a, b, cc, ty } => w!(d, eval::fcmp(cc, ty, r!(a), r!(b))),
-                Op::Load { d, a, memop, m } => {
+                Op::Load { d, a, memop, m, at } => {
                     let x = slow_path::load_fast(env, r!(a), MemOp(memop));
-                    fault_check!();
+                    fault_check!(at);
                     w!(d, x & m);
                 }
-                Op::Store { a, s, memop } => {
+                Op::Store { a, s, memop, at } => {
                     slow_path::store_fast(env, r!(a), r!(s), MemOp(memop));
-                    fault_check!();
+                    fault_check!(at);
                 }
-                Op::Call { d, site } => {
+                Op::Call { d, site, at } => {
                     let c = p.calls.get_unchecked(site as usize);
                     let arg = |k: usize| if k < c.nargs as usize { r!(c.args[k]) } else { 0 };
                     let x = (c.func)(env, arg(0), arg(1), arg(2), arg(3));
                     if c.may_raise {
-                        fault_check!();
+                        fault_check!(at);
                     }
                     w!(d, x & c.ret_mask);
                 }
-                Op::Jump { to } => i = to as usize,
-                Op::Branch { c, t, f } => i = if r!(c) & 1 != 0 { t } else { f } as usize,
+                Op::Jump { to, from } => {
+                    leave!(from);
+                    i = to as usize;
+                }
+                Op::Branch { c, t, f, from } => {
+                    leave!(from);
+                    i = if r!(c) & 1 != 0 { t } else { f } as usize;
+                }
                 // The link-slot index only matters to compiled code; see `direct_exit_index`.
                 Op::ExitDirect { pc } => return Exit::Direct { pc, index: u32::MAX },
                 Op::ExitDynamic { s } => return Exit::Dynamic { pc: r!(s) },
                 Op::ExitSync { pc } => return Exit::Sync { pc },
                 Op::ExitSyncDynamic { s } => return Exit::Sync { pc: r!(s) },
-                Op::Raise { code, s } => {
-                    (*env).exit_insns = started.saturating_sub(1);
-                    return Exit::Raise { pc, code, aux: r!(s) };
+                Op::Raise { code, s, at } => {
+                    let (rpc, done) = site!(at);
+                    (*env).exit_insns = done;
+                    return Exit::Raise { pc: rpc, code, aux: r!(s) };
                 }
                 Op::Halt { pc } => return Exit::Halt { pc },
             }

@@ -178,6 +178,10 @@ impl Timers {
     /// Folds expired timers into TSR (decrementer auto-reload included). Returns whether a
     /// timer was armed again (the machine loop must then hear of its new deadline).
     pub fn update(&mut self) -> bool {
+        // A plain load first: this runs between blocks, and timers rarely have fired.
+        if self.fired.load(Ordering::Acquire) == 0 {
+            return false;
+        }
         let fired = self.fired.swap(0, Ordering::AcqRel);
         if fired == 0 {
             return false;
