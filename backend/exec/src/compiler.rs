@@ -4,6 +4,7 @@
 use ferrite_ir::Block;
 use ferrite_jit::{CompileOptions, Compiled, EnterFn, Jit, JitError};
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -49,6 +50,10 @@ pub struct Compiler {
     enter: EnterFn,
     /// Jobs sent and not yet received back.
     pub in_flight: usize,
+    /// Jobs the thread has finished (sent back) so far, and how many of those were received:
+    /// the run loop's per-block poll reads one counter instead of the channel.
+    finished: Arc<AtomicUsize>,
+    received: usize,
 }
 
 impl Compiler {
@@ -58,6 +63,8 @@ impl Compiler {
         let enter = jit.enter_fn();
         let (tx, job_rx) = channel::<Msg>();
         let (done_tx, rx) = channel::<Done>();
+        let finished = Arc::new(AtomicUsize::new(0));
+        let finished_by_thread = finished.clone();
         let thread = std::thread::Builder::new()
             .name("ferrite-jit".into())
             .spawn(move || {
@@ -71,12 +78,13 @@ impl Compiler {
                             if done_tx.send(done).is_err() {
                                 break;
                             }
+                            finished_by_thread.fetch_add(1, Ordering::Release);
                         }
                     }
                 }
             })
             .map_err(|e| JitError::Codegen(format!("cannot start the compile thread: {e}")))?;
-        Ok(Compiler { tx: Some(tx), rx, thread: Some(thread), enter, in_flight: 0 })
+        Ok(Compiler { tx: Some(tx), rx, thread: Some(thread), enter, in_flight: 0, finished, received: 0 })
     }
 
     /// The trampoline that runs compiled code.
@@ -102,12 +110,13 @@ impl Compiler {
 
     /// A finished job, if any.
     pub fn poll(&mut self) -> Option<Done> {
-        // The run loop asks after every block: skip the channel when nothing is in flight.
-        if self.in_flight == 0 {
+        // The run loop asks after every block: skip the channel unless a job has finished.
+        if self.in_flight == 0 || self.finished.load(Ordering::Acquire) == self.received {
             return None;
         }
         let d = self.rx.try_recv().ok()?;
         self.in_flight -= 1;
+        self.received += 1;
         Some(d)
     }
 
@@ -118,6 +127,7 @@ impl Compiler {
         }
         let d = self.rx.recv().ok()?;
         self.in_flight -= 1;
+        self.received += 1;
         Some(d)
     }
 }

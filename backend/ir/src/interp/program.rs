@@ -15,7 +15,6 @@
 use crate::block::{Block, HelperFn, Value};
 use crate::opcodes::{FloatCC, IntCC, Opcode, Sig};
 use crate::Type;
-use std::collections::HashMap;
 
 /// A slot number in the interpreter's value array.
 pub(crate) type Slot = u32;
@@ -104,15 +103,18 @@ impl Program {
         // Constants first, each value once: their slots are filled in one copy at the start of
         // each run.
         let mut consts: Vec<u64> = Vec::new();
-        let mut const_slot: HashMap<u64, u32> = HashMap::new();
         for bb in &block.bbs {
             for &ii in &bb.insts {
                 let inst = &block.insts[ii as usize];
                 if inst.op == Opcode::Const {
-                    slot_of[ii as usize] = *const_slot.entry(inst.imm).or_insert_with(|| {
-                        consts.push(inst.imm);
-                        consts.len() as u32 - 1
-                    });
+                    // Blocks hold a few dozen constants: a linear search beats hashing.
+                    slot_of[ii as usize] = match consts.iter().position(|c| *c == inst.imm) {
+                        Some(k) => k as u32,
+                        None => {
+                            consts.push(inst.imm);
+                            consts.len() as u32 - 1
+                        }
+                    };
                 }
             }
         }
