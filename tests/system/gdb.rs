@@ -49,28 +49,68 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Runs gdb-multiarch in batch mode on `elf` with `commands` (one per line) after connecting
-/// to `port`; returns its output, stdout and stderr interleaved as a terminal shows them.
+/// gdb-multiarch running a batch script, its output (stdout and stderr interleaved, as a
+/// terminal shows them) going to a log file.
+struct GdbRun {
+    child: std::process::Child,
+    script: PathBuf,
+    log: PathBuf,
+}
+
+impl GdbRun {
+    /// Starts gdb-multiarch on `elf` with `commands` (one per line) after connecting to `port`.
+    fn start(elf: &Path, port: u16, commands: &str) -> GdbRun {
+        let text = format!("set pagination off\nset confirm off\nset width 0\ntarget remote 127.0.0.1:{port}\n{commands}\n");
+        let base = std::env::temp_dir().join(format!("ferrite-gdb-{}-{port}", std::process::id()));
+        let (script, log) = (base.with_extension("gdb"), base.with_extension("log"));
+        std::fs::write(&script, text).unwrap();
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new(GDB)
+            .args(["-q", "-nx", "-batch", "-x"])
+            .arg(&script)
+            .arg(elf)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("cannot run gdb-multiarch");
+        GdbRun { child, script, log }
+    }
+
+    /// What gdb printed so far.
+    fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until gdb's output contains `text`.
+    fn wait_for(&self, text: &str, timeout: Duration) {
+        let t0 = Instant::now();
+        while !self.output().contains(text) {
+            assert!(t0.elapsed() < timeout, "gdb did not print {text:?} within {timeout:?}:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends gdb the Ctrl-C of a terminal (SIGINT): it interrupts the running target.
+    fn interrupt(&self) {
+        // SAFETY: kill with a valid signal on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+    }
+
+    /// Waits for gdb to finish the script; returns its whole output.
+    fn finish(mut self) -> String {
+        let status = self.child.wait().expect("gdb-multiarch");
+        let text = self.output();
+        let _ = std::fs::remove_file(&self.script);
+        let _ = std::fs::remove_file(&self.log);
+        assert!(status.code().is_some(), "gdb crashed: {status}\n{text}");
+        text
+    }
+}
+
+/// Runs a gdb batch script to its end; returns gdb's output.
 fn gdb_batch(elf: &Path, port: u16, commands: &str) -> String {
-    let script = format!("set pagination off\nset confirm off\nset width 0\ntarget remote 127.0.0.1:{port}\n{commands}\n");
-    let base = std::env::temp_dir().join(format!("ferrite-gdb-{}-{port}", std::process::id()));
-    let (path, log) = (base.with_extension("gdb"), base.with_extension("log"));
-    std::fs::write(&path, script).unwrap();
-    let out = std::fs::File::create(&log).unwrap();
-    let status = Command::new(GDB)
-        .args(["-q", "-nx", "-batch", "-x"])
-        .arg(&path)
-        .arg(elf)
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out)
-        .status()
-        .expect("cannot run gdb-multiarch");
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(&log);
-    assert!(status.code().is_some(), "gdb crashed: {status}\n{text}");
-    text
+    GdbRun::start(elf, port, commands).finish()
 }
 
 /// Asserts that `needles` appear in `hay` in this order.
@@ -217,17 +257,43 @@ continue
 backtrace
 print/x $msr
 delete
+continue
+print $pc
 detach
 ";
-    let syms2 = syms.clone();
-    let gdb = std::thread::spawn(move || gdb_batch(&syms2, port, commands));
+    let gdb = GdbRun::start(&syms, port, commands);
     g.wait_for("~ # ", Duration::from_secs(120));
+    gdb.wait_for("Breakpoint 2 at", Duration::from_secs(30));
     g.send(b"uname -m\r");
-    let t = gdb.join().unwrap();
-    assert_in_order(&t, &["Breakpoint 1, ", "in start_kernel ()", "#0 ", "start_kernel", "#1 ", "Breakpoint 2, ", "in sys_newuname ()", "#0 ", "sys_newuname", "#1 ", "$1 = 0x"]);
-    // Detached: the shell runs the command and goes on.
-    g.wait_for("ppc", Duration::from_secs(30));
+    // The breakpoint stops the guest inside the syscall; gdb then continues it, and the shell
+    // prints the answer and its next prompt.
+    g.wait_for("ppc", Duration::from_secs(60));
     g.wait_for("~ # ", Duration::from_secs(30));
+    // gdb's Ctrl-C stops the running guest; gdb detaches and the shell goes on.
+    gdb.wait_for("$1 = 0x", Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(300));
+    gdb.interrupt();
+    let t = gdb.finish();
+    assert_in_order(
+        &t,
+        &[
+            "Breakpoint 1, ",
+            "in start_kernel ()",
+            "#0 ",
+            "start_kernel",
+            "#1 ",
+            "Breakpoint 2, ",
+            "in sys_newuname ()",
+            "#0 ",
+            "sys_newuname",
+            "#1 ",
+            "$1 = 0x",
+            "received signal SIGINT",
+            "$2 = ",
+            "(process 1) detached]",
+        ],
+    );
+    assert!(g.run("echo still-$((20+1))", "~ # ").contains("still-21"), "the shell after detach");
     g.send(b"poweroff -f\r");
     let st = g.wait_exit(Duration::from_secs(30));
     assert!(st.success(), "power-off must exit 0, got {st}\n{}", g.output());
