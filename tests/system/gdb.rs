@@ -60,7 +60,7 @@ struct GdbRun {
 impl GdbRun {
     /// Starts gdb-multiarch on `elf` with `commands` (one per line) after connecting to `port`.
     fn start(elf: &Path, port: u16, commands: &str) -> GdbRun {
-        let text = format!("set pagination off\nset confirm off\nset width 0\ntarget remote 127.0.0.1:{port}\n{commands}\n");
+        let text = format!("set pagination off\nset confirm off\nset width 0\nset tcp auto-retry on\nset tcp connect-timeout 60\ntarget remote 127.0.0.1:{port}\n{commands}\n");
         let base = std::env::temp_dir().join(format!("ferrite-gdb-{}-{port}", std::process::id()));
         let (script, log) = (base.with_extension("gdb"), base.with_extension("log"));
         std::fs::write(&script, text).unwrap();
