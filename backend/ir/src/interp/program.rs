@@ -299,6 +299,12 @@ impl Program {
                 _ => unreachable!(),
             }
         }
+        // Tens of thousands of programs stay cached: keep no spare capacity (ops were sized for
+        // every IR instruction, and constants and markers need none).
+        ops.shrink_to_fit();
+        calls.shrink_to_fit();
+        consts.shrink_to_fit();
+        sites.shrink_to_fit();
         Program { ops, calls, consts, sites, bb_marks, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
     }
 
