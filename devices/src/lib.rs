@@ -19,6 +19,7 @@ pub mod mpc8xxx_gpio;
 pub mod openpic;
 pub mod pci;
 pub mod uart16550;
+pub mod virtio;
 
 pub use chardev::{BufferBackend, CharBackend, NullBackend};
 pub use dma::{DmaError, GuestMemory, SpaceMemory};
