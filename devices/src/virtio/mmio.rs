@@ -132,3 +132,6 @@ impl MmioDevice for VirtioMmio {
         self.core.reset();
     }
 }
+
+#[cfg(test)]
+mod tests;

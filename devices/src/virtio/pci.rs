@@ -223,3 +223,6 @@ impl PciFunction for VirtioPci {
         self.core.set_irq_masked(false);
     }
 }
+
+#[cfg(test)]
+mod tests;
