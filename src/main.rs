@@ -159,6 +159,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         clock,
         engine,
         no_reboot: cli.no_reboot,
+        drives: cli.drives().map_err(anyhow::Error::msg)?,
     };
     let mut machine = Ppce500::new(cfg, events.clone())?;
     terminal::install_signal_handlers();

@@ -46,6 +46,8 @@ pub struct Ppce500Config {
     pub engine: EngineConfig,
     /// Exit instead of rebooting on a guest reset.
     pub no_reboot: bool,
+    /// Disks, attached as virtio-blk-pci in PCI slots 1, 2, ...
+    pub drives: Vec<crate::drive::DriveConfig>,
 }
 
 /// Why the machine could not be built.
@@ -69,6 +71,15 @@ pub enum BoardError {
     /// The engine.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// A disk image could not be opened or locked.
+    #[error(transparent)]
+    Disk(#[from] ferrite_devices::block::BlockError),
+    /// A PCI device could not be plugged.
+    #[error(transparent)]
+    Pci(#[from] ferrite_devices::pci::PlugError),
+    /// More disks than PCI slots.
+    #[error("{0} drives do not fit in the 31 PCI slots")]
+    TooManyDrives(usize),
     /// Writing `dumpdtb`.
     #[error("cannot write the device tree to {path}: {source}")]
     DumpDtb {
@@ -161,7 +172,7 @@ impl Ppce500 {
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
         }
-        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events)?;
+        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, &cfg.drives)?;
         let engine = Engine::new(cfg.engine)?;
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let mut board = Ppce500 {
