@@ -393,7 +393,7 @@ mod tests {
     fn status_bits_are_write_one_to_clear_and_caps_chain() {
         let mut c = ConfigSpace::new(1, 2, 0, 0);
         let a = c.add_capability(CAP_ID_VENDOR, &[0x10, 1, 2], &[]);
-        let b = c.add_capability(CAP_ID_VENDOR, &[0x14, 3, 4, 5, 6, 7], &[4..6]);
+        let b = c.add_capability(CAP_ID_VENDOR, &[0x14, 3, 4, 5, 6, 7], &[4..5, 5..6]);
         assert_eq!((a, b), (0x40, 0x48));
         assert_eq!(c.read(CAPABILITY_LIST, 1), 0x40);
         assert_eq!(c.read(a, 2), 0x4809, "ID then next pointer");

@@ -91,7 +91,7 @@ impl VirtioBlk {
     /// Byte range of `len` bytes at `sector`, if it lies within the disk.
     fn range(&self, sector: u64, len: u64) -> Option<u64> {
         let start = sector.checked_mul(SECTOR)?;
-        (len % SECTOR == 0 && start.checked_add(len)? <= self.disk.size()).then_some(start)
+        (len.is_multiple_of(SECTOR) && start.checked_add(len)? <= self.disk.size()).then_some(start)
     }
 
     /// Serves one request; returns the bytes written into the chain (data plus status).

@@ -197,9 +197,7 @@ impl PciFunction for VirtioPci {
         }
         match offset / REGION_SIZE {
             0 => self.common_read(offset, size),
-            1 => {
-                if offset == ISR_OFFSET { u64::from(self.core.take_isr()) } else { 0 }
-            }
+            1 if offset == ISR_OFFSET => u64::from(self.core.take_isr()),
             2 => self.core.read_config((offset - DEVICE_OFFSET) as usize, size as usize),
             _ => 0,
         }
