@@ -23,11 +23,11 @@ fn scratch_dir(name: &str) -> PathBuf {
 
 /// An ext2 image of `size_mb` MiB holding the tree at `root`, made by `mke2fs -d`.
 fn ext2_image(root: &Path, image: &Path, size_mb: u32) {
+    std::fs::File::create(image).unwrap().set_len(u64::from(size_mb) << 20).unwrap();
     let st = Command::new("mke2fs")
         .args(["-q", "-F", "-t", "ext2", "-d"])
         .arg(root)
         .arg(image)
-        .arg(format!("{size_mb}M"))
         .status()
         .expect("mke2fs (e2fsprogs) is needed to make test disks");
     assert!(st.success(), "mke2fs failed");
@@ -102,6 +102,25 @@ fn data_disk_is_found_mounted_written_and_clean() {
     assert!(dump.status.success());
     let host_md5 = Command::new("md5sum").arg(&out).output().unwrap();
     assert!(String::from_utf8_lossy(&host_md5.stdout).starts_with(&guest_md5), "guest {guest_md5} vs host");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn data_synced_by_the_guest_survives_sigkill() {
+    let dir = scratch_dir("kill");
+    std::fs::create_dir_all(dir.join("tree")).unwrap();
+    let img = dir.join("disk.ext2");
+    ext2_image(&dir.join("tree"), &img, 8);
+    let drive = format!("file={},if=virtio,format=raw", img.display());
+    let mut g = Guest::start(&["-nographic", "-drive", &drive]);
+    g.wait_for(PROMPT, BOOT);
+    g.run("mkdir -p /mnt && mount -t ext2 /dev/vda /mnt && echo synced-data > /mnt/kept.txt && sync && echo sy\"\"nc-returned", "sync-returned");
+    // SIGKILL at once: no chance for ferrite to flush anything the guest had not.
+    // SAFETY: plain kill(2) of our own child.
+    assert_eq!(unsafe { libc::kill(g.pid() as i32, libc::SIGKILL) }, 0);
+    g.wait_exit(BOOT);
+    let cat = Command::new("debugfs").args(["-R", "cat /kept.txt"]).arg(&img).output().expect("debugfs");
+    assert_eq!(String::from_utf8_lossy(&cat.stdout), "synced-data\n");
     let _ = std::fs::remove_dir_all(dir);
 }
 
