@@ -1,10 +1,13 @@
 //! Disk images behind emulated block devices.
 //!
 //! A [`BlockBackend`] is a flat array of bytes with flush and discard; devices translate
-//! their requests into it and never see files. [`RawImage`] is a raw image file.
+//! their requests into it and never see files. [`RawImage`] is a raw image file,
+//! [`Qcow2Image`] a qcow2 image (through the `imago` crate).
 
+mod qcow2;
 mod raw;
 
+pub use qcow2::Qcow2Image;
 pub use raw::RawImage;
 use std::io;
 use std::path::PathBuf;
@@ -38,6 +41,16 @@ pub enum BlockError {
     Open {
         /// The image.
         path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file is not a valid image of the format (corrupt, truncated, missing backing file).
+    #[error("cannot open {format} image {path}: {source}")]
+    Format {
+        /// The image.
+        path: PathBuf,
+        /// The format it was opened as.
+        format: &'static str,
         /// Why.
         source: io::Error,
     },

@@ -27,12 +27,7 @@ impl RawImage {
     pub fn open(path: &Path, read_only: bool) -> Result<RawImage, BlockError> {
         let open_err = |source| BlockError::Open { path: path.to_path_buf(), source };
         let file = OpenOptions::new().read(true).write(!read_only).open(path).map_err(open_err)?;
-        lock(&file, read_only).map_err(|source| match source.raw_os_error() {
-            Some(libc::EAGAIN | libc::EACCES) => {
-                BlockError::Locked { path: path.to_path_buf(), kind: if read_only { "shared" } else { "write" } }
-            }
-            _ => BlockError::Lock { path: path.to_path_buf(), source },
-        })?;
+        lock(&file, read_only).map_err(|e| lock_error(path, read_only, e))?;
         let size = file.metadata().map_err(open_err)?.len();
         Ok(RawImage { file, path: path.to_path_buf(), size, read_only })
     }
@@ -43,9 +38,19 @@ impl RawImage {
     }
 }
 
+/// The error for a failed [`lock`].
+pub(super) fn lock_error(path: &Path, read_only: bool, source: io::Error) -> BlockError {
+    match source.raw_os_error() {
+        Some(libc::EAGAIN | libc::EACCES) => {
+            BlockError::Locked { path: path.to_path_buf(), kind: if read_only { "shared" } else { "write" } }
+        }
+        _ => BlockError::Lock { path: path.to_path_buf(), source },
+    }
+}
+
 /// Takes a whole-file OFD lock: shared for readers, exclusive for a writer. Fails at once
 /// (EAGAIN) if another open file description holds a conflicting one.
-fn lock(file: &File, shared: bool) -> io::Result<()> {
+pub(super) fn lock(file: &File, shared: bool) -> io::Result<()> {
     // SAFETY: flock is a plain C struct; all-zero is a valid value.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = if shared { libc::F_RDLCK } else { libc::F_WRLCK } as libc::c_short;
