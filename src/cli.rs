@@ -60,12 +60,12 @@ pub struct Cli {
     #[arg(long, value_name = "DEV")]
     pub monitor: Option<String>,
 
-    /// Disk, QEMU-style: file=PATH[,if=virtio][,format=raw][,readonly=on][,cache=MODE][,serial=S].
+    /// Disk, QEMU-style: file=PATH[,if=virtio][,format=raw|qcow2][,readonly=on][,cache=MODE][,serial=S].
     /// Each becomes a virtio-blk-pci disk (/dev/vda, vdb, ...). Repeat for more disks.
     #[arg(long, value_name = "OPTS")]
     pub drive: Vec<String>,
 
-    /// First disk: shorthand for `-drive file=FILE,if=virtio,format=raw`.
+    /// First disk: shorthand for `-drive file=FILE,if=virtio`.
     #[arg(long, value_name = "FILE")]
     pub hda: Option<PathBuf>,
 

@@ -1,14 +1,25 @@
 //! Disks given on the command line, in QEMU's spelling:
-//! `-drive file=PATH[,if=virtio][,format=raw][,readonly=on|off][,cache=MODE][,serial=S][,id=NAME]`
-//! and `-hda PATH`.
+//! `-drive file=PATH[,if=virtio][,format=raw|qcow2][,readonly=on|off][,cache=MODE][,serial=S][,id=NAME]`
+//! and `-hda PATH`. Without `format=`, a qcow2 header is recognised and anything else is raw.
 
 use std::path::{Path, PathBuf};
+
+/// Image file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskFormat {
+    /// Guest byte n is file byte n.
+    Raw,
+    /// QEMU's copy-on-write format.
+    Qcow2,
+}
 
 /// One disk for the board to attach.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DriveConfig {
     /// The image file.
     pub file: PathBuf,
+    /// Its format.
+    pub format: DiskFormat,
     /// Attach read-only (the guest sees a read-only disk; the file is opened read-only).
     pub read_only: bool,
     /// Serial number the guest reads with GET_ID (at most 20 bytes).
@@ -21,11 +32,11 @@ const KEYS: &[&str] = &["file", "if", "format", "readonly", "cache", "serial", "
 impl DriveConfig {
     /// `-hda FILE`: a raw virtio disk.
     pub fn hda(file: &Path) -> DriveConfig {
-        DriveConfig { file: file.to_path_buf(), read_only: false, serial: None }
+        DriveConfig { file: file.to_path_buf(), format: probe(file), read_only: false, serial: None }
     }
 
     /// Parses a `-drive` option string. Unknown keys, interfaces other than virtio and
-    /// formats other than raw are errors that say what is accepted.
+    /// formats other than raw and qcow2 are errors that say what is accepted.
     pub fn parse(spec: &str) -> Result<DriveConfig, String> {
         let mut file = None;
         let mut read_only = false;
@@ -37,9 +48,9 @@ impl DriveConfig {
                 "file" => file = Some(PathBuf::from(value)),
                 "if" if value == "virtio" => {}
                 "if" => return Err(format!("-drive: if={value} is not supported (only if=virtio)")),
-                "format" if value == "raw" => format = Some(value.to_string()),
-                "format" if value == "qcow2" => return Err("-drive: format=qcow2 is not supported yet (only raw)".into()),
-                "format" => return Err(format!("-drive: format={value} is not supported (only raw)")),
+                "format" if value == "raw" => format = Some(DiskFormat::Raw),
+                "format" if value == "qcow2" => format = Some(DiskFormat::Qcow2),
+                "format" => return Err(format!("-drive: format={value} is not supported (raw or qcow2)")),
                 "readonly" => read_only = parse_bool(key, value)?,
                 "cache" => {
                     // The guest's flushes always reach the disk (writeback semantics);
@@ -55,11 +66,9 @@ impl DriveConfig {
                 _ => return Err(format!("-drive: unknown option '{key}' (accepted: {})", KEYS.join(", "))),
             }
         }
-        let file = file.ok_or("-drive: file= is required")?;
-        if format.is_none() && is_qcow2(&file) {
-            return Err(format!("-drive: {} is a qcow2 image, which is not supported yet (only raw)", file.display()));
-        }
-        Ok(DriveConfig { file, read_only, serial })
+        let file: PathBuf = file.ok_or("-drive: file= is required")?;
+        let format = format.unwrap_or_else(|| probe(&file));
+        Ok(DriveConfig { file, format, read_only, serial })
     }
 }
 
@@ -93,10 +102,12 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, String> {
     }
 }
 
-fn is_qcow2(path: &Path) -> bool {
+/// The format of an image given without `format=`: qcow2 if it has the header magic.
+fn probe(path: &Path) -> DiskFormat {
     use std::io::Read;
     let mut magic = [0u8; 4];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"QFI\xfb"
+    let qcow2 = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && magic == *b"QFI\xfb";
+    if qcow2 { DiskFormat::Qcow2 } else { DiskFormat::Raw }
 }
 
 #[cfg(test)]
@@ -106,23 +117,25 @@ mod tests {
     #[test]
     fn qemu_spellings() {
         let d = DriveConfig::parse("file=rootfs.ext2,if=virtio,format=raw").unwrap();
-        assert_eq!(d, DriveConfig { file: "rootfs.ext2".into(), read_only: false, serial: None });
+        assert_eq!(d, DriveConfig { file: "rootfs.ext2".into(), format: DiskFormat::Raw, read_only: false, serial: None });
+        assert_eq!(DriveConfig::parse("file=x,format=qcow2").unwrap().format, DiskFormat::Qcow2);
         let d = DriveConfig::parse("file=a,,b.img,readonly=on,cache=none,serial=xyz,id=disk0").unwrap();
         assert_eq!((d.file.to_str().unwrap(), d.read_only, d.serial.as_deref()), ("a,b.img", true, Some("xyz")));
     }
 
     #[test]
-    fn refusals_say_why() {
+    fn refusals_say_why_and_formats_are_probed() {
         let e = DriveConfig::parse("file=x,bogus=1").unwrap_err();
         assert!(e.contains("unknown option 'bogus'") && e.contains("readonly"), "{e}");
         assert!(DriveConfig::parse("file=x,if=ide").unwrap_err().contains("only if=virtio"));
-        assert!(DriveConfig::parse("file=x,format=qcow2").unwrap_err().contains("qcow2"));
+        assert!(DriveConfig::parse("file=x,format=vmdk").unwrap_err().contains("raw or qcow2"));
         assert!(DriveConfig::parse("if=virtio").unwrap_err().contains("file= is required"));
         assert!(DriveConfig::parse("file=x,readonly=maybe").unwrap_err().contains("on or off"));
         assert!(DriveConfig::parse("x.img").unwrap_err().contains("KEY=VALUE"));
         let q = std::env::temp_dir().join(format!("ferrite-drive-{}.qcow2", std::process::id()));
         std::fs::write(&q, b"QFI\xfb\0\0\0\x03").unwrap();
-        assert!(DriveConfig::parse(&format!("file={}", q.display())).unwrap_err().contains("is a qcow2 image"));
+        assert_eq!(DriveConfig::parse(&format!("file={}", q.display())).unwrap().format, DiskFormat::Qcow2, "probed");
+        assert_eq!(DriveConfig::hda(&q).format, DiskFormat::Qcow2);
         std::fs::remove_file(q).unwrap();
     }
 }

@@ -8,6 +8,6 @@ pub mod loader;
 pub mod ppce500;
 
 pub use clock::{ClockMode, VirtualClock};
-pub use drive::DriveConfig;
+pub use drive::{DiskFormat, DriveConfig};
 pub use host::{HostEvent, HostEvents};
 pub use ppce500::{Ppce500, Ppce500Config, RunEnd};

@@ -146,6 +146,37 @@ fn root_on_a_virtio_disk_with_buildroots_command_line() {
 }
 
 #[test]
+fn root_on_qcow2_over_a_backing_file_keeps_files_across_boots() {
+    let dir = scratch_dir("qcow2");
+    extract_initramfs(&repo().join("images/ppc-e500mc/initramfs.cpio.gz"), &dir.join("tree"));
+    let base = dir.join("base.ext2");
+    ext2_image(&dir.join("tree"), &base, 32);
+    let top = dir.join("top.qcow2");
+    let made = Command::new("qemu-img").args(["create", "-q", "-f", "qcow2", "-F", "raw", "-b"]).arg(&base).arg(&top).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: qemu-img is not installed");
+        return;
+    }
+    let base_before = std::fs::read(&base).unwrap();
+    let drive = format!("file={},if=virtio,format=qcow2", top.display());
+    let args = ["-kernel", "images/ppc-e500mc/uImage", "-drive", &drive, "-append", "console=ttyS0 root=/dev/vda rw init=/init", "-nographic"];
+    let mut g = Guest::start(&args);
+    g.wait_for(PROMPT, BOOT);
+    g.run("echo persisted-in-qcow2 > /root/p.txt && sync && echo sy\"\"nced", "synced");
+    g.send(b"poweroff -f\r");
+    assert!(g.wait_exit(BOOT).success());
+    let check = Command::new("qemu-img").arg("check").arg(&top).output().unwrap();
+    assert!(check.status.success(), "qemu-img check: {}", String::from_utf8_lossy(&check.stdout));
+    let mut g = Guest::start(&args);
+    g.wait_for(PROMPT, BOOT);
+    assert!(g.run("cat /root/p.txt", PROMPT).contains("persisted-in-qcow2"));
+    g.send(b"poweroff -f\r");
+    assert!(g.wait_exit(BOOT).success());
+    assert!(std::fs::read(&base).unwrap() == base_before, "the backing file is never written");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn read_only_drive_and_image_locking() {
     let dir = scratch_dir("lock");
     std::fs::create_dir_all(dir.join("tree")).unwrap();
@@ -180,7 +211,7 @@ fn bad_drive_options_are_refused_clearly() {
         ("file=/nonexistent.img,if=virtio,format=raw", "cannot open disk image /nonexistent.img"),
         ("file=x.img,if=virtio,bogus=1", "unknown option 'bogus'"),
         ("file=x.img,if=scsi", "only if=virtio"),
-        ("file=x.img,format=vmdk", "only raw"),
+        ("file=x.img,format=vmdk", "raw or qcow2"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_ferrite")).args(["-nographic", "-drive", opts]).current_dir(repo()).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

@@ -2,8 +2,8 @@
 
 use super::{map, BoardError, PowerState};
 use crate::host::{HostEvents, Kick};
-use crate::drive::DriveConfig;
-use ferrite_devices::block::RawImage;
+use crate::drive::{DiskFormat, DriveConfig};
+use ferrite_devices::block::{BlockBackend, Qcow2Image, RawImage};
 use ferrite_devices::pci::Mpc8540PciHost;
 use ferrite_devices::virtio::{VirtioBlk, VirtioCore, VirtioPci};
 use ferrite_devices::{CharBackend, Clock, GuestMemory, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, SpaceMemory, TimerQueue, Uart16550};
@@ -158,9 +158,12 @@ fn build_pci(space: &Arc<AddressSpace>, mpic_in: &Arc<dyn IrqSink>, drives: &[Dr
     let host = Mpc8540PciHost::new(Arc::downgrade(space), intx);
     for (i, drive) in drives.iter().enumerate() {
         let slot = u8::try_from(i + 1).ok().filter(|&s| s < map::PCI_SLOTS).ok_or(BoardError::TooManyDrives(drives.len()))?;
-        let disk = RawImage::open(&drive.file, drive.read_only)?;
+        let disk: Box<dyn BlockBackend> = match drive.format {
+            DiskFormat::Raw => Box::new(RawImage::open(&drive.file, drive.read_only)?),
+            DiskFormat::Qcow2 => Box::new(Qcow2Image::open(&drive.file, drive.read_only)?),
+        };
         let mem: Arc<dyn GuestMemory> = Arc::new(SpaceMemory::new(Arc::downgrade(space)));
-        let blk = VirtioBlk::new(Box::new(disk), drive.serial.as_deref().unwrap_or(""));
+        let blk = VirtioBlk::new(disk, drive.serial.as_deref().unwrap_or(""));
         let core = VirtioCore::new(Box::new(blk), mem, host.intx_line(slot, 0));
         host.plug(slot, Box::new(VirtioPci::new(core)))?;
     }
