@@ -5,7 +5,7 @@
 //! guest `sync` that returned survives a host crash.
 
 use super::device::{read_config_image, VirtioDevice};
-use super::queue::{clip, Chain, Queue, QueueError, MAX_QUEUE_SIZE};
+use super::queue::{clip, Chain, Queue, QueueError, Segment, MAX_QUEUE_SIZE};
 use super::DEVICE_BLOCK;
 use crate::block::BlockBackend;
 use crate::dma::GuestMemory;
@@ -55,6 +55,18 @@ const MAX_DISCARD_SEG: u32 = 1;
 const DISCARD_F_UNMAP: u32 = 1;
 /// Size of the configuration structure.
 const CONFIG_LEN: usize = 60;
+
+/// Largest bounce buffer: a guest buffer is copied in pieces of at most this size, so a
+/// huge descriptor cannot make the host allocate as much as the guest has RAM.
+const CHUNK: u32 = 256 << 10;
+
+/// `seg` cut into pieces of at most [`CHUNK`] bytes.
+fn chunks(seg: Segment) -> impl Iterator<Item = Segment> {
+    (0..seg.len.div_ceil(CHUNK)).map(move |i| {
+        let off = i * CHUNK;
+        Segment { addr: seg.addr + u64::from(off), len: (seg.len - off).min(CHUNK) }
+    })
+}
 
 /// A virtio block device.
 pub struct VirtioBlk {
@@ -130,7 +142,7 @@ impl VirtioBlk {
             return Ok((S_IOERR, 0));
         };
         let mut done = 0u32;
-        for seg in clip(&chain.writable, 0, len) {
+        for seg in clip(&chain.writable, 0, len).flat_map(chunks) {
             self.buf.resize(seg.len as usize, 0);
             if let Err(e) = self.disk.read_at(at, &mut self.buf) {
                 tracing::warn!("virtio-blk: read at {at:#x} failed: {e}");
@@ -152,7 +164,7 @@ impl VirtioBlk {
             tracing::warn!(target: "guest_errors", "virtio-blk: write of {len} bytes at sector {sector} is outside the disk");
             return Ok(S_IOERR);
         };
-        for seg in clip(&chain.readable, 16, len) {
+        for seg in clip(&chain.readable, 16, len).flat_map(chunks) {
             self.buf.resize(seg.len as usize, 0);
             mem.read(seg.addr, &mut self.buf)?;
             if let Err(e) = self.disk.write_at(at, &self.buf) {
@@ -226,3 +238,4 @@ impl VirtioDevice for VirtioBlk {
 
 #[cfg(test)]
 mod tests;
+

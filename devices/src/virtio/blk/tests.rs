@@ -128,3 +128,17 @@ fn features_without_version_1_are_refused() {
     core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
     assert_eq!(core.status() & STATUS_FEATURES_OK, 0);
 }
+
+#[test]
+fn large_buffers_are_copied_in_chunks() {
+    let pieces: Vec<Segment> = chunks(Segment { addr: 0x1000, len: 2 * CHUNK + 5 }).collect();
+    assert_eq!(
+        pieces,
+        vec![
+            Segment { addr: 0x1000, len: CHUNK },
+            Segment { addr: 0x1000 + u64::from(CHUNK), len: CHUNK },
+            Segment { addr: 0x1000 + 2 * u64::from(CHUNK), len: 5 },
+        ]
+    );
+    assert_eq!(chunks(Segment { addr: 0, len: 0 }).count(), 0);
+}
