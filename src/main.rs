@@ -155,11 +155,11 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         append,
         dtb: cli.dtb.clone(),
         dump_dtb,
+        drives: cli.drives().map_err(anyhow::Error::msg)?,
         serials,
         clock,
         engine,
         no_reboot: cli.no_reboot,
-        drives: cli.drives().map_err(anyhow::Error::msg)?,
     };
     let mut machine = Ppce500::new(cfg, events.clone())?;
     terminal::install_signal_handlers();

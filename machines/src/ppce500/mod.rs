@@ -38,6 +38,8 @@ pub struct Ppce500Config {
     pub dtb: Option<PathBuf>,
     /// Write the device tree here and exit (`-machine dumpdtb=`).
     pub dump_dtb: Option<PathBuf>,
+    /// Disks, attached as virtio-blk-pci in PCI slots 1, 2, ...
+    pub drives: Vec<crate::drive::DriveConfig>,
     /// Host side of each UART (one or two).
     pub serials: Vec<Box<dyn CharBackend>>,
     /// Real or deterministic time.
@@ -46,8 +48,6 @@ pub struct Ppce500Config {
     pub engine: EngineConfig,
     /// Exit instead of rebooting on a guest reset.
     pub no_reboot: bool,
-    /// Disks, attached as virtio-blk-pci in PCI slots 1, 2, ...
-    pub drives: Vec<crate::drive::DriveConfig>,
 }
 
 /// Why the machine could not be built.
@@ -62,15 +62,6 @@ pub enum BoardError {
     /// Host memory for RAM.
     #[error(transparent)]
     Memory(#[from] ferrite_softmmu::Error),
-    /// Images.
-    #[error(transparent)]
-    Boot(#[from] BootError),
-    /// Device tree construction.
-    #[error("building the device tree: {0}")]
-    Fdt(String),
-    /// The engine.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
     /// A disk image could not be opened or locked.
     #[error(transparent)]
     Disk(#[from] ferrite_devices::block::BlockError),
@@ -80,6 +71,15 @@ pub enum BoardError {
     /// More disks than PCI slots.
     #[error("{0} drives do not fit in the 31 PCI slots")]
     TooManyDrives(usize),
+    /// Images.
+    #[error(transparent)]
+    Boot(#[from] BootError),
+    /// Device tree construction.
+    #[error("building the device tree: {0}")]
+    Fdt(String),
+    /// The engine.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
     /// Writing `dumpdtb`.
     #[error("cannot write the device tree to {path}: {source}")]
     DumpDtb {
