@@ -60,6 +60,15 @@ pub struct Cli {
     #[arg(long, value_name = "DEV")]
     pub monitor: Option<String>,
 
+    /// Disk, QEMU-style: file=PATH[,if=virtio][,format=raw|qcow2][,readonly=on][,cache=MODE][,serial=S].
+    /// Each becomes a virtio-blk-pci disk (/dev/vda, vdb, ...). Repeat for more disks.
+    #[arg(long, value_name = "OPTS")]
+    pub drive: Vec<String>,
+
+    /// First disk: shorthand for `-drive file=FILE,if=virtio`.
+    #[arg(long, value_name = "FILE")]
+    pub hda: Option<PathBuf>,
+
     /// Network (only `none` for now).
     #[arg(long, value_name = "OPTS")]
     pub net: Option<String>,
@@ -120,8 +129,16 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "net", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
+    "monitor", "drive", "hda", "net", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
 ];
+
+impl Cli {
+    /// The disks of `-hda` and `-drive`, in that order.
+    pub fn drives(&self) -> Result<Vec<ferrite_machines::DriveConfig>, String> {
+        let hda = self.hda.as_deref().map(ferrite_machines::DriveConfig::hda);
+        hda.into_iter().map(Ok).chain(self.drive.iter().map(|d| ferrite_machines::DriveConfig::parse(d))).collect()
+    }
+}
 
 /// Rewrites QEMU-style `-kernel` into `--kernel` (only for known long options, so option
 /// values that start with a dash are left alone).

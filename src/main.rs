@@ -163,6 +163,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         append,
         dtb: cli.dtb.clone(),
         dump_dtb,
+        drives: cli.drives().map_err(anyhow::Error::msg)?,
         serials,
         clock,
         engine,

@@ -5,17 +5,24 @@
 //! * Interrupt outputs are [`IrqLine`]s the board wires to an [`IrqSink`].
 //! * Timers read virtual time from a [`Clock`] and schedule expiries on the machine's
 //!   [`TimerQueue`].
-//! * Host I/O goes through an injected [`CharBackend`].
+//! * Host I/O goes through an injected [`CharBackend`] or [`block::BlockBackend`].
+//! * DMA-capable devices reach guest RAM through [`GuestMemory`], which refuses anything
+//!   outside RAM.
 
 mod chardev;
 mod clock;
+mod dma;
+pub mod block;
 pub mod guts;
 pub(crate) mod irq;
 pub mod mpc8xxx_gpio;
 pub mod openpic;
+pub mod pci;
 pub mod uart16550;
+pub mod virtio;
 
 pub use chardev::{BufferBackend, CharBackend, NullBackend};
+pub use dma::{DmaError, GuestMemory, SpaceMemory};
 pub use clock::{Clock, ManualClock, TimerCallback, TimerHandle, TimerQueue};
 pub use guts::Guts;
 pub use irq::{IrqLine, IrqSink};

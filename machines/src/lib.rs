@@ -2,11 +2,13 @@
 //! loads images, sets the boot state, and runs the machine loop (timers, host events, idle).
 
 pub mod clock;
+pub mod drive;
 pub mod gdb;
 pub mod host;
 pub mod loader;
 pub mod ppce500;
 
 pub use clock::{ClockMode, VirtualClock};
+pub use drive::{DiskFormat, DriveConfig};
 pub use host::{HostEvent, HostEvents};
 pub use ppce500::{Ppce500, Ppce500Config, RunEnd};

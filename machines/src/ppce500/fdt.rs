@@ -1,7 +1,8 @@
 //! The device tree of the `ppce500` board, as QEMU 7.2 generates it (`ppce500_load_device_tree`)
 //! minus the devices ferrite does not model yet. Linux's `qemu_e500` platform matches on the
 //! root `compatible`, finds the MPIC by `device_type = "open-pic"`, the console by
-//! `stdout-path`, and the timebase frequency on the CPU node.
+//! `stdout-path`, the timebase frequency on the CPU node, and the PCI host bridge by
+//! `compatible = "fsl,mpc8540-pci"`.
 
 use super::map;
 use vm_fdt::{Error as FdtError, FdtWriter};
@@ -41,6 +42,7 @@ pub fn build(cfg: &FdtConfig) -> Result<Vec<u8>, FdtError> {
 
     let aliases = f.begin_node("aliases")?;
     f.property_string("serial0", &serial0)?;
+    f.property_string("pci0", &format!("/pci@{:x}", map::CCSR_BASE + map::PCI_OFFSET))?;
     if cfg.serials > 1 {
         f.property_string("serial1", &format!("{soc}/serial@{:x}", map::UART1_OFFSET))?;
     }
@@ -87,6 +89,8 @@ pub fn build(cfg: &FdtConfig) -> Result<Vec<u8>, FdtError> {
         f.end_node(cpu)?;
     }
     f.end_node(cpus)?;
+
+    pci_node(&mut f)?;
 
     let s = f.begin_node(&format!("soc@{:x}", map::CCSR_BASE))?;
     f.property_string("device_type", "soc")?;
@@ -159,6 +163,56 @@ pub fn build(cfg: &FdtConfig) -> Result<Vec<u8>, FdtError> {
     f.finish()
 }
 
+/// The PCI host bridge, as QEMU describes it: one memory and one I/O window, INTx of every
+/// slot 1..31 mapped to MPIC sources 1..4 (level, active low).
+fn pci_node(f: &mut FdtWriter) -> Result<(), FdtError> {
+    let base = map::CCSR_BASE + map::PCI_OFFSET;
+    let pci = f.begin_node(&format!("pci@{base:x}"))?;
+    f.property_string("compatible", "fsl,mpc8540-pci")?;
+    f.property_string("device_type", "pci")?;
+    f.property_u32("cell-index", 0)?;
+    f.property_array_u32("reg", &[(base >> 32) as u32, base as u32, 0, map::PCI_SIZE as u32])?;
+    let hi = |x: u64| (x >> 32) as u32;
+    f.property_array_u32(
+        "ranges",
+        &[
+            0x0200_0000, // 32-bit memory space
+            hi(map::PCI_MEM_BUS),
+            map::PCI_MEM_BUS as u32,
+            hi(map::PCI_MEM_CPU),
+            map::PCI_MEM_CPU as u32,
+            hi(map::PCI_MEM_SIZE),
+            map::PCI_MEM_SIZE as u32,
+            0x0100_0000, // I/O space
+            0,
+            0,
+            hi(map::PCI_IO_CPU),
+            map::PCI_IO_CPU as u32,
+            hi(map::PCI_IO_SIZE),
+            map::PCI_IO_SIZE as u32,
+        ],
+    )?;
+    f.property_array_u32("bus-range", &[0, 255])?;
+    f.property_u32("clock-frequency", 66_666_666)?;
+    f.property_u32("#address-cells", 3)?;
+    f.property_u32("#size-cells", 2)?;
+    f.property_u32("#interrupt-cells", 1)?;
+    f.property_u32("interrupt-parent", PH_MPIC)?;
+    f.property_array_u32("interrupts", &[map::IRQ_PCI_CONTROLLER, 2])?;
+    f.property_u32("fsl,msi", PH_MSI)?;
+    f.property_array_u32("interrupt-map-mask", &[0xf800, 0, 0, 7])?;
+    let mut imap = Vec::new();
+    for slot in 1..u32::from(map::PCI_SLOTS) {
+        for pin in 0..4 {
+            // Same swizzle as the host bridge model: output (slot + pin) % 4.
+            let source = map::IRQ_PCI_BASE + (slot + pin) % 4;
+            imap.extend_from_slice(&[slot << 11, 0, 0, pin + 1, PH_MPIC, source, 1]);
+        }
+    }
+    f.property_array_u32("interrupt-map", &imap)?;
+    f.end_node(pci)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +230,7 @@ mod tests {
         .unwrap();
         assert_eq!(&blob[..4], &[0xd0, 0x0d, 0xfe, 0xed]);
         let text = String::from_utf8_lossy(&blob);
-        for needle in ["fsl,qemu-e500", "open-pic", "ns16550", "console=ttyS0", "gpio-poweroff", "spin-table", "fsl,has-rstcr"] {
+        for needle in ["fsl,qemu-e500", "open-pic", "ns16550", "console=ttyS0", "gpio-poweroff", "spin-table", "fsl,has-rstcr", "fsl,mpc8540-pci", "/pci@fe0008000"] {
             assert!(text.contains(needle), "missing {needle}");
         }
     }

@@ -8,6 +8,22 @@ pub const CCSR_SIZE: u64 = 0x10_0000;
 pub const UART0_OFFSET: u64 = 0x4500;
 /// Second UART.
 pub const UART1_OFFSET: u64 = 0x4600;
+/// PCI host bridge registers (`fsl,mpc8540-pci`).
+pub const PCI_OFFSET: u64 = 0x8000;
+/// PCI host bridge register block size.
+pub const PCI_SIZE: u64 = 0x1000;
+/// PCI memory window: CPU address (DT `ranges`; mapped once Linux programs the ATMU).
+pub const PCI_MEM_CPU: u64 = 0xc_0000_0000;
+/// PCI memory window: PCI bus address.
+pub const PCI_MEM_BUS: u64 = 0xe000_0000;
+/// PCI memory window size.
+pub const PCI_MEM_SIZE: u64 = 0x2000_0000;
+/// PCI I/O window: CPU address (PCI I/O address 0).
+pub const PCI_IO_CPU: u64 = 0xf_e100_0000;
+/// PCI I/O window size.
+pub const PCI_IO_SIZE: u64 = 0x1_0000;
+/// PCI slots: 0 is the host bridge, devices from 1.
+pub const PCI_SLOTS: u8 = 32;
 /// OpenPIC / MPIC.
 pub const MPIC_OFFSET: u64 = 0x4_0000;
 /// MPIC register window size.
@@ -23,6 +39,10 @@ pub const SPIN_BASE: u64 = 0xf_ef00_0000;
 
 /// MPIC source of the UARTs.
 pub const IRQ_UART: u32 = 42;
+/// MPIC source of PCI interrupt output 0; outputs 1..3 follow (QEMU's `pci_irq_nrs`).
+pub const IRQ_PCI_BASE: u32 = 1;
+/// MPIC source of the PCI controller's own interrupt (in the DT, not wired, as in QEMU).
+pub const IRQ_PCI_CONTROLLER: u32 = 24;
 /// MPIC source of the GPIO controller.
 pub const IRQ_GPIO: u32 = 47;
 

@@ -42,6 +42,8 @@ pub struct Ppce500Config {
     pub dtb: Option<PathBuf>,
     /// Write the device tree here and exit (`-machine dumpdtb=`).
     pub dump_dtb: Option<PathBuf>,
+    /// Disks, attached as virtio-blk-pci in PCI slots 1, 2, ...
+    pub drives: Vec<crate::drive::DriveConfig>,
     /// Host side of each UART (one or two).
     pub serials: Vec<Box<dyn CharBackend>>,
     /// Real or deterministic time.
@@ -73,6 +75,15 @@ pub enum BoardError {
     /// Host memory for RAM.
     #[error(transparent)]
     Memory(#[from] ferrite_softmmu::Error),
+    /// A disk image could not be opened or locked.
+    #[error(transparent)]
+    Disk(#[from] ferrite_devices::block::BlockError),
+    /// A PCI device could not be plugged.
+    #[error(transparent)]
+    Pci(#[from] ferrite_devices::pci::PlugError),
+    /// More disks than PCI slots.
+    #[error("{0} drives do not fit in the 31 PCI slots")]
+    TooManyDrives(usize),
     /// Images.
     #[error(transparent)]
     Boot(#[from] BootError),
@@ -180,7 +191,7 @@ impl Ppce500 {
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
         }
-        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events)?;
+        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, &cfg.drives)?;
         let engine = Engine::new(cfg.engine)?;
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;

@@ -2,7 +2,11 @@
 
 use super::{map, BoardError, PowerState};
 use crate::host::{HostEvents, Kick};
-use ferrite_devices::{CharBackend, Clock, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, TimerQueue, Uart16550};
+use crate::drive::{DiskFormat, DriveConfig};
+use ferrite_devices::block::{BlockBackend, Qcow2Image, RawImage};
+use ferrite_devices::pci::Mpc8540PciHost;
+use ferrite_devices::virtio::{VirtioBlk, VirtioCore, VirtioPci};
+use ferrite_devices::{CharBackend, Clock, GuestMemory, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, SpaceMemory, TimerQueue, Uart16550};
 use ferrite_ppc::cpu::{IrqInputs, PpcCpu, IRQ_CRITICAL, IRQ_EXTERNAL};
 use ferrite_softmmu::{AddressSpace, Endian, MemOp, SharedDevice, EXIT_REQ_INTERRUPT};
 use std::collections::VecDeque;
@@ -103,6 +107,7 @@ pub(super) fn build(
     timers: &Arc<TimerQueue>,
     power: &Arc<PowerState>,
     events: &Arc<HostEvents>,
+    drives: &[DriveConfig],
 ) -> Result<Devices, BoardError> {
     let core_sink: Arc<dyn IrqSink> =
         Arc::new(CoreInputs { cores: cpus.iter().map(|c| (c.irq.clone(), Kick::new(&c.hdr))).collect() });
@@ -128,6 +133,8 @@ pub(super) fn build(
     let guts = Guts::new(IrqLine::new(power_sink, 1), ferrite_ppc::cpu::PVR_E500MC, 0);
     map_dev(space, "global-utilities", map::GUTS_OFFSET, 0x1000, Arc::new(Mutex::new(guts)), Endian::Big)?;
 
+    build_pci(space, &mpic_in, drives)?;
+
     // Proxy (CoreInt) mode: taking an external interrupt reads this core's IACK into EPR, as
     // QEMU does with `mpic_iack` when the guest set GCR's mode to proxy.
     for cpu in cpus.iter_mut() {
@@ -143,4 +150,22 @@ pub(super) fn build(
     }
     let pending = uarts.iter().map(|_| VecDeque::new()).collect();
     Ok(Devices { uarts, pending })
+}
+
+/// The PCI host bridge, with a virtio-blk-pci disk in slots 1, 2, ... for each drive.
+fn build_pci(space: &Arc<AddressSpace>, mpic_in: &Arc<dyn IrqSink>, drives: &[DriveConfig]) -> Result<(), BoardError> {
+    let intx = [0, 1, 2, 3].map(|i| IrqLine::new(mpic_in.clone(), map::IRQ_PCI_BASE + i));
+    let host = Mpc8540PciHost::new(Arc::downgrade(space), intx);
+    for (i, drive) in drives.iter().enumerate() {
+        let slot = u8::try_from(i + 1).ok().filter(|&s| s < map::PCI_SLOTS).ok_or(BoardError::TooManyDrives(drives.len()))?;
+        let disk: Box<dyn BlockBackend> = match drive.format {
+            DiskFormat::Raw => Box::new(RawImage::open(&drive.file, drive.read_only)?),
+            DiskFormat::Qcow2 => Box::new(Qcow2Image::open(&drive.file, drive.read_only)?),
+        };
+        let mem: Arc<dyn GuestMemory> = Arc::new(SpaceMemory::new(Arc::downgrade(space)));
+        let blk = VirtioBlk::new(disk, drive.serial.as_deref().unwrap_or(""));
+        let core = VirtioCore::new(Box::new(blk), mem, host.intx_line(slot, 0));
+        host.plug(slot, Box::new(VirtioPci::new(core)))?;
+    }
+    map_dev(space, "pci", map::PCI_OFFSET, map::PCI_SIZE, Arc::new(Mutex::new(host)), Endian::Big)
 }
