@@ -78,6 +78,22 @@ pub struct JumpCacheEntry {
 /// Number of jump-cache entries (a power of two).
 pub const JUMP_CACHE_ENTRIES: usize = 4096;
 
+/// Jump-cache entries per virtual page bucket (a power of two).
+const JUMP_CACHE_BUCKET: usize = 64;
+
+/// Slot index in the jump cache for a virtual PC, as QEMU lays out its `tb_jmp_cache`: a hash
+/// of the page number picks a bucket of [`JUMP_CACHE_BUCKET`] entries, the word offset in the
+/// page picks the entry. All PCs of one page fall in one bucket, so dropping a page's
+/// translations (Linux's TLB-miss handler replaces a TLB0 entry on every miss) clears 64
+/// entries instead of the whole cache. Generated code computes the same (the JIT's
+/// `jump_cache_lookup`).
+#[inline]
+pub fn jump_cache_index(vpc: u64) -> usize {
+    let page = vpc >> 12;
+    let bucket = ((page ^ (page >> 6)) as usize) & (JUMP_CACHE_ENTRIES / JUMP_CACHE_BUCKET - 1);
+    bucket * JUMP_CACHE_BUCKET + ((vpc >> 2) as usize & (JUMP_CACHE_BUCKET - 1))
+}
+
 /// The fixed-layout header of every vCPU.
 #[repr(C)]
 pub struct CpuHeader {
@@ -108,6 +124,8 @@ pub struct CpuHeader {
     pub tlb: SoftTlb,
     /// Debugger watchpoints (empty unless a debugger set some).
     pub watch: Watchpoints,
+    /// Jump-cache entries filled since the last flush (see [`CpuHeader::set_jump_cache`]).
+    jump_cache_used: [u64; JUMP_CACHE_ENTRIES / 64],
 }
 
 impl CpuHeader {
@@ -133,6 +151,7 @@ impl CpuHeader {
             }
             SoftTlb::init_raw(addr_of_mut!((*p).tlb));
             addr_of_mut!((*p).watch).write(Watchpoints::default());
+            addr_of_mut!((*p).jump_cache_used).write([0; JUMP_CACHE_ENTRIES / 64]);
         }
     }
 
@@ -142,10 +161,30 @@ impl CpuHeader {
         unsafe { &*self.space }
     }
 
-    /// Empties the indirect-branch cache (after the guest changes translations).
-    pub fn flush_jump_cache(&mut self) {
-        for e in self.jump_cache.iter_mut() {
+    /// Drops the jump-cache entries that may hold a PC of the virtual page of `vaddr` (its
+    /// bucket).
+    pub fn flush_jump_cache_page(&mut self, vaddr: u64) {
+        let first = jump_cache_index(vaddr & !0xfff);
+        for e in &mut self.jump_cache[first..first + JUMP_CACHE_BUCKET] {
             e.vpc = u64::MAX;
+        }
+    }
+
+    /// Fills jump-cache entry `idx` (the run loop; generated code only reads the cache).
+    pub fn set_jump_cache(&mut self, idx: usize, e: JumpCacheEntry) {
+        self.jump_cache[idx] = e;
+        self.jump_cache_used[idx / 64] |= 1 << (idx % 64);
+    }
+
+    /// Empties the indirect-branch cache (after the guest changes translations): only the
+    /// entries filled since the last flush are touched.
+    pub fn flush_jump_cache(&mut self) {
+        for (w, word) in self.jump_cache_used.iter_mut().enumerate() {
+            let mut b = std::mem::take(word);
+            while b != 0 {
+                self.jump_cache[w * 64 + b.trailing_zeros() as usize].vpc = u64::MAX;
+                b &= b - 1;
+            }
         }
     }
 

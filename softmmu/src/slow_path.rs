@@ -333,4 +333,36 @@ mod tests {
             assert_eq!(load_fast(env, 0x3004, be32), 2);
         }
     }
+
+    #[test]
+    fn flushes_drop_every_filled_entry_of_every_mode_and_the_jump_cache() {
+        let space = AddressSpace::new();
+        space.add_ram("ram", 0, Arc::new(Ram::new(0x10000).unwrap())).unwrap();
+        let mut c = cpu(&space);
+        let env: *mut CpuHeader = &mut *c;
+        // SAFETY: env is live for the whole test.
+        unsafe {
+            for mode in [0u32, 3, 7] {
+                for page in [0x1000u64, 0x7000, 0xe000] {
+                    load_fast(env, page + 8, MemOp::new(2, false, Endian::Big, mode));
+                    assert!((*env).tlb.host_addr(mode as usize, page + 8, 4, 0).is_some(), "filled");
+                }
+            }
+            (*env).set_jump_cache(5, crate::JumpCacheEntry { vpc: 0x1000, key: 0, code: 0, block: 0 });
+            (*env).set_jump_cache(4095, crate::JumpCacheEntry { vpc: 0x2000, key: 0, code: 0, block: 0 });
+            (*env).flush_tlb();
+            for mode in [0usize, 3, 7] {
+                for page in [0x1000u64, 0x7000, 0xe000] {
+                    assert!((*env).tlb.host_addr(mode, page + 8, 4, 0).is_none(), "mode {mode} page {page:#x} flushed");
+                }
+            }
+            assert_eq!((*env).jump_cache[5].vpc, u64::MAX);
+            assert_eq!((*env).jump_cache[4095].vpc, u64::MAX);
+            // Filled again after the flush, and flushed again.
+            load_fast(env, 0x7008, MemOp::new(2, false, Endian::Big, 3));
+            assert!((*env).tlb.host_addr(3, 0x7008, 4, 0).is_some());
+            (*env).tlb.flush_mode(3);
+            assert!((*env).tlb.host_addr(3, 0x7008, 4, 0).is_none());
+        }
+    }
 }

@@ -4,7 +4,6 @@
 use ferrite_ir::interp::Program;
 use ferrite_ir::Block;
 use ferrite_jit::Compiled;
-use ferrite_softmmu::JUMP_CACHE_ENTRIES;
 use ferrite_softmmu::{CpuHeader, PAGE_MASK};
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -77,11 +76,7 @@ impl Tb {
     }
 }
 
-/// Slot index in the jump cache for a virtual PC.
-#[inline]
-pub fn jump_cache_index(vpc: u64) -> usize {
-    ((vpc >> 2) as usize) & (JUMP_CACHE_ENTRIES - 1)
-}
+pub use ferrite_softmmu::jump_cache_index;
 
 fn write_slot(slot: u64, value: u64) {
     // SAFETY: slot addresses come from `Compiled::slots` of live code; they are 8-byte aligned

@@ -201,9 +201,11 @@ impl Engine {
                 if jc.code == 0 {
                     jc.code = tb.entry().unwrap_or(0);
                 }
+                self.stats.jump_cache_hits += 1;
                 return Some(id);
             }
         }
+        self.stats.jump_cache_misses += 1;
         // SAFETY: live header.
         let Some(phys) = (unsafe { slow_path::translate_code(env, pc, cpu.code_mmu_idx()) }) else {
             cpu.on_fault(pc);
@@ -216,7 +218,7 @@ impl Engine {
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
         let code = self.cache.get(id).and_then(|t| t.entry()).unwrap_or(0);
-        hdr.jump_cache[jump_cache_index(pc)] = ferrite_softmmu::JumpCacheEntry { vpc: pc, key, code, block: id as u64 };
+        hdr.set_jump_cache(jump_cache_index(pc), ferrite_softmmu::JumpCacheEntry { vpc: pc, key, code, block: id as u64 });
         Some(id)
     }
 

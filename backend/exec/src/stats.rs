@@ -27,6 +27,10 @@ pub struct Stats {
     pub invalidated_blocks: u64,
     /// Full flushes of the code cache.
     pub flushes: u64,
+    /// Run-loop block lookups answered by the jump cache, and those that were not.
+    pub jump_cache_hits: u64,
+    /// See `jump_cache_hits`.
+    pub jump_cache_misses: u64,
     /// Exits to the run loop by kind: direct, dynamic, sync, raise, halt, fault, request.
     pub exits: [u64; 8],
 }
@@ -37,6 +41,7 @@ impl Stats {
         format!(
             "translated {} blocks / {} insns in {:.3}s; compiled {} blocks ({} KiB) in {:.3}s; \
              interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
+             jump cache hits {} misses {}; \
              exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}",
             self.translated_blocks,
             self.translated_insns,
@@ -49,6 +54,8 @@ impl Stats {
             self.links,
             self.invalidated_blocks,
             self.flushes,
+            self.jump_cache_hits,
+            self.jump_cache_misses,
             self.exits[1],
             self.exits[2],
             self.exits[3],

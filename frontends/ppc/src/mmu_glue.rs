@@ -53,8 +53,8 @@ fn apply(cpu: &mut PpcCpu, effect: TlbEffect) {
         TlbEffect::Pages(pages) => {
             for p in pages {
                 cpu.hdr.tlb.flush_page(p as u64);
+                cpu.hdr.flush_jump_cache_page(p as u64);
             }
-            cpu.hdr.flush_jump_cache();
         }
         TlbEffect::All => cpu.hdr.flush_tlb(),
     }

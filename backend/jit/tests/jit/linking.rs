@@ -5,7 +5,7 @@ use super::common::enter;
 use ferrite_ir::testing::{TestMachine, DESC};
 use ferrite_ir::{Block, Builder, Exit, Reg, Type};
 use ferrite_jit::{CompileOptions, Compiled, Jit};
-use ferrite_softmmu::{CpuHeader, JumpCacheEntry, EXIT_REQ_EXTERNAL, JUMP_CACHE_ENTRIES};
+use ferrite_softmmu::{CpuHeader, JumpCacheEntry, EXIT_REQ_EXTERNAL};
 use std::sync::atomic::Ordering;
 
 const A: u64 = 0x1000;
@@ -116,7 +116,7 @@ fn budget_too_small_refuses_the_block_without_side_effects() {
 }
 
 fn jump_cache_slot(pc: u64) -> usize {
-    ((pc >> 2) as usize) & (JUMP_CACHE_ENTRIES - 1)
+    ferrite_softmmu::jump_cache_index(pc)
 }
 
 #[test]
@@ -147,14 +147,14 @@ fn dynamic_exits_tail_call_jump_cache_hits_of_the_same_mode() {
     let mut m = TestMachine::new();
     m.cpu.r[2] = TARGET;
     let slot = jump_cache_slot(TARGET);
-    m.cpu.hdr.jump_cache[slot] = JumpCacheEntry { vpc: TARGET, key: KEY, code: cd.entry, block: 0 };
+    m.cpu.hdr.set_jump_cache(slot, JumpCacheEntry { vpc: TARGET, key: KEY, code: cd.entry, block: 0 });
     assert_eq!(enter(&jit, cc.entry, cc.slots, &mut m, &c), Exit::Halt { pc: TARGET + 4 });
     assert_eq!(m.cpu.r[3], 42, "D ran after C's registers were stored");
 
     // Misses: another mode, another PC in the same entry, an entry without code.
     m.cpu.r[3] = 0;
     assert_eq!(enter(&jit, other_mode.entry, other_mode.slots, &mut m, &c), Exit::Dynamic { pc: TARGET });
-    let aliased = TARGET + 4 * JUMP_CACHE_ENTRIES as u64;
+    let aliased = (1..).map(|k| TARGET + 4 * k).find(|a| jump_cache_slot(*a) == slot).expect("an aliasing PC");
     m.cpu.r[2] = aliased;
     assert_eq!(jump_cache_slot(aliased), slot);
     assert_eq!(enter(&jit, cc.entry, cc.slots, &mut m, &c), Exit::Dynamic { pc: aliased });
