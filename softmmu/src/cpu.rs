@@ -5,7 +5,7 @@
 //! `*mut CpuHeader` handed to generated code and helpers can be cast back to the frontend's type.
 
 use crate::address_space::AddressSpace;
-use crate::tlb::SoftTlb;
+use crate::tlb::{SoftTlb, NB_MMU_MODES};
 use crate::watch::Watchpoints;
 use std::sync::atomic::AtomicU32;
 
@@ -40,6 +40,9 @@ pub struct TlbFill {
     pub page_size: u64,
     /// The page has the opposite byte order of the access (Book E `E` bit).
     pub bswap: bool,
+    /// The translation holds whatever the address-space ID (Book E PID) is: it came from a
+    /// global mapping (TID 0). Others are dropped when the ID changes.
+    pub global: bool,
 }
 
 impl TlbFill {
@@ -76,16 +79,16 @@ pub struct JumpCacheEntry {
 }
 
 /// Number of jump-cache entries (a power of two).
-pub const JUMP_CACHE_ENTRIES: usize = 4096;
+pub const JUMP_CACHE_ENTRIES: usize = 16384;
 
 /// Jump-cache entries per virtual page bucket (a power of two).
-const JUMP_CACHE_BUCKET: usize = 64;
+pub const JUMP_CACHE_BUCKET: usize = 256;
 
 /// Slot index in the jump cache for a virtual PC, as QEMU lays out its `tb_jmp_cache`: a hash
 /// of the page number picks a bucket of [`JUMP_CACHE_BUCKET`] entries, the word offset in the
 /// page picks the entry. All PCs of one page fall in one bucket, so dropping a page's
-/// translations (Linux's TLB-miss handler replaces a TLB0 entry on every miss) clears 64
-/// entries instead of the whole cache. Generated code computes the same (the JIT's
+/// translations (Linux's TLB-miss handler replaces a TLB0 entry on every miss) clears one
+/// bucket instead of the whole cache. Generated code computes the same (the JIT's
 /// `jump_cache_lookup`).
 #[inline]
 pub fn jump_cache_index(vpc: u64) -> usize {
@@ -126,6 +129,9 @@ pub struct CpuHeader {
     pub watch: Watchpoints,
     /// Jump-cache entries filled since the last flush (see [`CpuHeader::set_jump_cache`]).
     jump_cache_used: [u64; JUMP_CACHE_ENTRIES / 64],
+    /// Per soft-TLB mode, those of them whose code mapping in that mode depends on the
+    /// address-space ID.
+    jump_cache_local: [[u64; JUMP_CACHE_ENTRIES / 64]; NB_MMU_MODES],
 }
 
 impl CpuHeader {
@@ -152,6 +158,7 @@ impl CpuHeader {
             SoftTlb::init_raw(addr_of_mut!((*p).tlb));
             addr_of_mut!((*p).watch).write(Watchpoints::default());
             addr_of_mut!((*p).jump_cache_used).write([0; JUMP_CACHE_ENTRIES / 64]);
+            addr_of_mut!((*p).jump_cache_local).write([[0; JUMP_CACHE_ENTRIES / 64]; NB_MMU_MODES]);
         }
     }
 
@@ -161,24 +168,54 @@ impl CpuHeader {
         unsafe { &*self.space }
     }
 
-    /// Drops the jump-cache entries that may hold a PC of the virtual page of `vaddr` (its
-    /// bucket).
+    /// Drops the jump-cache entries of PCs in the virtual page of `vaddr` (they are all in its
+    /// bucket; the bucket's entries of other pages stay).
     pub fn flush_jump_cache_page(&mut self, vaddr: u64) {
-        let first = jump_cache_index(vaddr & !0xfff);
+        let page = vaddr & !0xfff;
+        let first = jump_cache_index(page);
         for e in &mut self.jump_cache[first..first + JUMP_CACHE_BUCKET] {
-            e.vpc = u64::MAX;
+            if e.vpc & !0xfff == page {
+                e.vpc = u64::MAX;
+            }
         }
     }
 
     /// Fills jump-cache entry `idx` (the run loop; generated code only reads the cache).
-    pub fn set_jump_cache(&mut self, idx: usize, e: JumpCacheEntry) {
+    /// `local`: the soft-TLB mode whose mapping of the code depends on the address-space ID.
+    pub fn set_jump_cache(&mut self, idx: usize, e: JumpCacheEntry, local: Option<usize>) {
         self.jump_cache[idx] = e;
-        self.jump_cache_used[idx / 64] |= 1 << (idx % 64);
+        let bit = 1u64 << (idx % 64);
+        self.jump_cache_used[idx / 64] |= bit;
+        for (m, bits) in self.jump_cache_local.iter_mut().enumerate() {
+            if local == Some(m) {
+                bits[idx / 64] |= bit;
+            } else {
+                bits[idx / 64] &= !bit;
+            }
+        }
+    }
+
+    /// The address-space ID (Book E PID) changed: drops, in the soft-TLB modes of `modes`
+    /// (bit `m` for mode `m`), the translations and jump-cache entries that depend on it;
+    /// global ones stay. (Linux switches the PID on every kernel entry and exit to fence off
+    /// user memory: flushing everything each time made every system call start cold.)
+    pub fn flush_address_space(&mut self, modes: u8) {
+        self.tlb.flush_local(modes);
+        for m in (0..NB_MMU_MODES).filter(|m| modes & (1 << m) != 0) {
+            for (w, word) in self.jump_cache_local[m].iter_mut().enumerate() {
+                let mut b = std::mem::take(word);
+                while b != 0 {
+                    self.jump_cache[w * 64 + b.trailing_zeros() as usize].vpc = u64::MAX;
+                    b &= b - 1;
+                }
+            }
+        }
     }
 
     /// Empties the indirect-branch cache (after the guest changes translations): only the
     /// entries filled since the last flush are touched.
     pub fn flush_jump_cache(&mut self) {
+        self.jump_cache_local = [[0; JUMP_CACHE_ENTRIES / 64]; NB_MMU_MODES];
         for (w, word) in self.jump_cache_used.iter_mut().enumerate() {
             let mut b = std::mem::take(word);
             while b != 0 {

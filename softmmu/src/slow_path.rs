@@ -278,7 +278,7 @@ mod tests {
         if prot & 2 == 0 && access == Access::Write {
             return Err(());
         }
-        Ok(TlbFill { phys: vaddr, prot, page_size: PAGE_SIZE, bswap: false })
+        Ok(TlbFill { phys: vaddr, prot, page_size: PAGE_SIZE, bswap: false, global: vaddr < 0x8000 })
     }
 
     fn cpu(space: &AddressSpace) -> Box<CpuHeader> {
@@ -348,8 +348,8 @@ mod tests {
                     assert!((*env).tlb.host_addr(mode as usize, page + 8, 4, 0).is_some(), "filled");
                 }
             }
-            (*env).set_jump_cache(5, crate::JumpCacheEntry { vpc: 0x1000, key: 0, code: 0, block: 0 });
-            (*env).set_jump_cache(4095, crate::JumpCacheEntry { vpc: 0x2000, key: 0, code: 0, block: 0 });
+            (*env).set_jump_cache(5, crate::JumpCacheEntry { vpc: 0x1000, key: 0, code: 0, block: 0 }, None);
+            (*env).set_jump_cache(4095, crate::JumpCacheEntry { vpc: 0x2000, key: 0, code: 0, block: 0 }, Some(3));
             (*env).flush_tlb();
             for mode in [0usize, 3, 7] {
                 for page in [0x1000u64, 0x7000, 0xe000] {
@@ -363,6 +363,23 @@ mod tests {
             assert!((*env).tlb.host_addr(3, 0x7008, 4, 0).is_some());
             (*env).tlb.flush_mode(3);
             assert!((*env).tlb.host_addr(3, 0x7008, 4, 0).is_none());
+            // An address-space change drops only what depends on it (the test MMU calls pages
+            // below 0x8000 global).
+            load_fast(env, 0x7008, MemOp::new(2, false, Endian::Big, 3));
+            load_fast(env, 0xe008, MemOp::new(2, false, Endian::Big, 3));
+            assert!(!(*env).tlb.is_local(3, 0x7008) && (*env).tlb.is_local(3, 0xe008));
+            (*env).set_jump_cache(7, crate::JumpCacheEntry { vpc: 0x7000, key: 0, code: 0, block: 0 }, None);
+            (*env).set_jump_cache(8, crate::JumpCacheEntry { vpc: 0xe000, key: 0, code: 0, block: 0 }, Some(3));
+            (*env).set_jump_cache(9, crate::JumpCacheEntry { vpc: 0xf000, key: 0, code: 0, block: 0 }, Some(1));
+            (*env).flush_address_space(1 << 1);
+            assert_eq!((*env).jump_cache[9].vpc, u64::MAX, "mode 1's local entry dropped");
+            assert_eq!((*env).jump_cache[8].vpc, 0xe000, "mode 3's kept");
+            assert!((*env).tlb.host_addr(3, 0xe008, 4, 0).is_some(), "mode 3's kept");
+            (*env).flush_address_space(0xff);
+            assert!((*env).tlb.host_addr(3, 0x7008, 4, 0).is_some(), "global entry kept");
+            assert!((*env).tlb.host_addr(3, 0xe008, 4, 0).is_none(), "local entry dropped");
+            assert_eq!((*env).jump_cache[7].vpc, 0x7000);
+            assert_eq!((*env).jump_cache[8].vpc, u64::MAX);
         }
     }
 }

@@ -77,6 +77,9 @@ pub struct SoftTlb {
     /// clears only those (Linux flushes on every PID change: clearing all 8 x 1024 entries each
     /// time showed up at 10 % of a disk benchmark).
     used: [[u64; TLB_ENTRIES / 64]; NB_MMU_MODES],
+    /// Per mode: the filled entries that depend on the address-space ID ([`TlbFill::global`]
+    /// false), dropped by [`SoftTlb::flush_local`].
+    local: [[u64; TLB_ENTRIES / 64]; NB_MMU_MODES],
 }
 
 /// Calls `f` with the index of every set bit of `bits`, clearing them.
@@ -141,6 +144,7 @@ impl SoftTlb {
                 }
                 std::ptr::addr_of_mut!((*p).large[m]).write((u64::MAX, 0));
                 std::ptr::addr_of_mut!((*p).used[m]).write([0; TLB_ENTRIES / 64]);
+                std::ptr::addr_of_mut!((*p).local[m]).write([0; TLB_ENTRIES / 64]);
             }
         }
     }
@@ -156,7 +160,23 @@ impl SoftTlb {
     pub fn flush_mode(&mut self, mode: usize) {
         let table = &mut self.table[mode];
         drain_bits(&mut self.used[mode], |i| table[i] = TlbEntry::INVALID);
+        self.local[mode] = [0; TLB_ENTRIES / 64];
         self.large[mode] = (u64::MAX, 0);
+    }
+
+    /// Drops the entries that depend on the address-space ID, in the modes of `modes` (bit
+    /// `m` for mode `m`).
+    pub fn flush_local(&mut self, modes: u8) {
+        for m in (0..NB_MMU_MODES).filter(|m| modes & (1 << m) != 0) {
+            let table = &mut self.table[m];
+            drain_bits(&mut self.local[m], |i| table[i] = TlbEntry::INVALID);
+        }
+    }
+
+    /// Whether the entry of `mode` for `vaddr` depends on the address-space ID.
+    pub fn is_local(&self, mode: usize, vaddr: u64) -> bool {
+        let i = tlb_index(vaddr);
+        self.local[mode][i / 64] & (1 << (i % 64)) != 0
     }
 
     /// Drops the translations of the page of `vaddr` in every mode (a whole mode if the page
@@ -218,7 +238,13 @@ impl SoftTlb {
             addend,
         };
         self.extra[mode][idx] = TlbExtra { phys_page: ppage };
-        self.used[mode][idx / 64] |= 1 << (idx % 64);
+        let bit = 1u64 << (idx % 64);
+        self.used[mode][idx / 64] |= bit;
+        if fill.global {
+            self.local[mode][idx / 64] &= !bit;
+        } else {
+            self.local[mode][idx / 64] |= bit;
+        }
     }
 
     /// Sends loads (`read`) and/or stores (`write`) through entry `idx` of `mode` to the slow

@@ -218,7 +218,9 @@ impl Engine {
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
         let code = self.cache.get(id).and_then(|t| t.entry()).unwrap_or(0);
-        hdr.set_jump_cache(jump_cache_index(pc), ferrite_softmmu::JumpCacheEntry { vpc: pc, key, code, block: id as u64 });
+        let code_mode = cpu.code_mmu_idx();
+        let local = hdr.tlb.is_local(code_mode, pc).then_some(code_mode);
+        hdr.set_jump_cache(jump_cache_index(pc), ferrite_softmmu::JumpCacheEntry { vpc: pc, key, code, block: id as u64 }, local);
         Some(id)
     }
 

@@ -78,7 +78,7 @@ unsafe fn ident(_env: *mut CpuHeader, vaddr: u64, _a: Access, _m: usize) -> Resu
     if vaddr >> 16 == 0xdead {
         return Err(());
     }
-    Ok(TlbFill { phys: vaddr, prot: 7, page_size: 4096, bswap: false })
+    Ok(TlbFill { phys: vaddr, prot: 7, page_size: 4096, bswap: false, global: true })
 }
 
 /// A machine for tests: 1 MiB of RAM at 0 and a CPU.

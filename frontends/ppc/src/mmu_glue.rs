@@ -19,7 +19,7 @@ pub unsafe fn tlb_fill(env: *mut CpuHeader, vaddr: u64, access: Access, mode: us
     let space = mode & 1 != 0;
     let ea = vaddr as u32;
     match cpu.mmu.translate(ea, space, pr, access) {
-        Ok(t) => Ok(TlbFill { phys: t.phys, prot: t.prot, page_size: t.page_size, bswap: t.little_endian() }),
+        Ok(t) => Ok(TlbFill { phys: t.phys, prot: t.prot, page_size: t.page_size, bswap: t.little_endian(), global: t.global }),
         Err(fault) => {
             let intr = fault_interrupt(cpu, fault, ea, space, access);
             cpu.raise_pending(intr);

@@ -6,6 +6,9 @@ use crate::helpers::cpu;
 use crate::mmu_glue;
 use ferrite_softmmu::CpuHeader;
 
+/// Soft-TLB modes of supervisor state (MSR[PR] = 0; see `Mode::data_mmu_idx`).
+const KERNEL_MODES: u8 = 0b0000_0011;
+
 /// L1CSR0/1 bits that read back as 0 (flash invalidate, lock clear): Linux polls them.
 const L1CSR_SELF_CLEARING: u32 = 0x0000_0102 | 0x0000_0004 | 0x0000_0200;
 
@@ -45,6 +48,22 @@ impl PpcCpu {
         }
     }
 
+    /// The soft-TLB modes whose PID-dependent translations a write of `v` to PID`i` makes
+    /// stale (QEMU flushes everything). Linux's kernel-user access protection sets PID0 to 0
+    /// on every kernel entry and back on exit: user-mode translations made under PID N cannot
+    /// be used in the kernel and still hold when PID N comes back, so only a change to another
+    /// non-zero PID drops them; kernel-mode ones made under PID N are dropped whenever it
+    /// changes (with PID 0 the kernel must fault on user addresses).
+    fn pid_change_modes(&mut self, i: usize, v: u32) -> u8 {
+        if i == 0 && (v == 0 || v == self.mmu.user_pid) {
+            return KERNEL_MODES;
+        }
+        if i == 0 {
+            self.mmu.user_pid = v;
+        }
+        u8::MAX
+    }
+
     /// Writes a state SPR (the caller checked access rights).
     pub fn write_spr(&mut self, num: u32, v: u32) {
         match num {
@@ -53,8 +72,8 @@ impl PpcCpu {
                 let i = if num == 48 { 0 } else { (num - 632) as usize };
                 if self.mmu.pid[i] != v {
                     self.mmu.pid[i] = v;
-                    // Translations depend on the PID: drop cached ones (QEMU flushes too).
-                    self.hdr.flush_tlb();
+                    let modes = self.pid_change_modes(i, v);
+                    self.hdr.flush_address_space(modes);
                 }
             }
             54 => self.timers_write_decar(v),

@@ -6,7 +6,7 @@ use super::{hdr, Lower, Pos};
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
 use ferrite_ir::exit::tag;
 use ferrite_ir::{Reg, RegSet};
-use ferrite_softmmu::{CpuHeader, JumpCacheEntry, JUMP_CACHE_ENTRIES, PAGE_MASK};
+use ferrite_softmmu::{CpuHeader, JumpCacheEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_MASK};
 use std::mem::{offset_of, size_of};
 
 const JC_BYTES: usize = size_of::<JumpCacheEntry>();
@@ -151,16 +151,16 @@ impl Lower<'_, '_> {
     /// Looks `pc` up in the CPU's jump cache for this block's mode. Leaves the builder in the
     /// hit path; returns the (cold) miss block and the target's code address.
     fn jump_cache_lookup(&mut self, pc: ir::Value) -> (ir::Block, ir::Value) {
-        // ferrite_softmmu::jump_cache_index, scaled to bytes: a bucket of 64 entries from the
-        // page number ((page ^ page >> 6) & 63), the entry from the word offset ((pc >> 2) & 63).
+        // ferrite_softmmu::jump_cache_index, scaled to bytes: a bucket from the page number
+        // ((page ^ page >> 6) & (buckets - 1)), the entry from the word offset in the page.
         let page = self.b.ins().ushr_imm_u(pc, 12);
         let page_hi = self.b.ins().ushr_imm_u(pc, 18);
         let mixed = self.b.ins().bxor(page, page_hi);
-        let buckets = (JUMP_CACHE_ENTRIES / 64) as i64;
+        let buckets = (JUMP_CACHE_ENTRIES / JUMP_CACHE_BUCKET) as i64;
         let bucket = self.b.ins().band_imm_s(mixed, buckets - 1);
-        let bucket_bytes = self.b.ins().ishl_imm_s(bucket, (64 * JC_BYTES).trailing_zeros() as i64);
+        let bucket_bytes = self.b.ins().ishl_imm_s(bucket, (JUMP_CACHE_BUCKET * JC_BYTES).trailing_zeros() as i64);
         let word = self.b.ins().ishl_imm_s(pc, (JC_BYTES / 4).trailing_zeros() as i64);
-        let word_bytes = self.b.ins().band_imm_s(word, (63 * JC_BYTES) as i64);
+        let word_bytes = self.b.ins().band_imm_s(word, ((JUMP_CACHE_BUCKET - 1) * JC_BYTES) as i64);
         let index = self.b.ins().bor(bucket_bytes, word_bytes);
         let e = self.b.ins().iadd(self.env, index);
         let field = |f: usize| JUMP_CACHE + f as i32;

@@ -25,7 +25,7 @@ unsafe fn fill(_env: *mut CpuHeader, vaddr: u64, _a: Access, _m: usize) -> Resul
     if vaddr >> 16 == FAULT_BASE >> 16 {
         return Err(());
     }
-    Ok(TlbFill { phys: vaddr, prot: 7, page_size: 4096, bswap: vaddr & !0xfff == BSWAP_PAGE })
+    Ok(TlbFill { phys: vaddr, prot: 7, page_size: 4096, bswap: vaddr & !0xfff == BSWAP_PAGE, global: true })
 }
 
 /// A test machine in a reproducible state: registers and data pages from `seed`.

@@ -147,7 +147,7 @@ fn dynamic_exits_tail_call_jump_cache_hits_of_the_same_mode() {
     let mut m = TestMachine::new();
     m.cpu.r[2] = TARGET;
     let slot = jump_cache_slot(TARGET);
-    m.cpu.hdr.set_jump_cache(slot, JumpCacheEntry { vpc: TARGET, key: KEY, code: cd.entry, block: 0 });
+    m.cpu.hdr.set_jump_cache(slot, JumpCacheEntry { vpc: TARGET, key: KEY, code: cd.entry, block: 0 }, None);
     assert_eq!(enter(&jit, cc.entry, cc.slots, &mut m, &c), Exit::Halt { pc: TARGET + 4 });
     assert_eq!(m.cpu.r[3], 42, "D ran after C's registers were stored");
 

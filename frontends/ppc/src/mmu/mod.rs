@@ -86,6 +86,8 @@ pub struct Translation {
     pub prot: u8,
     /// W I M G E attributes.
     pub wimge: u8,
+    /// The entry is global (TID 0): the translation holds for every PID.
+    pub global: bool,
 }
 
 impl Translation {
@@ -118,6 +120,8 @@ pub struct BookeMmu {
     pub pid: [u32; 3],
     /// TLB0 next victim way (QEMU's `last_way`).
     next_victim: u32,
+    /// The non-zero PID the user-mode soft-TLB and jump-cache entries were filled under.
+    pub user_pid: u32,
 }
 
 impl std::fmt::Debug for BookeMmu {
@@ -147,6 +151,7 @@ impl BookeMmu {
             mas7: 0,
             pid: [0; 3],
             next_victim: 0,
+            user_pid: 0,
         }
     }
 
@@ -157,6 +162,7 @@ impl BookeMmu {
         (self.mas0, self.mas1, self.mas2, self.mas3, self.mas4, self.mas6, self.mas7) = (0, 0, 0, 0, 0, 0, 0);
         self.pid = [0; 3];
         self.next_victim = 0;
+        self.user_pid = 0;
     }
 
     /// Reads an MMU SPR (MAS0-4, MAS6, MAS7, TLBnCFG, MMUCFG, MMUCSR0).

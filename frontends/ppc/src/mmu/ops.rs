@@ -247,7 +247,7 @@ impl BookeMmu {
             if prot & need == 0 {
                 return Err(Fault::Protection);
             }
-            return Ok(Translation { phys: e.phys(ea), page_size: e.page_size(), prot, wimge: (e.mas2 & MAS2_WIMGE) as u8 });
+            return Ok(Translation { phys: e.phys(ea), page_size: e.page_size(), prot, wimge: (e.mas2 & MAS2_WIMGE) as u8, global: e.tid() == 0 });
         }
         Err(Fault::Miss)
     }
