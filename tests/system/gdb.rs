@@ -422,13 +422,19 @@ fn malformed_packets(seed: u64) -> Vec<Vec<u8>> {
     v
 }
 
-#[test]
-fn malformed_packets_and_a_second_client_never_crash_anything() {
-    let dir = build();
-    let elf = dir.join("spin.elf");
-    let sock = std::env::temp_dir().join(format!("ferrite-gdb-{}.sock", std::process::id()));
+/// Starts the ticking guest (`gdb/spin.c`) with the stub on a Unix socket named after `name`;
+/// returns it once it runs, its ELF and the socket path.
+fn spinning_guest(name: &str) -> (Guest, PathBuf, PathBuf) {
+    let elf = build().join("spin.elf");
+    let sock = std::env::temp_dir().join(format!("ferrite-gdb-{name}-{}.sock", std::process::id()));
     let mut g = Guest::start(&["-nographic", "-kernel", elf.to_str().unwrap(), "-gdb", &format!("unix:{}", sock.display())]);
     g.wait_for("tick 0", Duration::from_secs(30));
+    (g, elf, sock)
+}
+
+#[test]
+fn malformed_packets_and_a_second_client_never_crash_anything() {
+    let (mut g, elf, sock) = spinning_guest("fuzz");
 
     // A second client is refused while one is attached; the first keeps working.
     let mut first = Raw::connect(&sock);
@@ -481,11 +487,7 @@ fn malformed_packets_and_a_second_client_never_crash_anything() {
 
 #[test]
 fn kill_from_the_debugger_ends_ferrite() {
-    let dir = build();
-    let elf = dir.join("spin.elf");
-    let sock = std::env::temp_dir().join(format!("ferrite-gdb-kill-{}.sock", std::process::id()));
-    let mut g = Guest::start(&["-nographic", "-kernel", elf.to_str().unwrap(), "-gdb", &format!("unix:{}", sock.display())]);
-    g.wait_for("tick 0", Duration::from_secs(30));
+    let (mut g, _elf, sock) = spinning_guest("kill");
     let mut c = Raw::connect(&sock);
     assert!(c.command(b"?").is_some());
     assert!(c.send(&Raw::packet(b"k")));
