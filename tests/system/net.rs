@@ -69,18 +69,18 @@ fn guest_gets_a_lease_reaches_the_host_and_serves_a_forwarded_port() {
     assert!(lease.contains("lease=10.0.2.15/255.255.255.0 router=10.0.2.2 dns=10.0.2.3"), "{lease}");
 
     // (a) The guest fetches a page from the host's loopback through the gateway.
-    let out = g.run(&format!("wget -q -O - http://10.0.2.2:{http}/ && echo; echo wget-rc=$?"), "wget-rc=");
+    let out = g.run(&format!("wget -q -O - http://10.0.2.2:{http}/ && echo; echo wget\"\"-rc=$?"), "wget-rc=");
     let rest = g.wait_for(PROMPT, Duration::from_secs(30));
     assert!(out.contains(&page), "wget output: {out}");
     assert!(rest.starts_with('0'), "wget failed: {out}{rest}");
 
     // A refused port gives the guest a prompt error, not a hang.
-    let out = g.run(&format!("wget -q -O - http://10.0.2.2:{}/; echo refused-rc=$?", free_port()), "refused-rc=");
+    let out = g.run(&format!("wget -q -O - http://10.0.2.2:{}/; echo refused\"\"-rc=$?", free_port()), "refused-rc=");
     let rest = g.wait_for(PROMPT, Duration::from_secs(30));
     assert!(!rest.starts_with('0'), "wget of a closed port succeeded: {out}{rest}");
 
     // (b) A server in the guest is reached through the forwarded host port.
-    g.run("mkdir -p /www && echo served-by-the-guest > /www/index.html && httpd -p 8080 -h /www && echo httpd-up", "httpd-up");
+    g.run("mkdir -p /www && echo served-by-the-guest > /www/index.html && httpd -p 8080 -h /www && echo httpd\"\"-up", "httpd-up");
     g.wait_for(PROMPT, Duration::from_secs(10));
     let t0 = Instant::now();
     let reply = loop {
@@ -102,7 +102,7 @@ fn guest_gets_a_lease_reaches_the_host_and_serves_a_forwarded_port() {
     let out = g.run(&format!("wget -q -O - http://10.0.2.2:{big}/ | wc -c"), PROMPT);
     eprintln!("guest wget of 1 MiB from the host: {:?}", t.elapsed());
     assert!(out.contains("1048576"), "{out}");
-    g.run("dd if=/dev/zero of=/www/big bs=1024 count=1024 2>/dev/null; echo made", PROMPT);
+    g.run("dd if=/dev/zero of=/www/big bs=1024 count=1024 2>/dev/null; echo ma\"\"de", "made");
     let t = Instant::now();
     let mut s = TcpStream::connect(("127.0.0.1", fwd)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
