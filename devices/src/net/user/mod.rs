@@ -167,3 +167,6 @@ fn host_resolver() -> SocketAddr {
         .next()
         .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 53))
 }
+
+#[cfg(test)]
+mod tests;
