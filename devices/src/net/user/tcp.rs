@@ -173,9 +173,4 @@ impl TcpNat {
             })
             .collect()
     }
-
-    /// Number of live connections.
-    pub fn len(&self) -> usize {
-        self.conns.len()
-    }
 }
