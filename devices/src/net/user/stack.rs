@@ -134,7 +134,11 @@ impl Stack {
                 }
                 return;
             }
-            Kind::TcpSyn { src, dst } => self.tcp.syn(&mut self.sockets, src, dst),
+            Kind::TcpSyn { src, dst } => {
+                if !self.tcp.syn(src, dst, &frame) {
+                    return; // held until the host connection is made
+                }
+            }
             // With any-IP on, smoltcp would claim every address: answer only for ours.
             Kind::ArpRequest { target } if target != GATEWAY && target != DNS => return,
             Kind::ArpRequest { .. } | Kind::Other => {}
@@ -156,6 +160,8 @@ impl Stack {
                     self.tcp.connect(&mut self.iface, &mut self.sockets, host, GATEWAY, guest);
                 }
             }
+            let connected = self.tcp.progress(&mut self.sockets);
+            self.wire.rx.extend(connected);
             let macs = self.macs();
             self.udp.receive(macs, &mut out);
             let now = self.now();

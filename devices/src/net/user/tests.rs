@@ -173,6 +173,17 @@ fn tcp_to_the_gateway_reaches_the_host_loopback_and_closed_ports_reset() {
 }
 
 #[test]
+fn a_slow_host_connection_does_not_stall_the_stack() {
+    let mut net = start();
+    // TEST-NET-1: never answers (or is unreachable at once); either way the stack goes on.
+    net.send(&tcp_syn((Ipv4Address::new(192, 0, 2, 1), 80), 42000));
+    let t0 = Instant::now();
+    net.send(&arp_request(GATEWAY));
+    assert_eq!(expect(&mut net, Duration::from_secs(2), arp_reply_for).map(|r| r.0), Some(GATEWAY));
+    assert!(t0.elapsed() < Duration::from_millis(500), "answered after {:?}", t0.elapsed());
+}
+
+#[test]
 fn udp_to_the_gateway_reaches_the_host_and_replies_come_back() {
     let mut net = start();
     let echo = UdpSocket::bind("127.0.0.1:0").unwrap();
