@@ -128,3 +128,19 @@ fn network_options_are_checked() {
         assert!(err.contains(want), "{args:?}: stderr should say {want:?}: {err}");
     }
 }
+
+#[test]
+fn two_guests_ping_each_other_over_netdev_socket() {
+    let port = free_port();
+    let listen = format!("socket,id=s0,listen=127.0.0.1:{port}");
+    let connect = format!("socket,id=s0,connect=127.0.0.1:{port}");
+    let mut a = Guest::start(&["-nographic", "-netdev", &listen, "-device", "virtio-net-pci,netdev=s0,mac=52:54:00:00:00:0a"]);
+    a.wait_for(PROMPT, BOOT);
+    let mut b = Guest::start(&["-nographic", "-netdev", &connect, "-device", "virtio-net-pci,netdev=s0,mac=52:54:00:00:00:0b"]);
+    b.wait_for(PROMPT, BOOT);
+    a.run("ip addr add 192.168.76.1/24 dev eth0 && ip link set eth0 up && echo u\"\"p", "up");
+    b.run("ip addr add 192.168.76.2/24 dev eth0 && ip link set eth0 up && echo u\"\"p", "up");
+    b.wait_for(PROMPT, Duration::from_secs(10));
+    let out = b.run("ping -c 3 -W 5 192.168.76.1; echo pi\"\"nged", "pinged");
+    assert!(out.contains("3 packets received"), "{out}");
+}
