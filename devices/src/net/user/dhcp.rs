@@ -100,8 +100,10 @@ mod tests {
         buf
     }
 
+    type Addr = Option<Ipv4Address>;
+
     /// (message type, your address, router, mask, server id, transaction, DNS option).
-    fn parse(b: &[u8]) -> (DhcpMessageType, Ipv4Address, Option<Ipv4Address>, Option<Ipv4Address>, Option<Ipv4Address>, u32, Vec<Ipv4Address>) {
+    fn parse(b: &[u8]) -> (DhcpMessageType, Ipv4Address, Addr, Addr, Addr, u32, Vec<Ipv4Address>) {
         let p = DhcpPacket::new_checked(b).unwrap();
         let r = DhcpRepr::parse(&p).unwrap();
         let dns = r.dns_servers.map(|d| d.to_vec()).unwrap_or_default();
