@@ -68,6 +68,9 @@ fn guest_gets_a_lease_reaches_the_host_and_serves_a_forwarded_port() {
     let lease = dhcp(&mut g);
     assert!(lease.contains("lease=10.0.2.15/255.255.255.0 router=10.0.2.2 dns=10.0.2.3"), "{lease}");
 
+    let out = g.run("ping -c 1 -W 5 10.0.2.2; echo pi\"\"nged", "pinged");
+    assert!(out.contains("1 packets received"), "ping of the gateway: {out}");
+
     // (a) The guest fetches a page from the host's loopback through the gateway.
     let out = g.run(&format!("wget -q -O - http://10.0.2.2:{http}/ && echo; echo wget\"\"-rc=$?"), "wget-rc=");
     let rest = g.wait_for(PROMPT, Duration::from_secs(30));

@@ -29,6 +29,11 @@ pub enum Kind<'a> {
         /// The destination.
         dst: Endpoint,
     },
+    /// An ICMP message to `dst`.
+    Icmp {
+        /// Destination address.
+        dst: Ipv4Address,
+    },
     /// An ARP request for `target`.
     ArpRequest {
         /// The address asked for.
@@ -81,7 +86,7 @@ fn classify_ipv4(bytes: &[u8]) -> Kind<'_> {
                 Kind::Other
             }
         }
-        IpProtocol::Icmp => Kind::Other,
+        IpProtocol::Icmp => Kind::Icmp { dst: repr.dst_addr },
         _ => Kind::Malformed("IP protocol other than TCP, UDP and ICMP"),
     }
 }

@@ -139,9 +139,10 @@ impl Stack {
                     return; // held until the host connection is made
                 }
             }
-            // With any-IP on, smoltcp would claim every address: answer only for ours.
-            Kind::ArpRequest { target } if target != GATEWAY && target != DNS => return,
-            Kind::ArpRequest { .. } | Kind::Other => {}
+            // With any-IP on, smoltcp would claim every address: answer ARP and echo requests
+            // only for ours (the NAT cannot ping the outside world without privileges).
+            Kind::ArpRequest { target: ip } | Kind::Icmp { dst: ip } if ip != GATEWAY && ip != DNS => return,
+            Kind::ArpRequest { .. } | Kind::Icmp { .. } | Kind::Other => {}
         }
         self.wire.rx.push_back(frame);
     }

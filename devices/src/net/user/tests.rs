@@ -250,3 +250,47 @@ fn destinations_map_like_qemu() {
     assert_eq!(map_destination((Ipv4Address::BROADCAST, 80)), None);
     assert_eq!(map_destination((Ipv4Address::new(127, 0, 0, 1), 80)), None);
 }
+
+#[test]
+fn dns_to_10_0_2_3_goes_to_the_resolver_and_answers_come_from_10_0_2_3() {
+    let resolver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    resolver.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut nat = udp::UdpNat::new(resolver.local_addr().unwrap());
+    nat.send((GUEST, 5353), (DNS, 53), b"query");
+    let mut b = [0u8; 16];
+    let (n, from) = resolver.recv_from(&mut b).unwrap();
+    assert_eq!(&b[..n], b"query");
+    resolver.send_to(b"answer", from).unwrap();
+    let mut out = Vec::new();
+    let t0 = Instant::now();
+    while out.is_empty() && t0.elapsed() < Duration::from_secs(2) {
+        nat.receive((GATEWAY_MAC, GUEST_MAC), &mut out);
+    }
+    let (src, payload) = udp_to(&out[0], 5353).unwrap();
+    assert_eq!((src, payload.as_slice()), ((DNS, 53), &b"answer"[..]));
+}
+
+#[test]
+fn pings_are_answered_for_the_gateway_only() {
+    let mut net = start();
+    net.send(&arp_request(GATEWAY));
+    expect(&mut net, Duration::from_secs(2), arp_reply_for).unwrap();
+    for (dst, answered) in [(GATEWAY, true), (Ipv4Address::new(192, 0, 2, 1), false)] {
+        let caps = ChecksumCapabilities::default();
+        let icmp = smoltcp::wire::Icmpv4Repr::EchoRequest { ident: 1, seq_no: 1, data: b"hi" };
+        let ip = Ipv4Repr { src_addr: GUEST, dst_addr: dst, next_header: IpProtocol::Icmp, payload_len: icmp.buffer_len(), hop_limit: 64 };
+        let eth = EthernetRepr { src_addr: GUEST_MAC, dst_addr: GATEWAY_MAC, ethertype: EthernetProtocol::Ipv4 };
+        let mut buf = vec![0u8; eth.buffer_len() + ip.buffer_len() + icmp.buffer_len()];
+        let mut f = EthernetFrame::new_unchecked(&mut buf[..]);
+        eth.emit(&mut f);
+        let mut p = Ipv4Packet::new_unchecked(f.payload_mut());
+        ip.emit(&mut p, &caps);
+        icmp.emit(&mut smoltcp::wire::Icmpv4Packet::new_unchecked(p.payload_mut()), &caps);
+        net.send(&buf);
+        let reply = expect(&mut net, Duration::from_millis(500), |f| {
+            let ip = Ipv4Packet::new_checked(EthernetFrame::new_checked(f).ok()?.payload()).ok()?;
+            (ip.next_header() == IpProtocol::Icmp).then(|| ip.src_addr())
+        });
+        assert_eq!(reply.is_some(), answered, "{dst}");
+    }
+}
