@@ -1,7 +1,8 @@
 //! Network cards and their host backends from the command line, in QEMU's spellings:
 //!
 //! * `-netdev user,id=ID[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
-//!   `-netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT`, plus
+//!   `-netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT` or
+//!   `-netdev tap,id=ID[,ifname=NAME][,script=no,downscript=no]`, plus
 //!   `-device virtio-net-pci,netdev=ID[,mac=MAC]`;
 //! * the short `-nic user[,hostfwd=...][,model=virtio-net-pci][,mac=MAC]` (or `-nic none`);
 //! * the old `-net nic[,model=virtio][,macaddr=MAC] -net user[,hostfwd=...]` (or `-net none`).
@@ -11,6 +12,7 @@
 
 use crate::drive::split_options;
 use ferrite_devices::net::socket::SocketNet;
+use ferrite_devices::net::tap::TapNet;
 use ferrite_devices::net::user::{HostFwd, UserConfig, UserNet, UserNetError};
 use ferrite_devices::net::{NetBackend, Waker};
 use std::collections::HashMap;
@@ -29,6 +31,9 @@ pub enum NetError {
         /// Why.
         source: std::io::Error,
     },
+    /// `-netdev tap`.
+    #[error("-netdev tap: cannot open the TAP interface: {0} (it needs CAP_NET_ADMIN or a TAP device you own)")]
+    Tap(std::io::Error),
 }
 
 /// Starts the backend `cfg` describes; `waker` is called when frames for the guest arrive.
@@ -38,6 +43,11 @@ pub fn open_backend(cfg: &NetBackendConfig, waker: Waker) -> Result<Box<dyn NetB
         NetBackendConfig::Socket { listen, addr } => {
             let s = if *listen { SocketNet::listen(addr, waker) } else { SocketNet::connect(addr, waker) };
             Box::new(s.map_err(|source| NetError::Socket { addr: addr.clone(), source })?)
+        }
+        NetBackendConfig::Tap { ifname } => {
+            let tap = TapNet::open(ifname.as_deref(), waker).map_err(NetError::Tap)?;
+            tracing::info!("tap: guest network on host interface {}", tap.name());
+            Box::new(tap)
         }
     })
 }
@@ -53,6 +63,11 @@ pub enum NetBackendConfig {
         listen: bool,
         /// The address.
         addr: String,
+    },
+    /// A host TAP interface (`None`: the kernel names it).
+    Tap {
+        /// Interface name.
+        ifname: Option<String>,
     },
 }
 
@@ -126,10 +141,23 @@ fn backend(opt: &str, ty: &str, kv: &[(&str, &str)], skip: &[&str]) -> Result<Ne
             let (listen, addr) = addr.ok_or_else(|| format!("{opt} socket: listen=[HOST]:PORT or connect=HOST:PORT is required"))?;
             Ok(NetBackendConfig::Socket { listen, addr })
         }
-        "tap" | "bridge" | "vde" | "l2tpv3" | "vhost-user" | "stream" | "dgram" => {
-            Err(format!("{opt} {ty}: not supported (user and socket are)"))
+        "tap" => {
+            let mut ifname = None;
+            for &(k, v) in kv {
+                match k {
+                    "ifname" => ifname = Some(v.to_string()),
+                    "script" | "downscript" if v == "no" || v.is_empty() => {}
+                    "script" | "downscript" => return Err(format!("{opt} tap: {k}={v}: scripts are not run (use {k}=no and configure the host side yourself)")),
+                    _ if skip.contains(&k) => {}
+                    _ => return Err(format!("{opt} tap: unknown option '{k}' (accepted: id, ifname, script=no, downscript=no)")),
+                }
+            }
+            Ok(NetBackendConfig::Tap { ifname })
         }
-        _ => Err(format!("{opt}: unknown network backend '{ty}' (user or socket)")),
+        "bridge" | "vde" | "l2tpv3" | "vhost-user" | "stream" | "dgram" => {
+            Err(format!("{opt} {ty}: not supported (user, socket and tap are)"))
+        }
+        _ => Err(format!("{opt}: unknown network backend '{ty}' (user, socket or tap)")),
     }
 }
 
@@ -272,12 +300,15 @@ mod tests {
     fn socket_backends() {
         let n = opts(&["socket,id=s,listen=:1234"], &["virtio-net-pci,netdev=s"], &[], &[]).nics().unwrap();
         assert_eq!(n[0].backend, NetBackendConfig::Socket { listen: true, addr: ":1234".into() });
+        let n = opts(&[], &[], &["tap,ifname=tap7,script=no,downscript=no"], &[]).nics().unwrap();
+        assert_eq!(n[0].backend, NetBackendConfig::Tap { ifname: Some("tap7".into()) });
     }
 
     #[test]
     fn refusals_say_why() {
         let err = |o: NetOptions| o.nics().unwrap_err();
-        assert!(err(opts(&["tap,id=t"], &["virtio-net-pci,netdev=t"], &[], &[])).contains("not supported"));
+        assert!(err(opts(&["bridge,id=t"], &["virtio-net-pci,netdev=t"], &[], &[])).contains("not supported"));
+        assert!(err(opts(&[], &[], &["tap,script=/etc/qemu-ifup"], &[])).contains("scripts are not run"));
         assert!(err(opts(&["user"], &[], &[], &[])).contains("id= is required"));
         assert!(err(opts(&["user,id=a"], &[], &[], &[])).contains("not used"));
         assert!(err(opts(&[], &["virtio-net-pci,netdev=x"], &[], &[])).contains("no -netdev"));

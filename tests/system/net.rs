@@ -120,7 +120,7 @@ fn guest_gets_a_lease_reaches_the_host_and_serves_a_forwarded_port() {
 #[test]
 fn network_options_are_checked() {
     for (args, want) in [
-        (vec!["-nic", "tap"], "not supported"),
+        (vec!["-nic", "bridge"], "not supported"),
         (vec!["-netdev", "user,id=n0"], "not used"),
         (vec!["-device", "e1000,netdev=n0"], "only virtio-net-pci"),
         (vec!["-nic", "user,hostfwd=tcp::bad-:22"], "host port"),
@@ -146,4 +146,31 @@ fn two_guests_ping_each_other_over_netdev_socket() {
     b.wait_for(PROMPT, Duration::from_secs(10));
     let out = b.run("ping -c 3 -W 5 192.168.76.1; echo pi\"\"nged", "pinged");
     assert!(out.contains("3 packets received"), "{out}");
+}
+
+#[test]
+fn guest_pings_the_host_over_a_tap_interface() {
+    let ifname = format!("fertap{}", std::process::id() % 100_000);
+    let netdev = format!("tap,id=t0,ifname={ifname},script=no,downscript=no");
+    let mut g = Guest::start(&["-nographic", "-netdev", &netdev, "-device", "virtio-net-pci,netdev=t0"]);
+    // The interface exists once ferrite has built the board; without CAP_NET_ADMIN it cannot.
+    let t0 = Instant::now();
+    while !std::path::Path::new(&format!("/sys/class/net/{ifname}")).exists() {
+        if t0.elapsed() > Duration::from_secs(10) {
+            eprintln!("skipped: cannot create TAP interface {ifname} here (needs CAP_NET_ADMIN)");
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ip = |args: &[&str]| {
+        let st = std::process::Command::new("ip").args(args).status();
+        assert!(st.is_ok_and(|s| s.success()), "ip {args:?}");
+    };
+    ip(&["addr", "add", "192.168.78.1/24", "dev", &ifname]);
+    ip(&["link", "set", &ifname, "up"]);
+    g.wait_for(PROMPT, BOOT);
+    g.run("ip addr add 192.168.78.2/24 dev eth0 && ip link set eth0 up && echo u\"\"p", "up");
+    g.wait_for(PROMPT, Duration::from_secs(10));
+    let out = g.run("ping -c 2 -W 5 192.168.78.1; echo pi\"\"nged", "pinged");
+    assert!(out.contains("2 packets received"), "{out}");
 }

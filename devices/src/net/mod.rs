@@ -5,9 +5,11 @@
 //! and the machine loop (on the vCPU thread) moves them into the guest's receive buffers.
 //!
 //! Backends: [`user`] (QEMU's "user" networking: a NAT to host sockets with DHCP, DNS and
-//! port forwarding, over `smoltcp`) and [`socket`] (QEMU's `-netdev socket` framing over TCP).
+//! port forwarding, over `smoltcp`), [`socket`] (QEMU's `-netdev socket` framing over TCP) and
+//! [`tap`] (a host TAP interface).
 
 pub mod socket;
+pub mod tap;
 pub mod user;
 
 use std::collections::VecDeque;
