@@ -41,6 +41,8 @@ pub struct TcpNat {
     conns: Vec<Conn>,
     pending: Vec<Pending>,
     next_port: u16,
+    /// Copy buffer for the relay (kept to avoid an allocation per round).
+    buf: Vec<u8>,
 }
 
 /// A host connection under way for a guest SYN.
@@ -160,7 +162,8 @@ impl TcpNat {
 
     /// Moves bytes between every guest socket and its host stream.
     pub fn relay(&mut self, sockets: &mut SocketSet<'static>) {
-        let mut buf = vec![0u8; BUFFER];
+        self.buf.resize(BUFFER, 0);
+        let buf = &mut self.buf;
         for c in &mut self.conns {
             let s = sockets.get_mut::<tcp::Socket>(c.handle);
             // Guest to host.
@@ -182,7 +185,7 @@ impl TcpNat {
                 if !s.can_recv() {
                     break;
                 }
-                match s.recv_slice(&mut buf) {
+                match s.recv_slice(buf) {
                     Ok(n) if n > 0 => c.to_host.extend_from_slice(&buf[..n]),
                     _ => break,
                 }

@@ -27,12 +27,14 @@ struct Flow {
 pub struct UdpNat {
     flows: HashMap<(Endpoint, Endpoint), Flow>,
     resolver: SocketAddr,
+    /// Receive buffer (kept to avoid an allocation per round).
+    buf: Vec<u8>,
 }
 
 impl UdpNat {
     /// A NAT that sends DNS queries to `resolver`.
     pub fn new(resolver: SocketAddr) -> UdpNat {
-        UdpNat { flows: HashMap::new(), resolver }
+        UdpNat { flows: HashMap::new(), resolver, buf: vec![0; 65536] }
     }
 
     /// Sends a datagram the guest addressed from `src` to `dst`.
@@ -67,11 +69,11 @@ impl UdpNat {
 
     /// Frames for the guest from every datagram that arrived; forgets idle flows.
     pub fn receive(&mut self, macs: Macs, out: &mut Vec<Vec<u8>>) {
-        let mut buf = vec![0u8; 65536];
+        let buf = &mut self.buf;
         let now = Instant::now();
         self.flows.retain(|_, f| {
             loop {
-                match f.sock.recv(&mut buf) {
+                match f.sock.recv(buf) {
                     Ok(n) if n <= MAX_PAYLOAD => {
                         f.last = now;
                         out.push(udp_frame(macs, f.remote, f.guest, &buf[..n]));
