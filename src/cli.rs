@@ -69,9 +69,22 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub hda: Option<PathBuf>,
 
-    /// Network (only `none` for now).
+    /// Old-style network: `nic[,model=virtio][,macaddr=MAC]` with `user[,hostfwd=...]`, or `none`.
     #[arg(long, value_name = "OPTS")]
-    pub net: Option<String>,
+    pub net: Vec<String>,
+
+    /// Network backend: `user,id=ID[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
+    /// `socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT`.
+    #[arg(long, value_name = "OPTS")]
+    pub netdev: Vec<String>,
+
+    /// Device: `virtio-net-pci,netdev=ID[,mac=MAC]`.
+    #[arg(long, value_name = "OPTS")]
+    pub device: Vec<String>,
+
+    /// Network card and backend in one: `user[,hostfwd=...][,mac=MAC]`, or `none`.
+    #[arg(long, value_name = "OPTS")]
+    pub nic: Vec<String>,
 
     /// Deterministic execution: virtual time follows the instruction count
     /// (`shift=N`: 2^N ns per instruction; `auto` is shift=3).
@@ -123,13 +136,14 @@ Examples:
   ferrite -M ppce500 -cpu e500mc -m 256 -kernel uImage -initrd rootfs.cpio.gz \\
           -append \"console=ttyS0\" -nographic
   ferrite -kernel prog.elf -d in_asm,int -D trace.log
+  ferrite -nic user,hostfwd=tcp::2222-:22   guest network (10.0.2.15, host is 10.0.2.2)
 
 Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A A send Ctrl-A.";
 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "drive", "hda", "net", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
+    "monitor", "drive", "hda", "net", "netdev", "device", "nic", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
 ];
 
 impl Cli {
@@ -137,6 +151,12 @@ impl Cli {
     pub fn drives(&self) -> Result<Vec<ferrite_machines::DriveConfig>, String> {
         let hda = self.hda.as_deref().map(ferrite_machines::DriveConfig::hda);
         hda.into_iter().map(Ok).chain(self.drive.iter().map(|d| ferrite_machines::DriveConfig::parse(d))).collect()
+    }
+
+    /// The network cards of `-device`, `-nic` and `-net`.
+    pub fn nics(&self) -> Result<Vec<ferrite_machines::NicConfig>, String> {
+        let net = self.net.clone();
+        ferrite_machines::NetOptions { netdev: self.netdev.clone(), device: self.device.clone(), nic: self.nic.clone(), net }.nics()
     }
 }
 

@@ -96,11 +96,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         bail!("unsupported CPU '{}' (supported: e500mc)", cli.cpu);
     }
     let ram_size = cli::parse_size(&cli.memory).map_err(anyhow::Error::msg)?;
-    if let Some(net) = &cli.net {
-        if net != "none" {
-            bail!("-net {net}: networking is not available yet (use -net none)");
-        }
-    }
+    let nics = cli.nics().map_err(anyhow::Error::msg)?;
     let gdb = match (&cli.gdb, cli.gdb_default) {
         (Some(spec), _) if spec == "none" => None,
         (Some(spec), _) => Some(GdbAddr::parse(spec).map_err(anyhow::Error::msg)?),
@@ -164,6 +160,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         dtb: cli.dtb.clone(),
         dump_dtb,
         drives: cli.drives().map_err(anyhow::Error::msg)?,
+        nics,
         serials,
         clock,
         engine,

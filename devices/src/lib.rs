@@ -5,7 +5,8 @@
 //! * Interrupt outputs are [`IrqLine`]s the board wires to an [`IrqSink`].
 //! * Timers read virtual time from a [`Clock`] and schedule expiries on the machine's
 //!   [`TimerQueue`].
-//! * Host I/O goes through an injected [`CharBackend`] or [`block::BlockBackend`].
+//! * Host I/O goes through an injected [`CharBackend`], [`block::BlockBackend`] or
+//!   [`net::NetBackend`].
 //! * DMA-capable devices reach guest RAM through [`GuestMemory`], which refuses anything
 //!   outside RAM.
 
@@ -16,6 +17,7 @@ pub mod block;
 pub mod guts;
 pub(crate) mod irq;
 pub mod mpc8xxx_gpio;
+pub mod net;
 pub mod openpic;
 pub mod pci;
 pub mod uart16550;

@@ -6,9 +6,11 @@ pub mod drive;
 pub mod gdb;
 pub mod host;
 pub mod loader;
+pub mod netdev;
 pub mod ppce500;
 
 pub use clock::{ClockMode, VirtualClock};
 pub use drive::{DiskFormat, DriveConfig};
 pub use host::{HostEvent, HostEvents};
+pub use netdev::{NetOptions, NicConfig};
 pub use ppce500::{Ppce500, Ppce500Config, RunEnd};

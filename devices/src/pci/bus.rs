@@ -97,7 +97,12 @@ impl PciBus {
         }
     }
 
-    /// Bus reset.
+    /// Lets every function serve host-side work (see [`super::PciFunction::poll`]).
+    pub fn poll(&mut self) {
+        self.functions.values_mut().for_each(|f| f.poll());
+    }
+
+    /// Bus reset of every function.
     pub fn reset(&mut self) {
         self.functions.values_mut().for_each(|f| f.reset());
     }

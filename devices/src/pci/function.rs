@@ -31,6 +31,9 @@ pub trait PciFunction: Send {
     /// A write of the low `size` bytes of `value` at `offset` in BAR `bar`.
     fn bar_write(&mut self, bar: usize, offset: u64, size: u32, value: u64);
 
+    /// Serves work that arrived from the host side (frames for a network card).
+    fn poll(&mut self) {}
+
     /// Bus reset: the function returns to its power-on state.
     fn reset(&mut self) {
         self.config_mut().reset();

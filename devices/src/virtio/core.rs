@@ -202,6 +202,14 @@ impl VirtioCore {
         }
     }
 
+    /// Serves the queues with host-side work (frames received for the guest), interrupting
+    /// as for a notification. The machine loop calls this when a backend woke it.
+    pub fn poll(&mut self) {
+        for &q in self.device.host_queues() {
+            self.notify(q as u16);
+        }
+    }
+
     fn raise(&mut self, bits: u8) {
         self.isr |= bits;
         self.update_irq();

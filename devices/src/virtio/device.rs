@@ -38,6 +38,12 @@ pub trait VirtioDevice: Send {
     /// Serves the available chains of queue `index`.
     fn process(&mut self, index: usize, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError>;
 
+    /// Queues that also have work arriving from the host side (a network card's receive
+    /// queue): [`super::VirtioCore::poll`] serves them as if the driver had notified them.
+    fn host_queues(&self) -> &'static [usize] {
+        &[]
+    }
+
     /// Device reset.
     fn reset(&mut self) {}
 }

@@ -1,5 +1,5 @@
 //! virtio 1.x: split virtqueues, a transport-independent device trait, the PCI (modern) and
-//! MMIO (version 2) transports, and the block and entropy devices.
+//! MMIO (version 2) transports, and the block, network and entropy devices.
 //!
 //! A device ([`VirtioDevice`]) knows its queues and configuration layout and processes
 //! chains; a [`VirtioCore`] holds the state every transport shares (status, feature
@@ -10,6 +10,7 @@ pub mod blk;
 mod core;
 mod device;
 pub mod mmio;
+pub mod net;
 pub mod pci;
 pub mod queue;
 pub mod rng;
@@ -20,6 +21,7 @@ pub use self::core::VirtioCore;
 pub use blk::VirtioBlk;
 pub use device::VirtioDevice;
 pub use mmio::VirtioMmio;
+pub use net::VirtioNet;
 pub use pci::VirtioPci;
 pub use queue::{Chain, Queue, QueueError, Segment};
 pub use rng::VirtioRng;
@@ -49,6 +51,8 @@ pub const ISR_QUEUE: u8 = 1;
 /// Interrupt status: the configuration (or the device status) changed.
 pub const ISR_CONFIG: u8 = 2;
 
+/// Device type: network card.
+pub const DEVICE_NET: u32 = 1;
 /// Device type: block device.
 pub const DEVICE_BLOCK: u32 = 2;
 /// Device type: entropy source.

@@ -4,7 +4,7 @@
 //! reads ISR to learn why and to lower the line.
 
 use super::core::VirtioCore;
-use super::{DEVICE_BLOCK, DEVICE_RNG};
+use super::{DEVICE_BLOCK, DEVICE_NET, DEVICE_RNG};
 use crate::pci::config::{self, Bar, BarKind, ConfigSpace, CAP_ID_VENDOR, COMMAND_INTX_DISABLE};
 use crate::pci::PciFunction;
 
@@ -52,6 +52,7 @@ impl VirtioPci {
         let class = match ty {
             DEVICE_BLOCK => 0x01_00_00, // mass storage, SCSI (as QEMU)
             DEVICE_RNG => 0x00_ff_00,
+            DEVICE_NET => 0x02_00_00, // Ethernet controller
             _ => 0xff_00_00,
         };
         let mut cfg = ConfigSpace::new(VENDOR_VIRTIO, DEVICE_ID_BASE + ty as u16, class, 1);
@@ -213,6 +214,10 @@ impl PciFunction for VirtioPci {
             3 => self.core.notify(((offset - NOTIFY_OFFSET) / u64::from(NOTIFY_MULTIPLIER)) as u16),
             _ => tracing::warn!(target: "guest_errors", "virtio-pci: write to read-only offset {offset:#x}"),
         }
+    }
+
+    fn poll(&mut self) {
+        self.core.poll();
     }
 
     fn reset(&mut self) {

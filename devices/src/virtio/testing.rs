@@ -16,6 +16,10 @@ pub const QSIZE: u16 = 16;
 /// The driver side of one queue.
 pub struct Driver {
     pub mem: Arc<VecMemory>,
+    /// Ring addresses of this queue.
+    pub desc: u64,
+    pub avail: u64,
+    pub used: u64,
     next_desc: u16,
     avail_idx: u16,
     data_top: u64,
@@ -29,7 +33,14 @@ pub enum Buf<'a> {
 
 impl Driver {
     pub fn new() -> Driver {
-        Driver { mem: Arc::new(VecMemory::new(0, 0x100000)), next_desc: 0, avail_idx: 0, data_top: DATA }
+        Driver { mem: Arc::new(VecMemory::new(0, 0x100000)), desc: DESC, avail: AVAIL, used: USED, next_desc: 0, avail_idx: 0, data_top: DATA }
+    }
+
+    /// A second queue in the same memory, its rings 0x4000 above the first's and its
+    /// buffers from 0x80000.
+    pub fn second(&self) -> Driver {
+        let up = 0x4000;
+        Driver { mem: self.mem.clone(), desc: DESC + up, avail: AVAIL + up, used: USED + up, next_desc: 0, avail_idx: 0, data_top: 0x80000 }
     }
 
     /// Places `bufs` as one chain, makes it available; returns each buffer's address.
@@ -63,19 +74,19 @@ impl Driver {
         d[8..12].copy_from_slice(&len.to_le_bytes());
         d[12..14].copy_from_slice(&flags.to_le_bytes());
         d[14..].copy_from_slice(&next.to_le_bytes());
-        self.mem.write(DESC + 16 * u64::from(idx), &d).unwrap();
+        self.mem.write(self.desc + 16 * u64::from(idx), &d).unwrap();
     }
 
     pub fn publish(&mut self, head: u16) {
-        self.mem.write_le16(AVAIL + 4 + 2 * u64::from(self.avail_idx % QSIZE), head).unwrap();
+        self.mem.write_le16(self.avail + 4 + 2 * u64::from(self.avail_idx % QSIZE), head).unwrap();
         self.avail_idx = self.avail_idx.wrapping_add(1);
-        self.mem.write_le16(AVAIL + 2, self.avail_idx).unwrap();
+        self.mem.write_le16(self.avail + 2, self.avail_idx).unwrap();
     }
 
     /// (used index, last used element's (id, len)).
     pub fn used(&self) -> (u16, (u32, u32)) {
-        let idx = self.mem.read_le16(USED + 2).unwrap();
-        let at = USED + 4 + 8 * u64::from(idx.wrapping_sub(1) % QSIZE);
+        let idx = self.mem.read_le16(self.used + 2).unwrap();
+        let at = self.used + 4 + 8 * u64::from(idx.wrapping_sub(1) % QSIZE);
         (idx, (self.mem.read_le32(at).unwrap(), self.mem.read_le32(at + 4).unwrap()))
     }
 

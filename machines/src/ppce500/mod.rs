@@ -44,6 +44,8 @@ pub struct Ppce500Config {
     pub dump_dtb: Option<PathBuf>,
     /// Disks, attached as virtio-blk-pci in PCI slots 1, 2, ...
     pub drives: Vec<crate::drive::DriveConfig>,
+    /// Network cards, attached as virtio-net-pci in the PCI slots after the disks.
+    pub nics: Vec<crate::netdev::NicConfig>,
     /// Host side of each UART (one or two).
     pub serials: Vec<Box<dyn CharBackend>>,
     /// Real or deterministic time.
@@ -82,8 +84,11 @@ pub enum BoardError {
     #[error(transparent)]
     Pci(#[from] ferrite_devices::pci::PlugError),
     /// More disks than PCI slots.
-    #[error("{0} drives do not fit in the 31 PCI slots")]
+    #[error("{0} disks and network cards do not fit in the 31 PCI slots")]
     TooManyDrives(usize),
+    /// A network backend could not start.
+    #[error(transparent)]
+    Net(#[from] crate::netdev::NetError),
     /// Images.
     #[error(transparent)]
     Boot(#[from] BootError),
@@ -191,7 +196,7 @@ impl Ppce500 {
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
         }
-        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, &cfg.drives)?;
+        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, &cfg.drives, &cfg.nics)?;
         let engine = Engine::new(cfg.engine)?;
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
@@ -379,6 +384,7 @@ impl Ppce500 {
             self.reset()?;
         }
         self.devices.pump_serial_input();
+        self.devices.pump_net();
         let now = self.clock.now_ns();
         self.timers.run_due(now);
         let next = self.timers.next_deadline();

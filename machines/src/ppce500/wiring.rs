@@ -4,19 +4,23 @@ use super::{map, BoardError, PowerState};
 use crate::host::{HostEvents, Kick};
 use crate::drive::{DiskFormat, DriveConfig};
 use ferrite_devices::block::{BlockBackend, Qcow2Image, RawImage};
-use ferrite_devices::pci::Mpc8540PciHost;
-use ferrite_devices::virtio::{VirtioBlk, VirtioCore, VirtioPci};
+use crate::netdev::{open_backend, NicConfig};
+use ferrite_devices::pci::{Mpc8540PciHost, PciBus};
+use ferrite_devices::virtio::{VirtioBlk, VirtioCore, VirtioNet, VirtioPci};
 use ferrite_devices::{CharBackend, Clock, GuestMemory, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, SpaceMemory, TimerQueue, Uart16550};
 use ferrite_ppc::cpu::{IrqInputs, PpcCpu, IRQ_CRITICAL, IRQ_EXTERNAL};
 use ferrite_softmmu::{AddressSpace, Endian, MemOp, SharedDevice, EXIT_REQ_INTERRUPT};
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The board's devices, as the machine loop needs them.
 pub(super) struct Devices {
     uarts: Vec<Arc<Mutex<Uart16550>>>,
     pending: Vec<VecDeque<u8>>,
+    pci: Arc<Mutex<PciBus>>,
+    /// A network backend has frames for the guest.
+    net_ready: Arc<AtomicBool>,
 }
 
 impl Devices {
@@ -40,6 +44,13 @@ impl Devices {
                 let take: Vec<u8> = q.drain(..room.min(q.len())).collect();
                 u.receive(&take);
             }
+        }
+    }
+
+    /// Moves frames that network backends received into the cards' receive queues.
+    pub(super) fn pump_net(&self) {
+        if self.net_ready.swap(false, Ordering::AcqRel) {
+            self.pci.lock().unwrap().poll();
         }
     }
 
@@ -108,6 +119,7 @@ pub(super) fn build(
     power: &Arc<PowerState>,
     events: &Arc<HostEvents>,
     drives: &[DriveConfig],
+    nics: &[NicConfig],
 ) -> Result<Devices, BoardError> {
     let core_sink: Arc<dyn IrqSink> =
         Arc::new(CoreInputs { cores: cpus.iter().map(|c| (c.irq.clone(), Kick::new(&c.hdr))).collect() });
@@ -133,7 +145,8 @@ pub(super) fn build(
     let guts = Guts::new(IrqLine::new(power_sink, 1), ferrite_ppc::cpu::PVR_E500MC, 0);
     map_dev(space, "global-utilities", map::GUTS_OFFSET, 0x1000, Arc::new(Mutex::new(guts)), Endian::Big)?;
 
-    build_pci(space, &mpic_in, drives)?;
+    let net_ready = Arc::new(AtomicBool::new(false));
+    let pci = build_pci(space, &mpic_in, drives, nics, &net_ready, events)?;
 
     // Proxy (CoreInt) mode: taking an external interrupt reads this core's IACK into EPR, as
     // QEMU does with `mpic_iack` when the guest set GCR's mode to proxy.
@@ -149,11 +162,19 @@ pub(super) fn build(
         }));
     }
     let pending = uarts.iter().map(|_| VecDeque::new()).collect();
-    Ok(Devices { uarts, pending })
+    Ok(Devices { uarts, pending, pci, net_ready })
 }
 
-/// The PCI host bridge, with a virtio-blk-pci disk in slots 1, 2, ... for each drive.
-fn build_pci(space: &Arc<AddressSpace>, mpic_in: &Arc<dyn IrqSink>, drives: &[DriveConfig]) -> Result<(), BoardError> {
+/// The PCI host bridge, with a virtio-blk-pci disk in slots 1, 2, ... for each drive and a
+/// virtio-net-pci card in the next slots for each NIC. Returns the bus.
+fn build_pci(
+    space: &Arc<AddressSpace>,
+    mpic_in: &Arc<dyn IrqSink>,
+    drives: &[DriveConfig],
+    nics: &[NicConfig],
+    net_ready: &Arc<AtomicBool>,
+    events: &Arc<HostEvents>,
+) -> Result<Arc<Mutex<PciBus>>, BoardError> {
     let intx = [0, 1, 2, 3].map(|i| IrqLine::new(mpic_in.clone(), map::IRQ_PCI_BASE + i));
     let host = Mpc8540PciHost::new(Arc::downgrade(space), intx);
     for (i, drive) in drives.iter().enumerate() {
@@ -167,5 +188,20 @@ fn build_pci(space: &Arc<AddressSpace>, mpic_in: &Arc<dyn IrqSink>, drives: &[Dr
         let core = VirtioCore::new(Box::new(blk), mem, host.intx_line(slot, 0));
         host.plug(slot, Box::new(VirtioPci::new(core)))?;
     }
-    map_dev(space, "pci", map::PCI_OFFSET, map::PCI_SIZE, Arc::new(Mutex::new(host)), Endian::Big)
+    for (i, nic) in nics.iter().enumerate() {
+        let n = drives.len() + 1 + i;
+        let slot = u8::try_from(n).ok().filter(|&s| s < map::PCI_SLOTS).ok_or(BoardError::TooManyDrives(n))?;
+        let (ready, events) = (net_ready.clone(), events.clone());
+        let waker = Arc::new(move || {
+            ready.store(true, Ordering::Release);
+            events.wake();
+        });
+        let mem: Arc<dyn GuestMemory> = Arc::new(SpaceMemory::new(Arc::downgrade(space)));
+        let net = VirtioNet::new(nic.mac, open_backend(&nic.backend, waker)?);
+        let core = VirtioCore::new(Box::new(net), mem, host.intx_line(slot, 0));
+        host.plug(slot, Box::new(VirtioPci::new(core)))?;
+    }
+    let bus = host.bus().clone();
+    map_dev(space, "pci", map::PCI_OFFSET, map::PCI_SIZE, Arc::new(Mutex::new(host)), Endian::Big)?;
+    Ok(bus)
 }
