@@ -148,7 +148,11 @@ fn two_guests_ping_each_other_over_netdev_socket() {
     assert!(out.contains("3 packets received"), "{out}");
 }
 
+/// Needs CAP_NET_ADMIN, /dev/net/tun and iproute2 on the host, which CI machines need not
+/// grant: run it with `cargo test --release --test net -- --ignored` where they do (it passed
+/// in the development sandbox, as root).
 #[test]
+#[ignore = "needs CAP_NET_ADMIN, /dev/net/tun and iproute2"]
 fn guest_pings_the_host_over_a_tap_interface() {
     let ifname = format!("fertap{}", std::process::id() % 100_000);
     let netdev = format!("tap,id=t0,ifname={ifname},script=no,downscript=no");
@@ -156,10 +160,7 @@ fn guest_pings_the_host_over_a_tap_interface() {
     // The interface exists once ferrite has built the board; without CAP_NET_ADMIN it cannot.
     let t0 = Instant::now();
     while !std::path::Path::new(&format!("/sys/class/net/{ifname}")).exists() {
-        if t0.elapsed() > Duration::from_secs(10) {
-            eprintln!("skipped: cannot create TAP interface {ifname} here (needs CAP_NET_ADMIN)");
-            return;
-        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "cannot create TAP interface {ifname} here (needs CAP_NET_ADMIN)");
         std::thread::sleep(Duration::from_millis(50));
     }
     let ip = |args: &[&str]| {
