@@ -172,10 +172,14 @@ impl Translator<'_> {
     pub fn check_align(&mut self, ea: Value, align: u32) {
         let low = self.b.and_imm(ea, (align - 1) as u64);
         let bad = self.b.icmp_imm(IntCC::Ne, low, 0);
+        // Values do not cross basic blocks: the fault path reads the EA back from a local.
+        let saved = self.b.new_local(self.b.ty(ea));
+        self.b.set_local(saved, ea);
         let fault = self.b.create_bb();
         let ok = self.b.create_bb();
         self.b.branch(bad, fault, ok);
         self.b.switch_to(fault);
+        let ea = self.b.get_local(saved);
         let ea64 = self.b.zext(Type::I64, ea);
         // Alignment interrupts carry the address; store or load is told by the exception code.
         self.b.raise(raise::ALIGNMENT, ea64);
