@@ -5,7 +5,8 @@
 //! `*mut CpuHeader` handed to generated code and helpers can be cast back to the frontend's type.
 
 use crate::address_space::AddressSpace;
-use crate::tlb::{SoftTlb, NB_MMU_MODES};
+use crate::bitset::drain_bits;
+use crate::tlb::{SoftTlb, NB_MMU_MODES, PAGE_BITS, PAGE_MASK};
 use crate::watch::Watchpoints;
 use std::sync::atomic::AtomicU32;
 
@@ -92,7 +93,7 @@ pub const JUMP_CACHE_BUCKET: usize = 256;
 /// `jump_cache_lookup`).
 #[inline]
 pub fn jump_cache_index(vpc: u64) -> usize {
-    let page = vpc >> 12;
+    let page = vpc >> PAGE_BITS;
     let bucket = ((page ^ (page >> 6)) as usize) & (JUMP_CACHE_ENTRIES / JUMP_CACHE_BUCKET - 1);
     bucket * JUMP_CACHE_BUCKET + ((vpc >> 2) as usize & (JUMP_CACHE_BUCKET - 1))
 }
@@ -171,10 +172,10 @@ impl CpuHeader {
     /// Drops the jump-cache entries of PCs in the virtual page of `vaddr` (they are all in its
     /// bucket; the bucket's entries of other pages stay).
     pub fn flush_jump_cache_page(&mut self, vaddr: u64) {
-        let page = vaddr & !0xfff;
+        let page = vaddr & PAGE_MASK;
         let first = jump_cache_index(page);
         for e in &mut self.jump_cache[first..first + JUMP_CACHE_BUCKET] {
-            if e.vpc & !0xfff == page {
+            if e.vpc & PAGE_MASK == page {
                 e.vpc = u64::MAX;
             }
         }
@@ -201,14 +202,9 @@ impl CpuHeader {
     /// user memory: flushing everything each time made every system call start cold.)
     pub fn flush_address_space(&mut self, modes: u8) {
         self.tlb.flush_local(modes);
+        let cache = &mut self.jump_cache;
         for m in (0..NB_MMU_MODES).filter(|m| modes & (1 << m) != 0) {
-            for (w, word) in self.jump_cache_local[m].iter_mut().enumerate() {
-                let mut b = std::mem::take(word);
-                while b != 0 {
-                    self.jump_cache[w * 64 + b.trailing_zeros() as usize].vpc = u64::MAX;
-                    b &= b - 1;
-                }
-            }
+            drain_bits(&mut self.jump_cache_local[m], |i| cache[i].vpc = u64::MAX);
         }
     }
 
@@ -216,13 +212,8 @@ impl CpuHeader {
     /// entries filled since the last flush are touched.
     pub fn flush_jump_cache(&mut self) {
         self.jump_cache_local = [[0; JUMP_CACHE_ENTRIES / 64]; NB_MMU_MODES];
-        for (w, word) in self.jump_cache_used.iter_mut().enumerate() {
-            let mut b = std::mem::take(word);
-            while b != 0 {
-                self.jump_cache[w * 64 + b.trailing_zeros() as usize].vpc = u64::MAX;
-                b &= b - 1;
-            }
-        }
+        let cache = &mut self.jump_cache;
+        drain_bits(&mut self.jump_cache_used, |i| cache[i].vpc = u64::MAX);
     }
 
     /// Drops all soft-TLB entries and jump-cache entries.

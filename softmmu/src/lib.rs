@@ -13,6 +13,7 @@
 //! caches its answers.
 
 mod addr;
+mod bitset;
 mod address_space;
 mod cpu;
 mod error;

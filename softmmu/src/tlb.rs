@@ -9,6 +9,7 @@
 //! does an access that crosses a page.
 
 use crate::address_space::{AddressSpace, RegionKind};
+use crate::bitset::{drain_bits, each_bit};
 use crate::cpu::TlbFill;
 
 /// log2 of the soft-TLB page size. Guest pages smaller than this are never cached.
@@ -80,30 +81,6 @@ pub struct SoftTlb {
     /// Per mode: the filled entries that depend on the address-space ID ([`TlbFill::global`]
     /// false), dropped by [`SoftTlb::flush_local`].
     local: [[u64; TLB_ENTRIES / 64]; NB_MMU_MODES],
-}
-
-/// Calls `f` with the index of every set bit of `bits`, clearing them.
-#[inline]
-fn drain_bits(bits: &mut [u64], mut f: impl FnMut(usize)) {
-    for (w, word) in bits.iter_mut().enumerate() {
-        let mut b = std::mem::take(word);
-        while b != 0 {
-            f(w * 64 + b.trailing_zeros() as usize);
-            b &= b - 1;
-        }
-    }
-}
-
-/// Calls `f` with the index of every set bit of `bits`.
-#[inline]
-fn each_bit(bits: &[u64], mut f: impl FnMut(usize)) {
-    for (w, word) in bits.iter().enumerate() {
-        let mut b = *word;
-        while b != 0 {
-            f(w * 64 + b.trailing_zeros() as usize);
-            b &= b - 1;
-        }
-    }
 }
 
 /// Index of `vaddr` in a mode's table.
