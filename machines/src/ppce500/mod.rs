@@ -321,21 +321,46 @@ impl Ppce500 {
             if self.events.quit_requested() {
                 return Ok(Some(RunEnd::Quit));
             }
-            for ev in self.events.drain() {
-                match ev {
-                    HostEvent::Debugger => return self.debug_session(),
-                    HostEvent::Quit => return Ok(Some(RunEnd::Quit)),
-                    HostEvent::SerialInput { port, data } => self.devices.serial_input(port, &data),
-                    HostEvent::Monitor(cmd) => {
-                        if let Some(end) = self.console_monitor(&cmd)? {
-                            return Ok(Some(end));
-                        }
-                    }
-                    HostEvent::Reset | HostEvent::DebugInput => {}
-                }
+            match self.host_events()? {
+                Some(Event::End(end)) => return Ok(Some(end)),
+                Some(Event::Debugger) => return self.debug_session(),
+                _ => {}
             }
             self.events.wait(None);
         }
+    }
+
+    /// Handles every queued host event; returns the one the caller must act on, if any (an
+    /// end of the run first, then a debugger connecting, then debugger input). Handling them
+    /// all before returning loses none of those queued behind it.
+    fn host_events(&mut self) -> Result<Option<Event>, BoardError> {
+        let rank = |e: &Option<Event>| match e {
+            Some(Event::End(_)) => 3,
+            Some(Event::Debugger) => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        let mut act: Option<Event> = None;
+        for ev in self.events.drain() {
+            let event = match ev {
+                HostEvent::SerialInput { port, data } => {
+                    self.devices.serial_input(port, &data);
+                    None
+                }
+                HostEvent::Reset => {
+                    self.power.reset.store(true, Ordering::SeqCst);
+                    None
+                }
+                HostEvent::Quit => Some(Event::End(RunEnd::Quit)),
+                HostEvent::Debugger => Some(Event::Debugger),
+                HostEvent::DebugInput => Some(Event::DebugInput),
+                HostEvent::Monitor(cmd) => self.console_monitor(&cmd)?.map(Event::End),
+            };
+            if rank(&event) > rank(&act) {
+                act = event;
+            }
+        }
+        Ok(act)
     }
 
     /// Runs a command typed at the console monitor and prints its output there.
@@ -359,19 +384,8 @@ impl Ppce500 {
             self.devices.flush_serial();
             return Ok(Some(Event::End(RunEnd::Quit)));
         }
-        for ev in self.events.drain() {
-            match ev {
-                HostEvent::SerialInput { port, data } => self.devices.serial_input(port, &data),
-                HostEvent::Quit => return Ok(Some(Event::End(RunEnd::Quit))),
-                HostEvent::Reset => self.power.reset.store(true, Ordering::SeqCst),
-                HostEvent::Debugger => return Ok(Some(Event::Debugger)),
-                HostEvent::DebugInput => return Ok(Some(Event::DebugInput)),
-                HostEvent::Monitor(cmd) => {
-                    if let Some(end) = self.console_monitor(&cmd)? {
-                        return Ok(Some(Event::End(end)));
-                    }
-                }
-            }
+        if let Some(event) = self.host_events()? {
+            return Ok(Some(event));
         }
         if self.power.off.load(Ordering::SeqCst) {
             self.devices.flush_serial();
