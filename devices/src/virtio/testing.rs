@@ -13,6 +13,19 @@ pub const USED: u64 = 0x3000;
 pub const DATA: u64 = 0x10000;
 pub const QSIZE: u16 = 16;
 
+/// Driver initialisation up to FEATURES_OK, taking every feature the device offers.
+pub fn accept_all_features(core: &mut super::VirtioCore) {
+    use super::{STATUS_ACKNOWLEDGE, STATUS_DRIVER, STATUS_FEATURES_OK};
+    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER);
+    for sel in 0..2 {
+        core.device_features_sel = sel;
+        core.driver_features_sel = sel;
+        let w = core.device_features_word();
+        core.set_driver_features_word(w);
+    }
+    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+}
+
 /// The driver side of one queue.
 pub struct Driver {
     pub mem: Arc<VecMemory>,

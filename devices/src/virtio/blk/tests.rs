@@ -1,6 +1,6 @@
 use super::*;
 use crate::irq::testing::Levels;
-use crate::virtio::testing::{blk_header, Buf, Driver, MemDisk, AVAIL, DESC, QSIZE, USED};
+use crate::virtio::testing::{accept_all_features, blk_header, Buf, Driver, MemDisk, AVAIL, DESC, QSIZE, USED};
 use crate::virtio::*;
 use crate::IrqLine;
 use std::sync::Arc;
@@ -9,14 +9,7 @@ fn setup(disk: MemDisk) -> (VirtioCore, Driver, Arc<Levels>) {
     let drv = Driver::new();
     let levels = Arc::new(Levels::default());
     let mut core = VirtioCore::new(Box::new(VirtioBlk::new(Box::new(disk), "ferrite-disk-0")), drv.mem.clone(), IrqLine::new(levels.clone(), 0));
-    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER);
-    for sel in 0..2 {
-        core.device_features_sel = sel;
-        core.driver_features_sel = sel;
-        let w = core.device_features_word();
-        core.set_driver_features_word(w);
-    }
-    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+    accept_all_features(&mut core);
     assert_ne!(core.status() & STATUS_FEATURES_OK, 0);
     let q = core.queue_mut().unwrap();
     q.size = QSIZE;

@@ -1,6 +1,6 @@
 use super::*;
 use crate::irq::testing::Levels;
-use crate::virtio::testing::{Buf, Driver, QSIZE};
+use crate::virtio::testing::{accept_all_features, Buf, Driver, QSIZE};
 use crate::virtio::*;
 use crate::IrqLine;
 use std::collections::VecDeque;
@@ -32,14 +32,7 @@ fn setup() -> (VirtioCore, Driver, Driver, Loop, Arc<Levels>) {
     let levels = Arc::new(Levels::default());
     let dev = VirtioNet::new(MAC, Box::new(backend.clone()));
     let mut core = VirtioCore::new(Box::new(dev), rx.mem.clone(), IrqLine::new(levels.clone(), 0));
-    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER);
-    for sel in 0..2 {
-        core.device_features_sel = sel;
-        core.driver_features_sel = sel;
-        let w = core.device_features_word();
-        core.set_driver_features_word(w);
-    }
-    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
+    accept_all_features(&mut core);
     for (i, d) in [&rx, &tx].into_iter().enumerate() {
         core.set_queue_sel(i as u16);
         let q = core.queue_mut().unwrap();
