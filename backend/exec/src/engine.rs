@@ -206,8 +206,9 @@ impl Engine {
             }
         }
         self.stats.jump_cache_misses += 1;
+        let code_mode = cpu.code_mmu_idx();
         // SAFETY: live header.
-        let Some(phys) = (unsafe { slow_path::translate_code(env, pc, cpu.code_mmu_idx()) }) else {
+        let Some(phys) = (unsafe { slow_path::translate_code(env, pc, code_mode) }) else {
             cpu.on_fault(pc);
             return None;
         };
@@ -218,7 +219,7 @@ impl Engine {
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
         let code = self.cache.get(id).and_then(|t| t.entry()).unwrap_or(0);
-        let code_mode = cpu.code_mmu_idx();
+        // Whether the fetch's mapping (installed by translate_code above) depends on the PID.
         let local = hdr.tlb.is_local(code_mode, pc).then_some(code_mode);
         hdr.set_jump_cache(jump_cache_index(pc), ferrite_softmmu::JumpCacheEntry { vpc: pc, key, code, block: id as u64 }, local);
         Some(id)
