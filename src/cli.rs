@@ -112,6 +112,11 @@ pub struct Cli {
     #[arg(long = "jit-threshold", value_name = "N", default_value_t = ferrite_exec::EngineConfig::default().jit_threshold)]
     pub jit_threshold: u32,
 
+    /// Wait for each JIT compilation instead of interpreting meanwhile (reproducible
+    /// profiles and benchmarks on a busy host; slower start).
+    #[arg(long = "jit-sync")]
+    pub jit_sync: bool,
+
     /// Write /tmp/perf-<pid>.map so that `perf report` names compiled guest blocks.
     #[arg(long = "perfmap")]
     pub perfmap: bool,

@@ -9,6 +9,7 @@ pub const CATEGORIES: &[(&str, &str)] = &[
     ("in_asm", "guest code of each translated block"),
     ("ir", "IR of each translated block"),
     ("ir_opt", "IR after the optimisation passes"),
+    ("out_asm", "host code of each compiled block (Cranelift's listing)"),
     ("exec", "each block entered from the run loop (chained blocks are not seen; add --no-jit for all)"),
     ("int", "interrupts and exceptions taken"),
     ("mmu", "guest MMU activity"),

@@ -34,6 +34,10 @@ pub struct Tb {
     pub key: u64,
     /// Guest instructions in the block.
     pub n_insns: u32,
+    /// Physical bytes `[start, end)` of guest code its translations hold: the block's own
+    /// instructions, widened by the other blocks compiled into it (a region). A write there
+    /// drops the block.
+    pub code_span: (u64, u64),
     /// The IR flattened for the interpreter.
     pub prog: Program,
     /// Unique number (ids are reused; serials are not).
@@ -59,6 +63,7 @@ impl Tb {
             key,
             prog: Program::new(ir),
             n_insns: ir.n_insns,
+            code_span: (ppc, ppc + 4 * u64::from(ir.n_insns.max(1))),
             serial,
             runs: 0,
             code: Code::Interp,
@@ -228,8 +233,8 @@ impl BlockCache {
             .copied()
             .filter(|&id| {
                 self.get(id).is_some_and(|t| {
-                    let end = t.ppc + 4 * u64::from(t.n_insns.max(1));
-                    t.ppc < addr + len && addr < end
+                    let (start, end) = t.code_span;
+                    start < addr + len && addr < end
                 })
             })
             .collect();

@@ -72,6 +72,10 @@ impl Compiler {
                     match msg {
                         Msg::Reset => jit.reset(),
                         Msg::Compile(job) => {
+                            if tracing::enabled!(target: "out_asm", tracing::Level::TRACE) {
+                                let listing = jit.disassemble(&job.block, &job.opts).unwrap_or_else(|e| e.to_string());
+                                tracing::trace!(target: "out_asm", "block {:#x}:\n{listing}", job.block.vpc);
+                            }
                             let t = Instant::now();
                             let result = jit.compile(&job.block, &job.opts);
                             let done = Done { id: job.id, serial: job.serial, generation: job.generation, result, elapsed: t.elapsed() };

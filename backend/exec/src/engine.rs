@@ -304,7 +304,9 @@ impl Engine {
         }
         tb.code = Code::Queued;
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
-        let block = Arc::new(self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE));
+        // Deterministic mode charges whole blocks to the budget at entry: no regions there.
+        let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE) } else { self.build_region(cpu, env, id) };
+        let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
         compiler.submit(Job {
             id,

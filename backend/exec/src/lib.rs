@@ -12,6 +12,7 @@ mod cache;
 mod compiler;
 mod debug;
 mod engine;
+mod region;
 mod stats;
 
 pub use cache::{BlockCache, Code, Tb, TbId};

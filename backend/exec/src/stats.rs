@@ -13,6 +13,8 @@ pub struct Stats {
     pub translate_time: Duration,
     /// Blocks compiled by the JIT.
     pub compiled_blocks: u64,
+    /// Further blocks compiled into those as members of their regions.
+    pub region_members: u64,
     /// Time the compile thread spent compiling.
     pub compile_time: Duration,
     /// Host code bytes produced.
@@ -39,7 +41,7 @@ impl Stats {
     /// A human-readable summary.
     pub fn report(&self) -> String {
         format!(
-            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks ({} KiB) in {:.3}s; \
+            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s; \
              interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
              jump cache hits {} misses {}; \
              exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}",
@@ -47,6 +49,7 @@ impl Stats {
             self.translated_insns,
             self.translate_time.as_secs_f64(),
             self.compiled_blocks,
+            self.region_members,
             self.code_bytes / 1024,
             self.compile_time.as_secs_f64(),
             self.interp_runs,

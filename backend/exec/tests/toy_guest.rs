@@ -162,6 +162,31 @@ fn loop_runs_interpreted_and_compiled_with_the_same_result() {
 }
 
 #[test]
+fn a_loop_of_two_blocks_runs_as_one_compiled_region() {
+    let prog = [
+        insn(ADDI, 1, 1000), // 0x1000: r1 = 1000
+        insn(ADDI, 0, 3),    // 0x1004: A: r0 += 3
+        insn(BNEZ, 3, 2),    // 0x1008:    r3 != 0 (always) -> B
+        insn(HALT, 0, 0),    // 0x100c
+        insn(ADDI, 1, -1),   // 0x1010: B: r1 -= 1
+        insn(BNEZ, 1, -4),   // 0x1014:    while r1 != 0 -> A
+        insn(HALT, 0, 0),    // 0x1018
+    ];
+    for jit in [false, true] {
+        let mut t = toy(&prog);
+        t.m.cpu.r[3] = 1;
+        let mut e = engine(jit);
+        assert_eq!(e.run(&mut t), Stop::Halted);
+        assert_eq!((t.m.cpu.r[0], t.m.cpu.r[1], t.m.cpu.hdr.pc), (3000, 0, 0x101c), "jit={jit}");
+        if jit {
+            assert!(e.stats.region_members >= 1, "{}", e.stats.report());
+            // A and B chain inside one function instead of through the run loop or links.
+            assert!(e.stats.jit_entries < 20, "{}", e.stats.report());
+        }
+    }
+}
+
+#[test]
 fn writing_code_drops_its_translation() {
     // Run a block that adds 1, then patch it to add 5 from guest code, then jump back to it.
     let prog = [

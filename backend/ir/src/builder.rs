@@ -221,6 +221,11 @@ impl<'a> Builder<'a> {
         self.push(Opcode::Jump, Type::Void, [Value::NONE; 4], bb.0 as u64);
     }
 
+    /// Goes to `bb`, the entry of a merged guest block, unless an exit is requested.
+    pub fn chain(&mut self, bb: BbId) {
+        self.push(Opcode::Chain, Type::Void, [Value::NONE; 4], bb.0 as u64);
+    }
+
     /// Goes to `then` if `c` is non-zero, else to `els`.
     pub fn branch(&mut self, c: Value, then: BbId, els: BbId) {
         self.push1(Opcode::Branch, Type::Void, c, then.0 as u64 | ((els.0 as u64) << 32));

@@ -20,6 +20,7 @@ pub mod interp;
 pub mod opcodes;
 pub mod opt;
 mod printer;
+pub mod region;
 mod types;
 mod verifier;
 

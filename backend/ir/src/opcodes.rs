@@ -266,6 +266,11 @@ opcodes! {
     Jump = "jump", -, Jump, TERMINATOR;
     /// Conditional jump between two basic blocks.
     Branch = "branch", -, Branch, TERMINATOR;
+    /// Goes to basic block `imm`, the entry of another guest block merged into this one (a
+    /// region, see `region::merge`); it starts with `insn_start`. When the CPU has an exit
+    /// request pending it leaves for that instruction's PC instead, so that loops through
+    /// merged blocks stay interruptible.
+    Chain = "chain", -, Jump, TERMINATOR;
     /// Leaves for a known guest PC in the same CPU mode; may be linked to the next block.
     ExitDirect = "exit_direct", -, ExitImm, TERMINATOR | LEAVES;
     /// Leaves for a computed guest PC in the same CPU mode; probes the jump cache.

@@ -176,6 +176,10 @@ fn check_types(block: &Block, op: Opcode, ty: Type, args: &[Value; 4], imm: u64)
         Sig::Jump => {
             want_args(0)?;
             bb_ok(imm)?;
+            let starts_insn = block.bbs[imm as usize].insts.first().is_some_and(|&i| block.insts[i as usize].op == Opcode::InsnStart);
+            if op == Opcode::Chain && !starts_insn {
+                return Err(format!("chain target bb{imm} does not start with insn_start"));
+            }
         }
         Sig::Branch => {
             want_args(1)?;

@@ -4,9 +4,13 @@
 //! * per basic block, the guest registers whose cached copy *may* differ from the CPU
 //!   structure at its entry ("dirty", a forward may-analysis), so every exit stores exactly
 //!   those;
-//! * which registers to load at block entry: those read, plus those written somewhere but
-//!   possibly still undefined at an exit that stores them (a forward must-analysis of
-//!   "defined");
+//! * which registers live in variables: those the block writes. A register it only reads is
+//!   loaded where it is read, so that its value does not occupy a host register across the
+//!   whole function (a region's later members may read many registers its hot loop never
+//!   touches);
+//! * which registers to load at block entry: those written and read, plus those written
+//!   somewhere but possibly still undefined at an exit that stores them (a forward
+//!   must-analysis of "defined");
 //! * per basic block, the guest PC and count of started instructions at its entry, when
 //!   every path agrees (always, unless the IR loops across `insn_start`).
 
@@ -36,8 +40,8 @@ pub(crate) struct Facts {
     pub(crate) dirty_in: Vec<RegSet>,
     /// Registers loaded into variables at block entry.
     pub(crate) entry_loads: RegSet,
-    /// Registers that get a variable (read or written with `get_reg`/`set_reg`).
-    pub(crate) touched: RegSet,
+    /// Registers that get a variable (written with `set_reg` somewhere).
+    pub(crate) written: RegSet,
     /// Per basic block: position at entry; `None` when some join point disagrees.
     pub(crate) positions: Option<Vec<Position>>,
 }
@@ -50,22 +54,26 @@ struct State {
 }
 
 /// Computes the facts of `block` (which must have passed the verifier).
+///
+/// A `chain` edge does not make positions disagree: its target starts with `insn_start`,
+/// which sets the PC, and the count of started instructions is then the count since some
+/// merged block's entry. Only deterministic mode needs exact counts, and it has no regions
+/// (see `check_supported`).
 pub(crate) fn analyze(block: &Block) -> Facts {
     let n = block.bbs.len();
     let reachable = reachability(block);
     let mut read = RegSet::EMPTY;
-    let mut touched = RegSet::EMPTY;
+    let mut written = RegSet::EMPTY;
     for (bb, _) in reachable.iter().enumerate().filter(|(_, r)| **r) {
         for &ii in &block.bbs[bb].insts {
             let inst = &block.insts[ii as usize];
             match inst.op {
                 Opcode::GetReg => read = read.with(ferrite_ir::Reg(inst.imm as u16)),
-                Opcode::SetReg => touched = touched.with(ferrite_ir::Reg(inst.imm as u16)),
+                Opcode::SetReg => written = written.with(ferrite_ir::Reg(inst.imm as u16)),
                 _ => {}
             }
         }
     }
-    let touched = touched.union(read);
 
     let mut state: Vec<Option<State>> = vec![None; n];
     state[0] = Some(State { dirty: RegSet::EMPTY, defined: RegSet::EMPTY, pos: Position { pc: block.vpc, started: 0 } });
@@ -77,12 +85,13 @@ pub(crate) fn analyze(block: &Block) -> Facts {
     while let Some(bb) = work.pop() {
         queued[bb] = false;
         let mut st = state[bb].expect("queued blocks have a state");
-        let succs = transfer(block, bb, &mut st, touched, &mut violations);
+        let succs = transfer(block, bb, &mut st, written, &mut violations);
+        let via_chain = block.bbs[bb].insts.last().is_some_and(|&i| block.insts[i as usize].op == Opcode::Chain);
         for s in succs.into_iter().flatten() {
             let merged = match state[s] {
                 None => st,
                 Some(old) => {
-                    if old.pos != st.pos {
+                    if old.pos != st.pos && !via_chain {
                         pos_conflict = true;
                     }
                     State {
@@ -108,12 +117,13 @@ pub(crate) fn analyze(block: &Block) -> Facts {
     let dirty_in = state.iter().map(|s| s.map_or(RegSet::EMPTY, |s| s.dirty)).collect();
     let positions = (!pos_conflict)
         .then(|| state.iter().map(|s| s.map_or(Position { pc: block.vpc, started: 0 }, |s| s.pos)).collect());
-    Facts { reachable, dirty_in, entry_loads: read.union(violations), touched, positions }
+    let entry_loads = RegSet(read.0 & written.0).union(violations);
+    Facts { reachable, dirty_in, entry_loads, written, positions }
 }
 
 /// Applies basic block `bb` to `st`; records registers stored while possibly undefined.
 /// Returns the successors inside the block.
-fn transfer(block: &Block, bb: usize, st: &mut State, touched: RegSet, viol: &mut RegSet) -> [Option<usize>; 2] {
+fn transfer(block: &Block, bb: usize, st: &mut State, written: RegSet, viol: &mut RegSet) -> [Option<usize>; 2] {
     let exit_point = |st: &State, viol: &mut RegSet| *viol = viol.union(RegSet(st.dirty.0 & !st.defined.0));
     for &ii in &block.bbs[bb].insts {
         let inst = &block.insts[ii as usize];
@@ -129,7 +139,7 @@ fn transfer(block: &Block, bb: usize, st: &mut State, touched: RegSet, viol: &mu
                 // Dirty registers the helper reads or writes are stored before the call.
                 *viol = viol.union(RegSet(st.dirty.0 & (h.reads.0 | h.writes.0) & !st.defined.0));
                 st.dirty = RegSet(st.dirty.0 & !(h.reads.0 | h.writes.0));
-                st.defined = st.defined.union(RegSet(h.writes.0 & touched.0));
+                st.defined = st.defined.union(RegSet(h.writes.0 & written.0));
                 if h.may_raise {
                     exit_point(st, viol);
                 }
@@ -137,6 +147,11 @@ fn transfer(block: &Block, bb: usize, st: &mut State, touched: RegSet, viol: &mu
             Opcode::InsnStart => st.pos = Position { pc: inst.imm, started: st.pos.started + 1 },
             Opcode::Jump => return [Some(inst.imm as usize), None],
             Opcode::Branch => return [Some((inst.imm & 0xffff_ffff) as usize), Some((inst.imm >> 32) as usize)],
+            Opcode::Chain => {
+                // Leaves when an exit is requested.
+                exit_point(st, viol);
+                return [Some(inst.imm as usize), None];
+            }
             Opcode::ExitDirect
             | Opcode::ExitDynamic
             | Opcode::ExitSync
@@ -160,7 +175,7 @@ fn reachability(block: &Block) -> Vec<bool> {
         let Some(&last) = block.bbs[bb].insts.last() else { continue };
         let inst = &block.insts[last as usize];
         let succs = match inst.op {
-            Opcode::Jump => [Some(inst.imm as usize), None],
+            Opcode::Jump | Opcode::Chain => [Some(inst.imm as usize), None],
             Opcode::Branch => [Some((inst.imm & 0xffff_ffff) as usize), Some((inst.imm >> 32) as usize)],
             _ => [None, None],
         };
@@ -199,7 +214,8 @@ mod tests {
         b.exit_direct(0x108);
         let f = analyze(&blk);
         assert!(f.entry_loads.contains(Reg(1)));
-        assert!(f.entry_loads.contains(Reg(3)));
+        assert!(!f.entry_loads.contains(Reg(3)), "read-only registers are loaded where they are read");
+        assert!(!f.written.contains(Reg(3)));
         assert!(!f.entry_loads.contains(Reg(0)));
         assert_eq!(f.dirty_in[2], RegSet::EMPTY.with(Reg(0)).with(Reg(1)));
         assert_eq!(f.positions.unwrap()[2], Position { pc: 0x100, started: 1 });

@@ -53,6 +53,8 @@ pub(crate) enum Op {
     Store { a: Slot, s: Slot, memop: u32, at: u16 },
     Call { d: Slot, site: u32, at: u16 },
     Jump { to: u32, from: u32 },
+    /// `chain`: `pc` is the target's first instruction (where a requested exit leaves).
+    Chain { to: u32, from: u32, pc: u64 },
     Branch { c: Slot, t: u32, f: u32, from: u32 },
     ExitDirect { pc: u64 },
     ExitDynamic { s: Slot },
@@ -240,6 +242,11 @@ impl Program {
                         fixups.push(ops.len());
                         Op::Jump { to: inst.imm as u32, from: bi as u32 }
                     }
+                    Opcode::Chain => {
+                        fixups.push(ops.len());
+                        let first = block.bbs[inst.imm as usize].insts[0];
+                        Op::Chain { to: inst.imm as u32, from: bi as u32, pc: block.insts[first as usize].imm }
+                    }
                     Opcode::Branch => {
                         fixups.push(ops.len());
                         Op::Branch { c: s(a[0]), t: (inst.imm & 0xffff_ffff) as u32, f: (inst.imm >> 32) as u32, from: bi as u32 }
@@ -291,7 +298,7 @@ impl Program {
         }
         for i in fixups {
             match &mut ops[i] {
-                Op::Jump { to, .. } => *to = bb_start[*to as usize],
+                Op::Jump { to, .. } | Op::Chain { to, .. } => *to = bb_start[*to as usize],
                 Op::Branch { t, f, .. } => {
                     *t = bb_start[*t as usize];
                     *f = bb_start[*f as usize];

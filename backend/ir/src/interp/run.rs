@@ -5,6 +5,7 @@ use crate::eval;
 use crate::exit::Exit;
 use crate::Block;
 use ferrite_softmmu::{slow_path, CpuHeader, MemOp};
+use std::sync::atomic::Ordering;
 
 /// Scratch state reused across runs.
 #[derive(Default, Debug)]
@@ -161,6 +162,13 @@ unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &
                 }
                 Op::Jump { to, from } => {
                     leave!(from);
+                    i = to as usize;
+                }
+                Op::Chain { to, from, pc: target } => {
+                    leave!(from);
+                    if (*env).exit_request.load(Ordering::Acquire) != 0 {
+                        return Exit::Request { pc: target };
+                    }
                     i = to as usize;
                 }
                 Op::Branch { c, t, f, from } => {

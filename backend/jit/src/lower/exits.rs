@@ -92,9 +92,6 @@ impl Lower<'_, '_> {
 
     /// `exit_direct` number `index` to `pc`: through link slot `index` when it is set.
     pub(super) fn exit_direct(&mut self, index: u32, pc: u64) {
-        if self.self_loop && pc == self.block.vpc {
-            self.loop_back();
-        }
         self.store_regs(self.dirty);
         let slot = self.b.ins().iconst(types::I64, (self.slots + 8 * index as u64) as i64);
         let target = self.b.ins().load(types::I64, ir::MemFlagsData::trusted(), slot, 0);
@@ -122,22 +119,24 @@ impl Lower<'_, '_> {
         self.ret(tag::DIRECT | (index as u64) << 8);
     }
 
-    /// `exit_dynamic pc`: tail-call the jump cache's block for `pc` in this mode, if any.
-    /// The back edge of a block that loops to its own start: unless an exit is requested, go
-    /// round again without leaving the function (registers stay in variables). Otherwise the
-    /// builder is left in a cold block where the ordinary exit code follows.
-    fn loop_back(&mut self) {
+    /// `chain` to `target`, the entry of a merged block starting at guest `pc`: unless an exit
+    /// is requested, jump there without leaving the function (registers stay in variables).
+    pub(super) fn chain(&mut self, target: ir::Block, pc: u64) {
         let req = self.b.ins().load(types::I32, self.env_flags, self.env, hdr::EXIT_REQUEST);
-        let (again, leave) = (self.b.create_block(), self.b.create_block());
+        let leave = self.b.create_block();
         self.b.set_cold_block(leave);
-        self.b.ins().brif(req, leave, &[], again, &[]);
-        self.b.switch_to_block(again);
-        self.b.seal_block(again);
-        self.jump_to_start();
+        let go = self.b.create_block();
+        self.b.ins().brif(req, leave, &[], go, &[]);
+        self.b.switch_to_block(go);
+        self.b.seal_block(go);
+        self.b.ins().jump(target, &[]);
         self.b.switch_to_block(leave);
         self.b.seal_block(leave);
+        let pcv = self.b.ins().iconst(types::I64, pc as i64);
+        self.leave(tag::REQUEST, pcv);
     }
 
+    /// `exit_dynamic pc`: tail-call the jump cache's block for `pc` in this mode, if any.
     pub(super) fn exit_dynamic(&mut self, pc: ir::Value) {
         self.store_regs(self.dirty);
         let (miss, code) = self.jump_cache_lookup(pc);

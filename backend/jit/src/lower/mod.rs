@@ -80,11 +80,6 @@ pub(crate) struct Lower<'a, 'f> {
     exit_index: Vec<u32>,
     /// Registers possibly dirty at the current point.
     dirty: RegSet,
-    /// Registers the block writes, when it loops to its own start inside the function (a
-    /// direct exit to its own PC): after a first iteration they are dirty everywhere.
-    loop_dirty: RegSet,
-    /// Whether direct exits to the block's own PC loop inside the function.
-    self_loop: bool,
     pos: Pos,
     /// Memory flags: CPU structure fields, guest RAM.
     env_flags: MemFlagsData,
@@ -104,8 +99,13 @@ pub(crate) fn clif_type(t: Type) -> types::Type {
     }
 }
 
-/// Checks what the verifier does not: things the JIT relies on for memory safety.
-fn check_supported(block: &Block) -> Result<(), JitError> {
+/// Checks what the verifier does not: things the JIT relies on for memory safety, and that a
+/// region (`chain`) is not compiled for deterministic mode, whose budget needs exact
+/// instruction counts at every exit.
+fn check_supported(block: &Block, opts: &CompileOptions) -> Result<(), JitError> {
+    if opts.count_insns && block.insts.iter().any(|i| i.op == Opcode::Chain) {
+        return Err(JitError::Unsupported("regions in deterministic mode".into()));
+    }
     for inst in &block.insts {
         if matches!(inst.op, Opcode::Load | Opcode::Store) && MemOp(inst.imm as u32).mmu_idx() >= NB_MMU_MODES {
             return Err(JitError::Unsupported(format!("MMU index {} out of range", MemOp(inst.imm as u32).mmu_idx())));
@@ -134,7 +134,7 @@ pub(crate) fn lower_block(
     stubs: &Stubs,
 ) -> Result<(), JitError> {
     ferrite_ir::verify(block).map_err(|e| JitError::Unsupported(e.to_string()))?;
-    check_supported(block)?;
+    check_supported(block, opts)?;
     func.signature = stubs::block_signature();
     let mut b = FunctionBuilder::new(func, fctx);
     let env_region = b.func.dfg.alias_regions.insert(AliasRegionData { user_id: 0, description: "cpu".into() });
@@ -150,27 +150,10 @@ pub(crate) fn lower_block(
         load: b.import_signature(stubs::load_shim_signature()),
         store: b.import_signature(stubs::store_shim_signature()),
     };
-    let mut facts = analysis::analyze(block);
-    // A block that branches back to its own start (a tight loop) loops inside the function,
-    // keeping guest registers in host registers across iterations, instead of leaving through
-    // its link slot and entering again through the prologue. Everything it writes is then
-    // loaded at entry (so every path has a value to store) and dirty from the start.
-    let self_loop = !opts.count_insns
-        && block.insts.iter().any(|i| i.op == Opcode::ExitDirect && i.imm == block.vpc);
-    let mut loop_dirty = RegSet::EMPTY;
-    if self_loop {
-        for i in &block.insts {
-            if i.op == Opcode::SetReg {
-                loop_dirty = loop_dirty.with(Reg(i.imm as u16));
-            }
-        }
-        // Only registers of reachable code have variables.
-        loop_dirty = RegSet(loop_dirty.0 & facts.touched.0);
-        facts.entry_loads = facts.entry_loads.union(loop_dirty);
-    }
+    let facts = analysis::analyze(block);
     let mut regs = vec![None; block.desc.regs.len()];
     for (i, r) in block.desc.regs.iter().enumerate() {
-        if facts.touched.contains(Reg(i as u16)) {
+        if facts.written.contains(Reg(i as u16)) {
             regs[i] = Some(b.declare_var(clif_type(r.ty)));
         }
     }
@@ -204,8 +187,6 @@ pub(crate) fn lower_block(
         load_out: None,
         exit_index,
         dirty: RegSet::EMPTY,
-        loop_dirty,
-        self_loop,
         pos,
         env_flags: flags_in(env_region),
         ram_flags: MemFlagsData::new().with_notrap().with_alias_region(Some(ram_region)),
@@ -264,7 +245,7 @@ impl Lower<'_, '_> {
     }
 
     /// Starts the block's first instruction: position variables at the entry, jump to the
-    /// entry basic block (from the prologue, and from the back edge of a self-loop).
+    /// entry basic block.
     fn jump_to_start(&mut self) {
         if let Pos::Dynamic { pc, started, done } = self.pos {
             let vpc = self.b.ins().iconst(types::I64, self.block.vpc as i64);
@@ -280,7 +261,7 @@ impl Lower<'_, '_> {
     fn lower_bb(&mut self, bb: usize) -> Result<(), JitError> {
         let cb = self.bbs[bb].expect("reachable");
         self.b.switch_to_block(cb);
-        self.dirty = self.facts.dirty_in[bb].union(self.loop_dirty);
+        self.dirty = self.facts.dirty_in[bb];
         if let (Pos::Static(_), Some(p)) = (self.pos, &self.facts.positions) {
             self.pos = Pos::Static(p[bb]);
         }
@@ -295,7 +276,7 @@ impl Lower<'_, '_> {
     }
 
     fn reg_var(&self, r: u64) -> Variable {
-        self.regs[r as usize].expect("touched registers have variables")
+        self.regs[r as usize].expect("written registers have variables")
     }
 
     /// Whether IR value `v` is known to be 0 or 1 (so its bit 0 need not be masked out).
@@ -321,7 +302,14 @@ impl Lower<'_, '_> {
         let ty = inst.ty;
         let r = match inst.op {
             Opcode::Const => Some(arith::constant(&mut self.b, ty, inst.imm)),
-            Opcode::GetReg => Some(self.b.use_var(self.reg_var(inst.imm))),
+            Opcode::GetReg => Some(match self.regs[inst.imm as usize] {
+                Some(var) => self.b.use_var(var),
+                // Never written here: the CPU structure holds its value.
+                None => {
+                    let r = &self.block.desc.regs[inst.imm as usize];
+                    self.b.ins().load(clif_type(r.ty), self.env_flags, self.env, r.offset as i32)
+                }
+            }),
             Opcode::SetReg => {
                 let v = self.arg(a[0]);
                 self.b.def_var(self.reg_var(inst.imm), v);
@@ -427,6 +415,12 @@ impl Lower<'_, '_> {
             Opcode::Jump => {
                 let target = self.bbs[inst.imm as usize].expect("successors are reachable");
                 self.b.ins().jump(target, &[]);
+                None
+            }
+            Opcode::Chain => {
+                let target = self.bbs[inst.imm as usize].expect("successors are reachable");
+                let first = self.block.bbs[inst.imm as usize].insts[0];
+                self.chain(target, self.block.insts[first as usize].imm);
                 None
             }
             Opcode::Branch => {

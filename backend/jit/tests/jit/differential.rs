@@ -26,7 +26,11 @@ fn differential(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config) {
         let ea = run_interp(&block, &mut a);
         let opts = CompileOptions { count_insns: false, mode_key: 0 };
         let eb = run_jit(jit, &block, &mut b, &opts);
-        let (oa, ob) = (outcome(&a, ea), outcome(&b, eb));
+        let (mut oa, mut ob) = (outcome(&a, ea), outcome(&b, eb));
+        if block.insts.iter().any(|i| i.op == Opcode::Chain) {
+            // Completed-instruction counts are exact only without regions (deterministic mode).
+            (oa.exit_insns, ob.exit_insns) = (0, 0);
+        }
         let ram = ram_difference(&a, &b);
         if oa != ob || ram.is_some() {
             panic!(
@@ -41,11 +45,12 @@ fn differential(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config) {
             jit.reset();
         }
     }
-    // The generator must keep covering the whole IR: every opcode, every exit kind but
-    // `Request` (tested separately).
+    // The generator must keep covering the whole IR: every opcode and every exit kind but
+    // `Request` (only a `chain` after a store to the code page makes one; tested separately).
     if count >= 500 {
         let missing: Vec<_> = Opcode::ALL.iter().filter(|op| **op != Opcode::Nop && !seen_ops.contains(*op)).collect();
         assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+        seen_exits.remove(&std::mem::discriminant(&ferrite_ir::Exit::Request { pc: 0 }));
         assert_eq!(seen_exits.len(), 6, "some exit kinds never happened");
     }
 }

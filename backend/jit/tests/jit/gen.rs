@@ -168,10 +168,12 @@ impl Gen<'_> {
             (c, 1 + self.rng.below(n - 1))
         });
         self.insn_start();
+        // Which basic blocks start a guest instruction (those may also be `chain` targets).
+        let marked: Vec<bool> = (0..n).map(|i| i == 0 || self.rng.chance(60)).collect();
         for i in 0..n as usize {
             self.b.switch_to(bbs[i]);
             self.pool.clear();
-            if i > 0 && self.rng.chance(60) {
+            if i > 0 && marked[i] {
                 self.insn_start();
             }
             let ops = self.rng.below(self.cfg.max_ops + 1);
@@ -195,7 +197,9 @@ impl Gen<'_> {
                 }
                 _ if !later.is_empty() && self.rng.chance(75) => {
                     let t = self.rng.pick(later);
-                    if self.rng.chance(50) {
+                    if marked[t.0 as usize] && self.rng.chance(25) {
+                        self.b.chain(t);
+                    } else if self.rng.chance(50) {
                         self.b.jump(t);
                     } else {
                         let e = self.rng.pick(later);

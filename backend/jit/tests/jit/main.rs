@@ -7,3 +7,4 @@ mod edge_cases;
 mod gen;
 mod linking;
 mod perf;
+mod regions;

@@ -1,0 +1,90 @@
+//! Which blocks a hot block is compiled with: its region (see `ferrite_ir::region`).
+//!
+//! The region is the hot block plus the loops through it: the blocks its direct exits lead
+//! to, and theirs, that lead back to it, as long as they are on the same guest page (the rule
+//! for linking, so one physical page holds all of them), warm but not yet compiled, and the
+//! region stays small. A loop body of several blocks then runs as one function. Blocks that
+//! do not lead back (the code after a loop, straight-line kernel code) are left out: they
+//! would add compile time for a transition that runs once. A member keeps its own cache
+//! entry (entered from elsewhere, it runs its own translation); the hot block's entry covers
+//! the members' code, so a write to any of it drops the region.
+
+use crate::cache::{Code, TbId};
+use crate::engine::Engine;
+use ferrite_ir::{Block, GuestCpu, Opcode};
+use ferrite_softmmu::{CpuHeader, PAGE_MASK, PAGE_SIZE};
+
+/// At most this many blocks looked at for a region (the hot block included).
+const MAX_CANDIDATES: usize = 8;
+/// At most this many guest instructions in a region (compile time grows with it).
+const MAX_INSNS: u32 = 192;
+
+impl Engine {
+    /// Translates block `id` and the members of its region, merged into one IR block, and
+    /// widens the block's code span over the members.
+    pub(crate) fn build_region(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, id: TbId) -> Block {
+        let tb = self.cache.get(id).expect("the hot block exists");
+        let (vpc, ppc, key, mut span) = (tb.vpc, tb.ppc, tb.key, tb.code_span);
+        // Candidates: warm blocks reachable through direct exits on this page.
+        let mut blocks = vec![self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE)];
+        let mut insns = blocks[0].n_insns;
+        let mut next = 0;
+        while next < blocks.len() && blocks.len() < MAX_CANDIDATES {
+            let targets = exit_targets(&blocks[next]);
+            next += 1;
+            for pc in targets {
+                if blocks.len() == MAX_CANDIDATES {
+                    break;
+                }
+                if pc & PAGE_MASK != vpc & PAGE_MASK || blocks.iter().any(|m| m.vpc == pc) {
+                    continue;
+                }
+                let phys = (ppc & PAGE_MASK) | (pc & !PAGE_MASK);
+                if !self.is_warm(phys, pc, key) {
+                    continue;
+                }
+                let m = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
+                if insns + m.n_insns > MAX_INSNS {
+                    continue;
+                }
+                insns += m.n_insns;
+                blocks.push(m);
+            }
+        }
+        // Members: the candidates from which the hot block can be reached again.
+        let mut on_loop = vec![false; blocks.len()];
+        on_loop[0] = true;
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for k in 1..blocks.len() {
+                if !on_loop[k] && exit_targets(&blocks[k]).iter().any(|&t| blocks.iter().zip(&on_loop).any(|(b, &l)| l && b.vpc == t)) {
+                    on_loop[k] = true;
+                    grew = true;
+                }
+            }
+        }
+        let members: Vec<Block> = blocks.into_iter().zip(on_loop).filter_map(|(b, l)| l.then_some(b)).collect();
+        for m in &members[1..] {
+            let phys = (ppc & PAGE_MASK) | (m.vpc & !PAGE_MASK);
+            span = (span.0.min(phys), span.1.max(phys + 4 * u64::from(m.n_insns.max(1))));
+        }
+        self.stats.region_members += members.len() as u64 - 1;
+        self.cache.get_mut(id).expect("the hot block exists").code_span = span;
+        ferrite_ir::region::merge(&members)
+    }
+
+    /// Whether the block at these keys has run often enough to be worth compiling along, and
+    /// not so often that it got hot before this block: a block compiled already is usually an
+    /// inner loop, which runs best in its own function (the outer loop's values would compete
+    /// for its host registers), reached through a link.
+    fn is_warm(&self, phys: u64, pc: u64, key: u64) -> bool {
+        let Some(tb) = self.cache.find(phys, pc, key).and_then(|t| self.cache.get(t)) else { return false };
+        matches!(tb.code, Code::Interp) && tb.runs.saturating_mul(4) >= self.config().jit_threshold
+    }
+}
+
+/// The targets of `block`'s direct exits.
+fn exit_targets(block: &Block) -> Vec<u64> {
+    block.insts.iter().filter(|i| i.op == Opcode::ExitDirect).map(|i| i.imm).collect()
+}
