@@ -28,17 +28,20 @@ pub struct Fast {
     pub inexact: bool,
 }
 
+#[inline(always)]
 fn normal_or_zero(x: f64) -> bool {
     x == 0.0 || (x.is_normal() && x.abs() >= TINY && x.abs() <= HUGE)
 }
 
 /// Operand `x` as a single, if it is one exactly (normal or zero, in the comfortable range).
+#[inline(always)]
 fn as_single(x: f64) -> Option<f32> {
     let s = x as f32;
     (s as f64 == x && (s == 0.0 || (s.is_normal() && s.abs() >= TINY_S && s.abs() <= HUGE_S))).then_some(s)
 }
 
 /// Error of `a + b` rounded to `s`: exact `a + b - s` (Knuth's TwoSum).
+#[inline(always)]
 fn two_sum_err(a: f64, b: f64, s: f64) -> f64 {
     let bb = s - a;
     (a - (s - bb)) + (b - bb)
@@ -46,6 +49,7 @@ fn two_sum_err(a: f64, b: f64, s: f64) -> f64 {
 
 /// Whether `a·x + y` differs from its rounding `r1`: the error terms r2 + r3 of Boldo and
 /// Muller's ErrFma (exact when nothing underflows), both zero exactly when `r1` is exact.
+#[inline(always)]
 fn fma_error_nonzero(a: f64, x: f64, y: f64, r1: f64) -> bool {
     let u1 = a * x;
     let u2 = a.mul_add(x, -u1);
@@ -61,6 +65,24 @@ fn fma_error_nonzero(a: f64, x: f64, y: f64, r1: f64) -> bool {
 
 /// Tries the fast path for `op` (FRA `a`, FRB `b`, FRC `c` as bit patterns).
 pub fn try_arith(op: ArithOp, single: bool, fpscr: u32, a: u64, b: u64, c: u64) -> Option<Fast> {
+    // `mul_add` is a call into libm unless the code is compiled for a CPU with FMA: use the
+    // host's FMA instructions where it has them (the results are the same either way).
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has FMA.
+        return unsafe { try_arith_fma(op, single, fpscr, a, b, c) };
+    }
+    try_arith_any(op, single, fpscr, a, b, c)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "fma")]
+unsafe fn try_arith_fma(op: ArithOp, single: bool, fpscr: u32, a: u64, b: u64, c: u64) -> Option<Fast> {
+    try_arith_any(op, single, fpscr, a, b, c)
+}
+
+#[inline(always)]
+fn try_arith_any(op: ArithOp, single: bool, fpscr: u32, a: u64, b: u64, c: u64) -> Option<Fast> {
     if fpscr & NEEDS_CLEAR != 0 {
         return None;
     }
@@ -119,6 +141,7 @@ pub fn try_arith(op: ArithOp, single: bool, fpscr: u32, a: u64, b: u64, c: u64) 
 
 /// Single-precision forms on single operands: the double result (exact for products, and
 /// innocuously double-rounded for sums and quotients, since 53 ≥ 2·24 + 2) rounded to single.
+#[inline(always)]
 fn try_single(op: ArithOp, fa: f64, fb: f64, fc: f64) -> Option<Fast> {
     let (r, inexact) = match op {
         ArithOp::Add | ArithOp::Sub => {
@@ -172,6 +195,7 @@ fn try_single(op: ArithOp, fa: f64, fb: f64, fc: f64) -> Option<Fast> {
 }
 
 /// Whether `s` is exactly half-way between two adjacent singles.
+#[inline(always)]
 fn is_single_midpoint(s: f64) -> bool {
     // A double in the single range has 29 extra fraction bits; a midpoint has exactly the
     // top one of them set.

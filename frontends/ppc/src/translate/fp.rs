@@ -1,6 +1,7 @@
 //! Power ISA Book I chapter 4: floating-point loads and stores, moves, arithmetic, compares
 //! and FPSCR instructions. Arithmetic goes through helpers that run the exact FPU model
-//! (`crate::fpu`); moves, selects, loads and stores of doubles are inlined.
+//! (`crate::fpu`), after an inline fast path for the common double-precision case
+//! (`fp_fast`); moves, selects, loads and stores of doubles are inlined.
 
 use super::loadstore::Ea;
 use super::{Flow, TResult, TransError, Translator};
@@ -136,8 +137,10 @@ impl Translator<'_> {
     /// An arithmetic instruction through the FPU helper.
     pub fn fp_arith(&mut self, op: FpOp, a: &ArgA) -> TResult {
         self.require_fp()?;
-        let packed = self.c32(pack_operands(op, a.frt, a.fra, a.frb, a.frc));
-        self.b.call(helpers::FP_ARITH, &[packed]);
+        if !self.fp_arith_inline(op, a) {
+            let packed = self.c32(pack_operands(op, a.frt, a.fra, a.frb, a.frc));
+            self.b.call(helpers::FP_ARITH, &[packed]);
+        }
         self.finish_rc(a.rc != 0)
     }
 

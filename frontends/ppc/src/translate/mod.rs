@@ -10,6 +10,7 @@ mod condreg;
 mod dispatch;
 mod fixedpoint;
 pub mod fp;
+mod fp_fast;
 mod loadstore;
 mod system;
 

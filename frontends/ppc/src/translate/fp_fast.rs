@@ -1,0 +1,213 @@
+//! The FPU's common case inline: double-precision add, subtract, multiply, divide and the
+//! multiply-adds in round-to-nearest with no exception enabled, on operands and results well
+//! inside the normal range. This is `crate::fpu::fast` written in IR, so that compiled code
+//! runs it with host instructions instead of a helper call per instruction: the host's IEEE
+//! operation gives the result bit for bit, an error-free transformation tells whether it was
+//! inexact, and the FPSCR update is the one `crate::fpu::ops::arith` makes for such a result.
+//! Anything else (a guard fails) runs the helper, which is exact for every case; the guards
+//! here are the fast path's own or stricter, so both ways give the same state.
+
+use super::fp::FpOp;
+use super::Translator;
+use crate::cpu::regs::{self, fpr};
+use crate::decode::ArgA;
+use crate::fpu::fpscr::{FI, FPRF, FX, NI, RN, XX};
+use crate::helpers;
+use ferrite_ir::{IntCC, Type, Value};
+
+/// FPSCR bits that must be clear: the five enables, NI and a directed rounding mode.
+const NEEDS_CLEAR: u64 = (0xf8 | NI | RN) as u64;
+/// Magnitude bounds of accepted operands and results (as in `crate::fpu::fast`).
+const TINY_BITS: u64 = 1.0e-270f64.to_bits();
+const HUGE_BITS: u64 = 1.0e300f64.to_bits();
+const SIGN: u64 = 1 << 63;
+
+/// The double-precision operations inlined.
+fn inlined(op: FpOp) -> bool {
+    matches!(op, FpOp::Add | FpOp::Sub | FpOp::Mul | FpOp::Div | FpOp::Madd | FpOp::Msub | FpOp::Nmadd | FpOp::Nmsub)
+}
+
+impl Translator<'_> {
+    /// Emits `op` (double precision) with the inline fast path and the helper as the fallback.
+    /// Returns false, emitting nothing, for operations that are not inlined.
+    pub(super) fn fp_arith_inline(&mut self, op: FpOp, a: &ArgA) -> bool {
+        if !inlined(op) {
+            return false;
+        }
+        let fpscr = self.get(regs::FPSCR);
+        let old_t = self.get(fpr(a.frt));
+        let (xa, xb, xc) = (self.get(fpr(a.fra)), self.get(fpr(a.frb)), self.get(fpr(a.frc)));
+        let enables = self.b.zext(Type::I64, fpscr);
+        let enables = self.b.and_imm(enables, NEEDS_CLEAR);
+        let mut ok = self.b.icmp_imm(IntCC::Eq, enables, 0);
+        let (fa, fb, fc) = (self.to_f64(xa), self.to_f64(xb), self.to_f64(xc));
+        let (bits, inexact) = match op {
+            FpOp::Add | FpOp::Sub => {
+                let (ga, gb) = (self.normal_or_zero(xa), self.normal_or_zero(xb));
+                ok = self.all(ok, &[ga, gb]);
+                let fb = if op == FpOp::Sub { self.b.fneg(fb) } else { fb };
+                let r = self.b.fadd(fa, fb);
+                let err = self.two_sum_err(fa, fb, r);
+                let rb = self.b.bitcast(Type::I64, r);
+                let gr = self.normal_or_zero(rb);
+                ok = self.all(ok, &[gr]);
+                (rb, self.nonzero(err))
+            }
+            FpOp::Mul => {
+                let (ga, gc) = (self.normal_or_zero(xa), self.normal_or_zero(xc));
+                ok = self.all(ok, &[ga, gc]);
+                let r = self.b.fmul(fa, fc);
+                let nr = self.b.fneg(r);
+                let err = self.b.fma(fa, fc, nr);
+                let rb = self.b.bitcast(Type::I64, r);
+                // A zero product is exact only when an operand is zero (else it underflowed).
+                let zero_operand = self.any_zero(&[xa, xc]);
+                let r_ok = self.in_range(rb);
+                let r_ok = self.b.or(r_ok, zero_operand);
+                ok = self.all(ok, &[r_ok]);
+                (rb, self.nonzero(err))
+            }
+            FpOp::Div => {
+                let b_nonzero = self.any_zero(&[xb]);
+                let b_nonzero = self.b.xor_imm(b_nonzero, 1);
+                let (ga, gb) = (self.normal_or_zero(xa), self.normal_or_zero(xb));
+                ok = self.all(ok, &[ga, gb, b_nonzero]);
+                let r = self.b.fdiv(fa, fb);
+                let nr = self.b.fneg(r);
+                let err = self.b.fma(nr, fb, fa);
+                let rb = self.b.bitcast(Type::I64, r);
+                let gr = self.normal_or_zero(rb);
+                ok = self.all(ok, &[gr]);
+                (rb, self.nonzero(err))
+            }
+            _ => {
+                // fmadd family: FRA × FRC ± FRB, negated afterwards for the fnm forms.
+                let fb = if matches!(op, FpOp::Msub | FpOp::Nmsub) { self.b.fneg(fb) } else { fb };
+                let (ga, gb, gc) = (self.normal_or_zero(xa), self.normal_or_zero(xb), self.normal_or_zero(xc));
+                ok = self.all(ok, &[ga, gb, gc]);
+                // The product must neither underflow nor get near it (the residues would).
+                let p = self.b.fmul(fa, fc);
+                let pb = self.b.bitcast(Type::I64, p);
+                let p_ok = self.in_range(pb);
+                let zero_operand = self.any_zero(&[xa, xc]);
+                let p_ok = self.b.or(p_ok, zero_operand);
+                let r = self.b.fma(fa, fc, fb);
+                let inexact = self.fma_error_nonzero(fa, fc, fb, r);
+                let rb = self.b.bitcast(Type::I64, r);
+                let gr = self.normal_or_zero(rb);
+                ok = self.all(ok, &[p_ok, gr]);
+                let rb = if matches!(op, FpOp::Nmadd | FpOp::Nmsub) { self.b.xor_imm(rb, SIGN) } else { rb };
+                (rb, inexact)
+            }
+        };
+        let new_fpscr = self.fpscr_after(fpscr, bits, inexact);
+        // Commit without a branch when the fast path holds; otherwise leave both registers
+        // alone and run the helper.
+        let t = self.b.select(ok, bits, old_t);
+        self.set(fpr(a.frt), t);
+        let f = self.b.select(ok, new_fpscr, fpscr);
+        self.set(regs::FPSCR, f);
+        let (slow, join) = (self.b.create_bb(), self.b.create_bb());
+        self.b.branch(ok, join, slow);
+        self.b.switch_to(slow);
+        let packed = self.c32(super::fp::pack_operands(op, a.frt, a.fra, a.frb, a.frc));
+        self.b.call(helpers::FP_ARITH, &[packed]);
+        self.b.jump(join);
+        self.b.switch_to(join);
+        true
+    }
+
+    fn to_f64(&mut self, bits: Value) -> Value {
+        self.b.bitcast(Type::F64, bits)
+    }
+
+    /// `ok && all conds` (each an `i8` 0/1).
+    fn all(&mut self, ok: Value, conds: &[Value]) -> Value {
+        let mut acc = ok;
+        for &c in conds {
+            acc = self.b.and(acc, c);
+        }
+        acc
+    }
+
+    /// Whether double `bits` is normal with a magnitude in [TINY, HUGE].
+    fn in_range(&mut self, bits: Value) -> Value {
+        let mag = self.b.and_imm(bits, !SIGN);
+        let off = self.b.add_imm(mag, TINY_BITS.wrapping_neg());
+        self.b.icmp_imm(IntCC::Ule, off, HUGE_BITS - TINY_BITS)
+    }
+
+    /// [`in_range`](Self::in_range) or a zero of either sign.
+    fn normal_or_zero(&mut self, bits: Value) -> Value {
+        let r = self.in_range(bits);
+        let z = self.any_zero(&[bits]);
+        self.b.or(r, z)
+    }
+
+    /// Whether any of the doubles (bit patterns) is a zero of either sign.
+    fn any_zero(&mut self, xs: &[Value]) -> Value {
+        let mut acc = None;
+        for &x in xs {
+            let mag = self.b.and_imm(x, !SIGN);
+            let z = self.b.icmp_imm(IntCC::Eq, mag, 0);
+            acc = Some(match acc {
+                None => z,
+                Some(a) => self.b.or(a, z),
+            });
+        }
+        acc.expect("at least one operand")
+    }
+
+    /// Whether float `x` is not zero (an inexactness residue).
+    fn nonzero(&mut self, x: Value) -> Value {
+        let zero = self.b.f64const(0.0);
+        self.b.fcmp(ferrite_ir::FloatCC::Ne, x, zero)
+    }
+
+    /// Error of `a + b` rounded to `s` (Knuth's TwoSum).
+    fn two_sum_err(&mut self, a: Value, b: Value, s: Value) -> Value {
+        let bb = self.b.fsub(s, a);
+        let sb = self.b.fsub(s, bb);
+        let ea = self.b.fsub(a, sb);
+        let eb = self.b.fsub(b, bb);
+        self.b.fadd(ea, eb)
+    }
+
+    /// Whether `a·x + y` differs from its rounding `r1` (Boldo and Muller's ErrFma, as in
+    /// `crate::fpu::fast`).
+    fn fma_error_nonzero(&mut self, a: Value, x: Value, y: Value, r1: Value) -> Value {
+        let u1 = self.b.fmul(a, x);
+        let nu1 = self.b.fneg(u1);
+        let u2 = self.b.fma(a, x, nu1);
+        let alpha1 = self.b.fadd(y, u2);
+        let alpha2 = self.two_sum_err(y, u2, alpha1);
+        let beta1 = self.b.fadd(u1, alpha1);
+        let beta2 = self.two_sum_err(u1, alpha1, beta1);
+        let g = self.b.fsub(beta1, r1);
+        let gamma = self.b.fadd(g, beta2);
+        let r2 = self.b.fadd(gamma, alpha2);
+        let d = self.b.fsub(r2, gamma);
+        let r3 = self.b.fsub(alpha2, d);
+        let n2 = self.nonzero(r2);
+        let n3 = self.nonzero(r3);
+        self.b.or(n2, n3)
+    }
+
+    /// The FPSCR after a normal or zero result `bits`: FPRF from its class and sign, then
+    /// XX, FX and FI set when inexact or FI cleared.
+    fn fpscr_after(&mut self, fpscr: Value, bits: Value, inexact: Value) -> Value {
+        let zero = self.any_zero(&[bits]);
+        let neg = self.b.shru_imm(bits, 63);
+        let neg = self.b.trunc(Type::I8, neg);
+        let c = |s: &mut Self, k: u32| s.b.iconst(Type::I32, u64::from(k << 12));
+        let (nz, pz, nn, pn) = (c(self, 0x12), c(self, 0x02), c(self, 0x08), c(self, 0x04));
+        let zcode = self.b.select(neg, nz, pz);
+        let ncode = self.b.select(neg, nn, pn);
+        let code = self.b.select(zero, zcode, ncode);
+        let f = self.b.and_imm(fpscr, u64::from(!FPRF));
+        let f = self.b.or(f, code);
+        let set = self.b.or_imm(f, u64::from(XX | FX | FI));
+        let clear = self.b.and_imm(f, u64::from(!FI));
+        self.b.select(inexact, set, clear)
+    }
+}
