@@ -1,5 +1,5 @@
-//! The FPU's common case inline: double-precision add, subtract, multiply, divide and the
-//! multiply-adds in round-to-nearest with no exception enabled, on operands and results well
+//! The FPU's common case inline: add, subtract, multiply, divide and the multiply-adds,
+//! double and single precision, in round-to-nearest with no exception enabled, on operands and results well
 //! inside the normal range. This is `crate::fpu::fast` written in IR, so that compiled code
 //! runs it with host instructions instead of a helper call per instruction: the host's IEEE
 //! operation gives the result bit for bit, an error-free transformation tells whether it was
@@ -12,6 +12,7 @@ use super::Translator;
 use crate::cpu::regs::{self, fpr};
 use crate::decode::ArgA;
 use crate::fpu::fpscr::{FI, FPRF, FX, NI, RN, XX};
+use crate::fpu::ArithOp;
 use crate::helpers;
 use ferrite_ir::{IntCC, Type, Value};
 
@@ -22,9 +23,13 @@ const TINY_BITS: u64 = 1.0e-270f64.to_bits();
 const HUGE_BITS: u64 = 1.0e300f64.to_bits();
 const SIGN: u64 = 1 << 63;
 
-/// The double-precision operations inlined.
+/// The same bounds for single-precision results and operands.
+const TINY_S_BITS: u64 = 1.0e-30f32.to_bits() as u64;
+const HUGE_S_BITS: u64 = 1.0e30f32.to_bits() as u64;
+
+/// The operations inlined: the arithmetic and multiply-adds, double and single.
 fn inlined(op: FpOp) -> bool {
-    matches!(op, FpOp::Add | FpOp::Sub | FpOp::Mul | FpOp::Div | FpOp::Madd | FpOp::Msub | FpOp::Nmadd | FpOp::Nmsub)
+    !matches!(op, FpOp::Res | FpOp::Rsqrte | FpOp::Rsp | FpOp::Ctiw | FpOp::Ctiwz)
 }
 
 impl Translator<'_> {
@@ -41,7 +46,13 @@ impl Translator<'_> {
         let enables = self.b.and_imm(enables, NEEDS_CLEAR);
         let mut ok = self.b.icmp_imm(IntCC::Eq, enables, 0);
         let (fa, fb, fc) = (self.to_f64(xa), self.to_f64(xb), self.to_f64(xc));
-        let (bits, inexact) = match op {
+        let (model, single) = op.model();
+        let (bits, inexact) = if single {
+            let (bits, inexact, guard) = self.single_fast(model, fa, fb, fc);
+            ok = self.b.and(ok, guard);
+            (bits, inexact)
+        } else {
+            match op {
             FpOp::Add | FpOp::Sub => {
                 let (ga, gb) = (self.normal_or_zero(xa), self.normal_or_zero(xb));
                 ok = self.all(ok, &[ga, gb]);
@@ -99,6 +110,7 @@ impl Translator<'_> {
                 let rb = if matches!(op, FpOp::Nmadd | FpOp::Nmsub) { self.b.xor_imm(rb, SIGN) } else { rb };
                 (rb, inexact)
             }
+            }
         };
         let new_fpscr = self.fpscr_after(fpscr, bits, inexact);
         // Commit without a branch when the fast path holds; otherwise leave both registers
@@ -115,6 +127,103 @@ impl Translator<'_> {
         self.b.jump(join);
         self.b.switch_to(join);
         true
+    }
+
+    /// The single-precision forms on operands that are singles (`crate::fpu::fast`'s
+    /// `try_single`): the exact or innocuously double-rounded double result rounded to single.
+    /// Returns the result bits, whether it is inexact and the guard.
+    fn single_fast(&mut self, op: ArithOp, fa: Value, fb: Value, fc: Value) -> (Value, Value, Value) {
+        let (mut ok, d, inexact_d) = match op {
+            ArithOp::Add | ArithOp::Sub => {
+                let (ga, gb) = (self.is_single(fa), self.is_single(fb));
+                let fb = if op == ArithOp::Sub { self.b.fneg(fb) } else { fb };
+                let d = self.b.fadd(fa, fb);
+                let err = self.two_sum_err(fa, fb, d);
+                let ok = self.b.and(ga, gb);
+                (ok, d, Some(self.nonzero(err)))
+            }
+            ArithOp::Mul => {
+                let (ga, gc) = (self.is_single(fa), self.is_single(fc));
+                // Exact: 48 significant bits.
+                let d = self.b.fmul(fa, fc);
+                let ok = self.b.and(ga, gc);
+                (ok, d, None)
+            }
+            ArithOp::Div => {
+                let (ga, gb) = (self.is_single(fa), self.is_single(fb));
+                let xb = self.b.bitcast(Type::I64, fb);
+                let b_zero = self.any_zero(&[xb]);
+                let b_nonzero = self.b.xor_imm(b_zero, 1);
+                let d = self.b.fdiv(fa, fb);
+                let ok = self.all(ga, &[gb, b_nonzero]);
+                (ok, d, None)
+            }
+            _ => {
+                let (ga, gb, gc) = (self.is_single(fa), self.is_single(fb), self.is_single(fc));
+                let p = self.b.fmul(fa, fc); // exact
+                let addend = if matches!(op, ArithOp::Msub | ArithOp::Nmsub) { self.b.fneg(fb) } else { fb };
+                let d = self.b.fadd(p, addend);
+                let t = self.two_sum_err(p, addend, d);
+                let t_nonzero = self.nonzero(t);
+                // Rounding d instead of the exact d + t to single errs only when d is a midpoint
+                // between two singles and t tips it: leave that to the helper.
+                let db = self.b.bitcast(Type::I64, d);
+                let low = self.b.and_imm(db, 0x1fff_ffff);
+                let midpoint = self.b.icmp_imm(IntCC::Eq, low, 0x1000_0000);
+                let risky = self.b.and(t_nonzero, midpoint);
+                let safe = self.b.xor_imm(risky, 1);
+                let ok = self.all(ga, &[gb, gc, safe]);
+                (ok, d, Some(t_nonzero))
+            }
+        };
+        let r = self.b.fdemote(Type::F32, d);
+        let rd = self.b.fpromote(Type::F64, r);
+        let rounded = self.b.fcmp(ferrite_ir::FloatCC::Ne, rd, d);
+        let inexact = match (op, inexact_d) {
+            // The quotient's own residue against the single result.
+            (ArithOp::Div, _) => {
+                let nr = self.b.fneg(rd);
+                let e = self.b.fma(nr, fb, fa);
+                self.nonzero(e)
+            }
+            (_, Some(e)) => self.b.or(e, rounded),
+            (_, None) => rounded,
+        };
+        let r_ok = self.single_normal_or_zero(r);
+        ok = self.b.and(ok, r_ok);
+        if op == ArithOp::Mul {
+            // A product that rounds to zero underflowed.
+            let rb = self.b.bitcast(Type::I64, rd);
+            let r_zero = self.any_zero(&[rb]);
+            let db = self.b.bitcast(Type::I64, d);
+            let d_zero = self.any_zero(&[db]);
+            let d_nonzero = self.b.xor_imm(d_zero, 1);
+            let bad = self.b.and(r_zero, d_nonzero);
+            let good = self.b.xor_imm(bad, 1);
+            ok = self.b.and(ok, good);
+        }
+        let bits = self.b.bitcast(Type::I64, rd);
+        let bits = if matches!(op, ArithOp::Nmadd | ArithOp::Nmsub) { self.b.xor_imm(bits, SIGN) } else { bits };
+        (bits, inexact, ok)
+    }
+
+    /// Whether double `x` is exactly a single that is zero or normal in [TINY_S, HUGE_S].
+    fn is_single(&mut self, x: Value) -> Value {
+        let s = self.b.fdemote(Type::F32, x);
+        let back = self.b.fpromote(Type::F64, s);
+        let exact = self.b.fcmp(ferrite_ir::FloatCC::Eq, back, x);
+        let r = self.single_normal_or_zero(s);
+        self.b.and(exact, r)
+    }
+
+    /// Whether single `s` is zero or normal with a magnitude in [TINY_S, HUGE_S].
+    fn single_normal_or_zero(&mut self, s: Value) -> Value {
+        let bits = self.b.bitcast(Type::I32, s);
+        let mag = self.b.and_imm(bits, 0x7fff_ffff);
+        let off = self.b.add_imm(mag, TINY_S_BITS.wrapping_neg());
+        let in_range = self.b.icmp_imm(IntCC::Ule, off, HUGE_S_BITS - TINY_S_BITS);
+        let zero = self.b.icmp_imm(IntCC::Eq, mag, 0);
+        self.b.or(in_range, zero)
     }
 
     fn to_f64(&mut self, bits: Value) -> Value {
