@@ -22,6 +22,8 @@ fn check(jit: bool, count: usize) {
             failures.push(i);
         }
     }
+    // A block the JIT refuses runs interpreted and would pass unnoticed.
+    assert_eq!(runner.compile_failures(), 0, "the JIT refused blocks (see `-d jit`)");
     assert!(
         failures.is_empty(),
         "{} of {count} cases differ from qemu-ppc (jit: {jit}); first: {:?}. Inspect one with \

@@ -397,6 +397,7 @@ impl Engine {
                 self.flush(env);
             }
             Err(e) => {
+                self.stats.compile_failures += 1;
                 tracing::debug!(target: "jit", "block {:#x} stays interpreted: {e}", self.cache.get(done.id).map_or(0, |t| t.vpc));
                 if alive {
                     if let Some(t) = self.cache.get_mut(done.id) {

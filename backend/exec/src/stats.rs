@@ -15,6 +15,8 @@ pub struct Stats {
     pub compiled_blocks: u64,
     /// Further blocks compiled into those as members of their regions.
     pub region_members: u64,
+    /// Blocks the JIT refused (they stay interpreted; `-d jit` says why).
+    pub compile_failures: u64,
     /// Time the compile thread spent compiling.
     pub compile_time: Duration,
     /// Host code bytes produced.
@@ -41,7 +43,7 @@ impl Stats {
     /// A human-readable summary.
     pub fn report(&self) -> String {
         format!(
-            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s; \
+            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s, {} refused; \
              interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
              jump cache hits {} misses {}; \
              exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}",
@@ -52,6 +54,7 @@ impl Stats {
             self.region_members,
             self.code_bytes / 1024,
             self.compile_time.as_secs_f64(),
+            self.compile_failures,
             self.interp_runs,
             self.jit_entries,
             self.links,

@@ -37,6 +37,11 @@ impl FerriteRunner {
         Ok(FerriteRunner { space, cpu, engine })
     }
 
+    /// Blocks the JIT refused so far (they ran interpreted).
+    pub fn compile_failures(&self) -> u64 {
+        self.engine.stats.compile_failures
+    }
+
     /// Runs one case.
     pub fn run_case(&mut self, case: &Case) -> anyhow::Result<Outcome> {
         // Start from zeroed regions, as the harness does under qemu-ppc.

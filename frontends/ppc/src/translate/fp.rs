@@ -8,7 +8,7 @@ use super::{Flow, TResult, TransError, Translator};
 use crate::cpu::regs::{self, crf, fpr};
 use crate::decode::ArgA;
 use crate::helpers;
-use ferrite_ir::{FloatCC, Type};
+use ferrite_ir::{FloatCC, IntCC, Type, Value};
 
 /// The FP operations the arithmetic helper performs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,12 +199,25 @@ impl Translator<'_> {
         }
         let addr32 = self.ea(ea, update);
         let addr = self.addr(addr32);
-        let v = if single {
+        if single {
             let w = self.b.load(Type::I32, self.memop(2, false), addr);
-            self.b.call(helpers::LFS_CONVERT, &[w])
-        } else {
-            self.b.load(Type::I64, self.memop(3, false), addr)
-        };
+            // Every single but a NaN widens exactly on the host; a NaN keeps its signalling
+            // bit, which the host would set: the helper does those.
+            let exp = self.b.and_imm(w, 0x7f80_0000);
+            let not_nan = self.b.icmp_imm(IntCC::Ne, exp, 0x7f80_0000);
+            let f = self.b.bitcast(Type::F32, w);
+            let d = self.b.fpromote(Type::F64, f);
+            let d = self.b.bitcast(Type::I64, d);
+            let v = self.unless_helper(not_nan, d, helpers::LFS_CONVERT, w);
+            self.set(fpr(frt), v);
+            if update {
+                // Past the branch: compute the address again (RA is unchanged so far).
+                let addr32 = self.ea(ea, true);
+                self.set_gpr(ea_ra(ea), addr32);
+            }
+            return Ok(Flow::Continue);
+        }
+        let v = self.b.load(Type::I64, self.memop(3, false), addr);
         self.set(fpr(frt), v);
         if update {
             self.set_gpr(ea_ra(ea), addr32);
@@ -218,11 +231,24 @@ impl Translator<'_> {
         if update && ea_ra(ea) == 0 {
             return Err(TransError::Illegal);
         }
+        let v = self.get(fpr(frs));
+        let w = single.then(|| {
+            // Exponents above 896 (with Inf and NaN) take the fields by bit selection; the
+            // helper denormalises the rest. Before the address: values live in one basic block.
+            let e = self.b.shru_imm(v, 52);
+            let e = self.b.and_imm(e, 0x7ff);
+            let selects = self.b.icmp_imm(IntCC::Ugt, e, 896);
+            let hi = self.b.shru_imm(v, 32);
+            let sign_and_top = self.b.and_imm(hi, 0xc000_0000);
+            let rest = self.b.shru_imm(v, 29);
+            let rest = self.b.and_imm(rest, 0x3fff_ffff);
+            let bits = self.b.or(sign_and_top, rest);
+            let bits = self.b.trunc(Type::I32, bits);
+            self.unless_helper(selects, bits, helpers::STFS_CONVERT, v)
+        });
         let addr32 = self.ea(ea, update);
         let addr = self.addr(addr32);
-        let v = self.get(fpr(frs));
-        if single {
-            let w = self.b.call(helpers::STFS_CONVERT, &[v]);
+        if let Some(w) = w {
             self.b.store(self.memop(2, false), addr, w);
         } else {
             self.b.store(self.memop(3, false), addr, v);
@@ -231,6 +257,24 @@ impl Translator<'_> {
             self.set_gpr(ea_ra(ea), addr32);
         }
         Ok(Flow::Continue)
+    }
+
+    /// `value` when `cond` holds, else `helper(arg)`, the rare case, called on a side branch.
+    /// Continues in a new basic block and returns the value read there.
+    fn unless_helper(&mut self, cond: Value, value: Value, helper: usize, arg: Value) -> Value {
+        let l = self.b.new_local(self.b.ty(value));
+        self.b.set_local(l, value);
+        let a = self.b.new_local(self.b.ty(arg));
+        self.b.set_local(a, arg);
+        let (slow, join) = (self.b.create_bb(), self.b.create_bb());
+        self.b.branch(cond, join, slow);
+        self.b.switch_to(slow);
+        let arg = self.b.get_local(a);
+        let r = self.b.call(helper, &[arg]);
+        self.b.set_local(l, r);
+        self.b.jump(join);
+        self.b.switch_to(join);
+        self.b.get_local(l)
     }
 
     /// stfiwx: the low word of FRS.
