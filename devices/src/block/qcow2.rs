@@ -9,7 +9,7 @@ use super::{BlockBackend, BlockError};
 use imago::file::File as ImagoFile;
 use imago::format::gate::ImplicitOpenGate;
 use imago::qcow2::Qcow2;
-use imago::{FormatAccess, FormatDriverBuilder};
+use imago::{FormatAccess, FormatDriverBuilder, StorageOpenOptions};
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,8 +27,12 @@ impl Qcow2Image {
     /// Opens and locks `path`, with its backing chain, read-only or read-write.
     pub fn open(path: &Path, read_only: bool) -> Result<Qcow2Image, BlockError> {
         let chain = Chain::new(path);
-        let builder = Qcow2::<ImagoFile>::builder_path(path).write(!read_only);
-        let opened = ChainGate { chain: &chain }.open_format(builder);
+        let mut gate = ChainGate { chain: &chain };
+        // The file first, so it is locked before anything reads it.
+        let opts = StorageOpenOptions::new().filename(path).write(!read_only);
+        let opened = gate
+            .open_storage(opts)
+            .and_then(|file| gate.open_format(Qcow2::<ImagoFile>::builder(file).write(!read_only)));
         let mut chain = chain.into_inner();
         // The gate's own refusal says more than the message imago passed on.
         let image = opened.map_err(|source| {
