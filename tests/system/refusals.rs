@@ -4,7 +4,7 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
-use support::repo;
+use support::{refused, repo};
 
 fn scratch(name: &str, data: &[u8]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("ferrite-refusals-{}", std::process::id()));
@@ -18,15 +18,6 @@ fn scratch(name: &str, data: &[u8]) -> PathBuf {
 fn ferrite(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ferrite")).args(args).current_dir(repo()).output().expect("run ferrite");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn refused(args: &[&str], expect: &[&str]) {
-    let (code, err) = ferrite(args);
-    assert_eq!(code, 1, "ferrite {args:?} should fail with status 1; stderr: {err}");
-    for e in expect {
-        assert!(err.contains(e), "ferrite {args:?}: stderr should mention {e:?}, got: {err}");
-    }
-    assert!(!err.contains("panicked"), "ferrite {args:?} panicked: {err}");
 }
 
 fn image() -> Vec<u8> {

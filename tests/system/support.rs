@@ -103,16 +103,9 @@ impl Guest {
 
     /// Waits for the process to end.
     pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
-        let t0 = Instant::now();
-        loop {
-            if let Some(st) = self.child.try_wait().expect("wait") {
-                return st;
-            }
-            if t0.elapsed() > timeout {
-                let _ = self.child.kill();
-                panic!("ferrite did not exit within {timeout:?}; console:\n{}", self.output());
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        match wait_timeout(&mut self.child, timeout) {
+            Some(st) => st,
+            None => panic!("ferrite did not exit within {timeout:?}; console:\n{}", self.output()),
         }
     }
 }
@@ -131,4 +124,43 @@ pub fn run_to_end(args: &[&str], timeout: Duration) -> (ExitStatus, String) {
     let st = g.wait_exit(timeout);
     std::thread::sleep(Duration::from_millis(100));
     (st, g.output())
+}
+
+/// Runs a ferrite that must be refused before it boots: exit status 1, a message with
+/// every one of `expect` and no panic. One that is not refused is killed after a while.
+pub fn refused(args: &[&str], expect: &[&str]) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite"))
+        .args(args)
+        .current_dir(repo())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let Some(status) = wait_timeout(&mut child, Duration::from_secs(30)) else {
+        panic!("{args:?} was not refused: it ran for 30 s");
+    };
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{args:?} must be refused: {err}");
+    for e in expect {
+        assert!(err.contains(e), "{args:?}: stderr should say {e:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Waits up to `timeout` for `child` to end; kills it if it does not.
+fn wait_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let t0 = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            return Some(st);
+        }
+        if t0.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

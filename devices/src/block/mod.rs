@@ -2,10 +2,14 @@
 //!
 //! A [`BlockBackend`] is a flat array of bytes with flush and discard; devices translate
 //! their requests into it and never see files. [`RawImage`] is a raw image file,
-//! [`Qcow2Image`] a qcow2 image (through the `imago` crate).
+//! [`Qcow2Image`] a qcow2 image (through the `imago` crate) with its backing chain.
 
+mod chain;
 mod qcow2;
+mod qcow2_check;
 mod raw;
+#[cfg(test)]
+mod test_images;
 
 pub use qcow2::Qcow2Image;
 pub use raw::RawImage;
@@ -69,5 +73,23 @@ pub enum BlockError {
         path: PathBuf,
         /// Why.
         source: io::Error,
+    },
+    /// A file a qcow2 image refers to could not be used.
+    #[error("cannot open qcow2 image {image}: its {role}: {source}")]
+    Dependency {
+        /// The image given on the command line.
+        image: PathBuf,
+        /// "backing file" or "data file".
+        role: &'static str,
+        /// What went wrong with that file.
+        source: Box<BlockError>,
+    },
+    /// A qcow2 image's backing chain names one file twice (following it would never end).
+    #[error("cannot open qcow2 image {image}: its backing chain comes back to {path}")]
+    Loop {
+        /// The image given on the command line.
+        image: PathBuf,
+        /// The file named a second time.
+        path: PathBuf,
     },
 }

@@ -1,15 +1,16 @@
 //! qcow2 images through the `imago` crate (synchronous build): reads, allocating writes,
 //! discards, backing files named in the image header.
 //!
-//! The image file is locked like a raw image (see [`super::raw`]); backing files are opened
-//! read-only by imago and not locked.
+//! Every file of the image is opened through [`ChainGate`], which locks it (the image like a
+//! raw image, see [`super::raw`]; its backing files shared) and checks it against truncation.
 
-use super::raw::lock;
+use super::chain::{Chain, ChainGate};
 use super::{BlockBackend, BlockError};
 use imago::file::File as ImagoFile;
+use imago::format::gate::ImplicitOpenGate;
 use imago::qcow2::Qcow2;
-use imago::{FormatAccess, FormatDriverBuilder, PermissiveImplicitOpenGate};
-use std::fs::{File, OpenOptions};
+use imago::{FormatAccess, FormatDriverBuilder, StorageOpenOptions};
+use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -18,21 +19,26 @@ pub struct Qcow2Image {
     image: FormatAccess<ImagoFile>,
     path: PathBuf,
     read_only: bool,
-    /// Holds the OFD lock for as long as the image is open.
-    _lock: File,
+    /// Hold the OFD locks on the image and its backing chain for as long as it is open.
+    _locks: Vec<File>,
 }
 
 impl Qcow2Image {
     /// Opens and locks `path`, with its backing chain, read-only or read-write.
     pub fn open(path: &Path, read_only: bool) -> Result<Qcow2Image, BlockError> {
-        let open_err = |source| BlockError::Open { path: path.to_path_buf(), source };
-        let lock_fd = OpenOptions::new().read(true).write(!read_only).open(path).map_err(open_err)?;
-        lock(&lock_fd, read_only).map_err(|e| super::raw::lock_error(path, read_only, e))?;
-        let qcow2 = Qcow2::<ImagoFile>::builder_path(path)
-            .write(!read_only)
-            .open(PermissiveImplicitOpenGate::default())
-            .map_err(|source| BlockError::Format { path: path.to_path_buf(), format: "qcow2", source })?;
-        Ok(Qcow2Image { image: FormatAccess::new(qcow2), path: path.to_path_buf(), read_only, _lock: lock_fd })
+        let chain = Chain::new(path);
+        let mut gate = ChainGate { chain: &chain };
+        // The file first, so it is locked before anything reads it.
+        let opts = StorageOpenOptions::new().filename(path).write(!read_only);
+        let opened = gate
+            .open_storage(opts)
+            .and_then(|file| gate.open_format(Qcow2::<ImagoFile>::builder(file).write(!read_only)));
+        let mut chain = chain.into_inner();
+        // The gate's own refusal says more than the message imago passed on.
+        let image = opened.map_err(|source| {
+            chain.take_refusal().unwrap_or_else(|| BlockError::Format { path: path.to_path_buf(), format: "qcow2", source })
+        })?;
+        Ok(Qcow2Image { image, path: path.to_path_buf(), read_only, _locks: chain.into_locks() })
     }
 
     /// The image's path.
@@ -86,31 +92,17 @@ impl std::fmt::Debug for Qcow2Image {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_images::{qcow2, qemu_img, scratch};
     use super::*;
-    use std::process::Command;
-
-    fn qemu_img(args: &[&str]) -> Option<std::process::Output> {
-        let out = Command::new("qemu-img").args(args).output().ok()?;
-        assert!(out.status.success() || args[0] == "check", "qemu-img {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        Some(out)
-    }
-
-    fn dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("ferrite-qcow2-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
 
     /// Images made and checked by qemu-img (qemu-utils must be installed).
     #[test]
     fn qemu_img_images_round_trip_and_stay_clean() {
-        let d = dir("rt");
+        let d = scratch("rt");
         let base = d.join("base.raw");
         std::fs::write(&base, (0..1u32 << 20).map(|i| (i / 4096) as u8).collect::<Vec<_>>()).unwrap();
-        let top = d.join("top.qcow2");
-        let (b, t) = (base.to_str().unwrap(), top.to_str().unwrap());
-        assert!(qemu_img(&["create", "-q", "-f", "qcow2", "-b", b, "-F", "raw", t]).is_some(), "qemu-img create failed (apt-get install qemu-utils)");
+        let top = qcow2(&d, "top.qcow2", Some(&base), "1M");
+        let t = top.to_str().unwrap();
         let mut img = Qcow2Image::open(&top, false).unwrap();
         assert_eq!(img.size(), 1 << 20);
         let mut buf = [0u8; 8];
@@ -121,23 +113,16 @@ mod tests {
         img.flush().unwrap();
         assert!(matches!(Qcow2Image::open(&top, true), Err(BlockError::Locked { .. })));
         drop(img);
-        let check = qemu_img(&["check", t]).unwrap();
+        let check = qemu_img(&["check", t]);
         assert!(check.status.success(), "qemu-img check: {}", String::from_utf8_lossy(&check.stdout));
         let flat = d.join("flat.raw");
-        qemu_img(&["convert", "-O", "raw", t, flat.to_str().unwrap()]).unwrap();
+        qemu_img(&["convert", "-O", "raw", t, flat.to_str().unwrap()]);
         let data = std::fs::read(&flat).unwrap();
         assert_eq!(&data[0xfffe..0x1_0004], b"qcow2!");
         assert_eq!(data[0xfffd], 15);
         assert!(data[0x8_0000..0x9_0000].iter().all(|&x| x == 0), "discarded to zero");
         assert_eq!(data[0x9_0000], 0x90);
         assert_eq!(std::fs::read(&base).unwrap()[0x1_0000], 16, "backing file untouched");
-        // A missing backing file and a truncated image are refused with the reason.
-        std::fs::remove_file(&base).unwrap();
-        let e = Qcow2Image::open(&top, true).unwrap_err().to_string();
-        assert!(e.contains("cannot open qcow2 image") && e.contains("base.raw"), "{e}");
-        std::fs::write(&top, &b"QFI\xfb\0\0\0\x03"[..]).unwrap();
-        let e = Qcow2Image::open(&top, true).unwrap_err().to_string();
-        assert!(e.contains("cannot open qcow2 image"), "{e}");
         let _ = std::fs::remove_dir_all(d);
     }
 }
