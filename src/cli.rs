@@ -51,10 +51,20 @@ pub struct Cli {
     #[arg(long, value_name = "TYPE")]
     pub display: Option<String>,
 
-    /// Serial port backend: stdio, mon:stdio, file:PATH, unix:PATH[,server,nowait], null or none.
-    /// Repeat for the second UART.
+    /// Serial port backend: stdio, mon:stdio, file:PATH, unix:PATH[,server,nowait],
+    /// tcp:[HOST]:PORT[,server,nowait], chardev:ID, null or none. Repeat for the second UART.
     #[arg(long, value_name = "DEV")]
     pub serial: Vec<String>,
+
+    /// Character backend for a device: `stdio,id=ID`, `null,id=ID`, `file,id=ID,path=PATH`,
+    /// `socket,id=ID,path=PATH|host=HOST,port=PORT[,server=on][,wait=off]`.
+    #[arg(long, value_name = "OPTS")]
+    pub chardev: Vec<String>,
+
+    /// A virtio console (/dev/hvc0 in the guest) on a backend in `-serial`'s syntax: shorthand
+    /// for `-device virtio-serial-pci -device virtconsole,chardev=...` (QEMU's old option).
+    #[arg(long, value_name = "DEV")]
+    pub virtioconsole: Vec<String>,
 
     /// Monitor backend (`none`, or `stdio` for the Ctrl-A C console monitor).
     #[arg(long, value_name = "DEV")]
@@ -78,7 +88,8 @@ pub struct Cli {
     #[arg(long, value_name = "OPTS")]
     pub netdev: Vec<String>,
 
-    /// Device: `virtio-net-pci,netdev=ID[,mac=MAC]`.
+    /// Device: `virtio-net-pci,netdev=ID[,mac=MAC]`, `virtio-serial-pci[,id=ID]`,
+    /// `virtconsole,chardev=ID[,bus=ID.0]`.
     #[arg(long, value_name = "OPTS")]
     pub device: Vec<String>,
 
@@ -148,7 +159,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "drive", "hda", "net", "netdev", "device", "nic", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
 ];
 
 impl Cli {

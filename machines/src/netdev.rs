@@ -187,8 +187,11 @@ impl NetOptions {
         for spec in &self.device {
             let items = split_options(spec);
             let (model, rest) = items.split_first().ok_or("-device: empty option")?;
+            if crate::console::DRIVERS.contains(&model.as_str()) {
+                continue;
+            }
             if !matches!(model.as_str(), "virtio-net-pci" | "virtio-net") {
-                return Err(format!("-device {model}: not supported (only virtio-net-pci; disks are -drive)"));
+                return Err(format!("-device {model}: not supported (virtio-net-pci, virtio-serial-pci and virtconsole are; disks are -drive)"));
             }
             let mut mac = None;
             let mut netdev = None;
@@ -312,7 +315,7 @@ mod tests {
         assert!(err(opts(&["user"], &[], &[], &[])).contains("id= is required"));
         assert!(err(opts(&["user,id=a"], &[], &[], &[])).contains("not used"));
         assert!(err(opts(&[], &["virtio-net-pci,netdev=x"], &[], &[])).contains("no -netdev"));
-        assert!(err(opts(&[], &["e1000,netdev=x"], &[], &[])).contains("only virtio-net-pci"));
+        assert!(err(opts(&[], &["e1000,netdev=x"], &[], &[])).contains("-device e1000: not supported"));
         assert!(err(opts(&[], &[], &["user,model=e1000"], &[])).contains("only virtio-net-pci"));
         assert!(err(opts(&[], &[], &["user,bogus=1"], &[])).contains("unknown option 'bogus'"));
         assert!(err(opts(&[], &[], &["user,hostfwd=udp::1-:2"], &[])).contains("UDP"));

@@ -122,7 +122,7 @@ fn network_options_are_checked() {
     for (args, want) in [
         (vec!["-nic", "bridge"], "not supported"),
         (vec!["-netdev", "user,id=n0"], "not used"),
-        (vec!["-device", "e1000,netdev=n0"], "only virtio-net-pci"),
+        (vec!["-device", "e1000,netdev=n0"], "-device e1000: not supported"),
         (vec!["-nic", "user,hostfwd=tcp::bad-:22"], "host port"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite")).args(&args).arg("-nographic").output().unwrap();
