@@ -83,7 +83,7 @@ pub struct Cli {
     #[arg(long, value_name = "OPTS")]
     pub net: Vec<String>,
 
-    /// Network backend: `user,id=ID[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
+    /// Network backend: `user,id=ID[,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
     /// `socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT`.
     #[arg(long, value_name = "OPTS")]
     pub netdev: Vec<String>,

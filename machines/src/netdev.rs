@@ -1,6 +1,6 @@
 //! Network cards and their host backends from the command line, in QEMU's spellings:
 //!
-//! * `-netdev user,id=ID[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
+//! * `-netdev user,id=ID[,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
 //!   `-netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT` or
 //!   `-netdev tap,id=ID[,ifname=NAME][,script=no,downscript=no]`, plus
 //!   `-device virtio-net-pci,netdev=ID[,mac=MAC]`;
@@ -318,7 +318,7 @@ mod tests {
         assert!(err(opts(&[], &["e1000,netdev=x"], &[], &[])).contains("-device e1000: not supported"));
         assert!(err(opts(&[], &[], &["user,model=e1000"], &[])).contains("only virtio-net-pci"));
         assert!(err(opts(&[], &[], &["user,bogus=1"], &[])).contains("unknown option 'bogus'"));
-        assert!(err(opts(&[], &[], &["user,hostfwd=udp::1-:2"], &[])).contains("UDP"));
+        assert!(err(opts(&[], &[], &["user,hostfwd=sctp::1-:2"], &[])).contains("tcp|udp"));
         assert!(err(opts(&[], &[], &["user,mac=01:00:00:00:00:00"], &[])).contains("multicast"));
         assert!(err(opts(&[], &[], &[], &["nic"])).contains("needs its own"));
         assert!(err(opts(&[], &[], &["socket"], &[])).contains("listen="));

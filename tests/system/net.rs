@@ -1,6 +1,6 @@
 //! Networking: Linux on the default image gets a lease from the user network's DHCP server,
 //! fetches a page from a server on the host's loopback through the gateway (10.0.2.2), and a
-//! server in the guest answers on a host port forwarded into it.
+//! server in the guest answers on a host port forwarded into it (TCP and UDP).
 
 mod support;
 
@@ -115,6 +115,34 @@ fn guest_gets_a_lease_reaches_the_host_and_serves_a_forwarded_port() {
     eprintln!("host fetch of 1 MiB from the guest through hostfwd: {:?}", t.elapsed());
     let body_at = reply.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |i| i + 4);
     assert_eq!(reply.len() - body_at, 1 << 20);
+}
+
+#[test]
+fn udp_through_a_forwarded_port_reaches_nc_in_the_guest_and_back() {
+    let fwd = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nic = format!("user,hostfwd=udp:127.0.0.1:{fwd}-:5000");
+    let mut g = Guest::start(&["-nographic", "-nic", &nic]);
+    g.wait_for(PROMPT, BOOT);
+    dhcp(&mut g);
+    // busybox nc: on the first datagram it connects to the sender, prints what arrives and
+    // sends its standard input back; -w 3 ends it 3 s after the last datagram.
+    g.send(b"echo pong-from-the-guest | nc -u -w 3 -l -p 5000; echo nc\"\"-done\r");
+    let host = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    host.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let t0 = Instant::now();
+    let mut buf = [0u8; 256];
+    // Until nc listens, the guest refuses the datagram: send again until the reply comes.
+    let (n, from) = loop {
+        assert!(t0.elapsed() < Duration::from_secs(30), "no UDP reply from the guest; console:\n{}", g.output());
+        host.send_to(b"ping-from-the-host\n", ("127.0.0.1", fwd)).unwrap();
+        if let Ok(r) = host.recv_from(&mut buf) {
+            break r;
+        }
+    };
+    assert_eq!(&buf[..n], b"pong-from-the-guest\n");
+    assert_eq!(from.port(), fwd, "the reply comes from the forwarded port");
+    let out = g.wait_for("nc-done", Duration::from_secs(30));
+    assert!(out.contains("ping-from-the-host"), "nc printed: {out}");
 }
 
 #[test]
