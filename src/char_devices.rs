@@ -46,8 +46,9 @@ pub fn open(cli: &Cli, events: &Arc<HostEvents>) -> anyhow::Result<CharDevices> 
         }
     }
     let console_has_stdio = wanted.iter().any(|(_, _, d)| *d == Chardev::Stdio);
-    // No -serial: the first UART is the terminal (QEMU's -nographic), unless a console has it.
-    let default = if console_has_stdio { "null" } else { "stdio" };
+    // No -serial: the first UART is the terminal (QEMU's -nographic), unless a console has it
+    // or -nodefaults asks for no default.
+    let default = if console_has_stdio || cli.nodefaults { "null" } else { "stdio" };
     let specs: Vec<&str> = if cli.serial.is_empty() { vec![default] } else { cli.serial.iter().map(String::as_str).collect() };
 
     let mut out = CharDevices { serials: Vec::new(), consoles: Vec::new(), stdio: None };

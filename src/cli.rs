@@ -94,8 +94,14 @@ pub struct Cli {
     pub device: Vec<String>,
 
     /// Network card and backend in one: `user[,hostfwd=...][,mac=MAC]`, or `none`.
+    /// Without any network option the board has one card on user networking, as QEMU's.
     #[arg(long, value_name = "OPTS")]
     pub nic: Vec<String>,
+
+    /// No default devices: no network card and no terminal on the first serial port unless
+    /// options ask for them.
+    #[arg(long)]
+    pub nodefaults: bool,
 
     /// Deterministic execution: virtual time follows the instruction count
     /// (`shift=N`: 2^N ns per instruction; `auto` is shift=3).
@@ -159,7 +165,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
 ];
 
 impl Cli {
@@ -172,7 +178,8 @@ impl Cli {
     /// The network cards of `-device`, `-nic` and `-net`.
     pub fn nics(&self) -> Result<Vec<ferrite_machines::NicConfig>, String> {
         let net = self.net.clone();
-        ferrite_machines::NetOptions { netdev: self.netdev.clone(), device: self.device.clone(), nic: self.nic.clone(), net }.nics()
+        let (netdev, device, nic) = (self.netdev.clone(), self.device.clone(), self.nic.clone());
+        ferrite_machines::NetOptions { netdev, device, nic, net, nodefaults: self.nodefaults }.nics()
     }
 }
 

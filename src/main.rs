@@ -184,16 +184,21 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The board's PCI devices in slot order: disks, network cards, then virtio consoles.
+/// The board's PCI devices in slot order, as QEMU places them: the board's network cards
+/// (`-nic`, `-net nic`, the default card), then `-device`s in command-line order, then the
+/// `-virtioconsole`s, then the disks (`-hda`, `-drive`).
 fn pci_devices(
     cli: &cli::Cli,
     nics: Vec<ferrite_machines::NicConfig>,
     consoles: Vec<(Option<usize>, Box<dyn ferrite_machines::ppce500::CharBackend>)>,
 ) -> anyhow::Result<Vec<PciDevice>> {
-    let mut pci: Vec<PciDevice> = cli.drives().map_err(anyhow::Error::msg)?.into_iter().map(PciDevice::Disk).collect();
-    pci.extend(nics.into_iter().map(PciDevice::Nic));
-    pci.extend(consoles.into_iter().map(|(_, b)| PciDevice::Console(b)));
-    Ok(pci)
+    // (group, position in the group): board cards, -device, -virtioconsole, disks.
+    let place = |device_index: Option<usize>, otherwise: u8| device_index.map_or((otherwise, 0), |i| (1, i));
+    let mut all: Vec<((u8, usize), PciDevice)> = nics.into_iter().map(|n| (place(n.device_index, 0), PciDevice::Nic(n))).collect();
+    all.extend(consoles.into_iter().map(|(i, b)| (place(i, 2), PciDevice::Console(b))));
+    all.extend(cli.drives().map_err(anyhow::Error::msg)?.into_iter().map(|d| ((3, 0), PciDevice::Disk(d))));
+    all.sort_by_key(|(at, _)| *at); // stable: same keys keep their order
+    Ok(all.into_iter().map(|(_, d)| d).collect())
 }
 
 /// The error and its causes on one line, leaving out causes whose text the message already

@@ -118,6 +118,25 @@ fn guest_gets_a_lease_reaches_the_host_and_serves_a_forwarded_port() {
 }
 
 #[test]
+fn without_network_options_the_guest_has_qemus_default_card() {
+    // qemu-system-ppc -M ppce500 gives the guest -net nic -net user when no network option
+    // is given (its `info network`: virtio-net-pci.0, 52:54:00:12:34:56, on user).
+    let mut g = Guest::start(&["-nographic"]);
+    g.wait_for(PROMPT, BOOT);
+    let out = g.run("cat /sys/class/net/eth0/address", PROMPT);
+    assert!(out.contains("52:54:00:12:34:56"), "{out}");
+    let lease = dhcp(&mut g);
+    assert!(lease.contains("lease=10.0.2.15/255.255.255.0 router=10.0.2.2"), "{lease}");
+    drop(g);
+    for off in [&["-net", "none"][..], &["-nic", "none"], &["-nodefaults"]] {
+        let mut g = Guest::start(&[&["-nographic", "-serial", "stdio"], off].concat());
+        g.wait_for(PROMPT, BOOT);
+        let out = g.run("ls /sys/class/net", PROMPT);
+        assert!(out.contains("lo") && !out.contains("eth0"), "{off:?}: {out}");
+    }
+}
+
+#[test]
 fn udp_through_a_forwarded_port_reaches_nc_in_the_guest_and_back() {
     let fwd = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let nic = format!("user,hostfwd=udp:127.0.0.1:{fwd}-:5000");
