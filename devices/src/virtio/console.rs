@@ -10,7 +10,8 @@
 //! Linux's `put_chars`, which spins until the buffer comes back, never waits. Host input
 //! waits in a [`ConsoleInput`] until the driver posts receive buffers.
 
-use super::device::{read_config_image, VirtioDevice};
+use super::device::{process_duplex, read_config_image, Duplex, VirtioDevice};
+pub use super::device::{RX_QUEUE, TX_QUEUE};
 use super::queue::{Queue, QueueError};
 use super::DEVICE_CONSOLE;
 use crate::chardev::CharBackend;
@@ -20,10 +21,6 @@ use std::sync::{Arc, Mutex};
 
 /// Feature: the driver may write single characters to `emerg_wr` in the configuration.
 pub const F_EMERG_WRITE: u64 = 1 << 2;
-/// Port 0's receive queue (host to guest).
-pub const RX_QUEUE: usize = 0;
-/// Port 0's transmit queue (guest to host).
-pub const TX_QUEUE: usize = 1;
 /// Entries per queue (QEMU's virtio-serial uses 128).
 const QUEUE_SIZE: u16 = 128;
 /// Offset of `emerg_wr` in the configuration (after cols, rows and max_nr_ports).
@@ -76,7 +73,9 @@ impl VirtioConsole {
     pub fn new(backend: Box<dyn CharBackend>, input: Arc<ConsoleInput>) -> VirtioConsole {
         VirtioConsole { backend, input }
     }
+}
 
+impl Duplex for VirtioConsole {
     /// Fills posted receive buffers with waiting input, one chain per buffer as far as it goes.
     fn receive(&mut self, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError> {
         let mut input = self.input.lock();
@@ -144,11 +143,7 @@ impl VirtioDevice for VirtioConsole {
     }
 
     fn process(&mut self, index: usize, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError> {
-        match index {
-            RX_QUEUE => self.receive(queue, mem),
-            TX_QUEUE => self.transmit(queue, mem),
-            _ => Ok(()),
-        }
+        process_duplex(self, index, queue, mem)
     }
 
     fn host_queues(&self) -> &'static [usize] {
