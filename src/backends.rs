@@ -1,9 +1,10 @@
 //! Opening host character backends: the terminal, files, Unix and TCP sockets. Input a
-//! backend reads goes to the machine as a [`HostEvent::Input`] for its device.
+//! socket reads goes to the machine as a [`HostEvent::Input`] for a UART, or straight into a
+//! virtio console's input queue, whose room holds the reader (and so the peer) back.
 
 use crate::chardev::{Chardev, SocketAddr};
 use anyhow::Context;
-use ferrite_machines::ppce500::{CharBackend, NullBackend};
+use ferrite_machines::ppce500::{CharBackend, ConsoleInput, NullBackend};
 use ferrite_machines::{CharInput, HostEvent, HostEvents};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -88,18 +89,44 @@ impl CharBackend for Socket {
     }
 }
 
+/// Where a backend's input goes.
+#[derive(Clone)]
+pub enum InputTo {
+    /// A UART, through the machine's events.
+    Serial(usize),
+    /// A virtio console: its number (for the terminal's events) and its input queue.
+    Console(usize, Arc<ConsoleInput>),
+}
+
+impl InputTo {
+    /// The device, as host events name it.
+    pub fn device(&self) -> CharInput {
+        match self {
+            InputTo::Serial(n) => CharInput::Serial(*n),
+            InputTo::Console(n, _) => CharInput::Console(*n),
+        }
+    }
+
+    fn deliver(&self, events: &HostEvents, data: &[u8]) {
+        match self {
+            InputTo::Serial(n) => events.push(HostEvent::Input { to: CharInput::Serial(*n), data: data.to_vec() }),
+            InputTo::Console(_, input) => input.push_wait(data),
+        }
+    }
+}
+
 /// Makes `stream` the connection of `conn` and feeds what it sends to `to` until it closes.
-fn adopt(stream: Conn, conn: &Arc<Mutex<Option<Conn>>>, to: CharInput, events: &Arc<HostEvents>) -> std::io::Result<()> {
+fn adopt(stream: Conn, conn: &Arc<Mutex<Option<Conn>>>, to: &InputTo, events: &Arc<HostEvents>) -> std::io::Result<()> {
     let mut reader = stream.try_clone()?;
     *conn.lock().unwrap() = Some(stream);
-    let events = events.clone();
+    let (events, to) = (events.clone(), to.clone());
     std::thread::Builder::new().name("ferrite-chardev-in".into()).spawn(move || {
-        let mut buf = [0u8; 1024];
+        let mut buf = [0u8; 4096];
         while let Ok(n) = reader.read(&mut buf) {
             if n == 0 {
                 break;
             }
-            events.push(HostEvent::Input { to, data: buf[..n].to_vec() });
+            to.deliver(&events, &buf[..n]);
         }
     })?;
     Ok(())
@@ -132,7 +159,7 @@ fn tcp_addr(host: &str, port: u16, server: bool) -> String {
 
 /// Connects to `addr`, or listens there; a server waits for its first client before the
 /// machine starts unless `wait` is off (as QEMU does). Later clients replace the current one.
-fn socket(addr: &SocketAddr, server: bool, wait: bool, label: &str, to: CharInput, events: &Arc<HostEvents>) -> anyhow::Result<Socket> {
+fn socket(addr: &SocketAddr, server: bool, wait: bool, label: &str, to: &InputTo, events: &Arc<HostEvents>) -> anyhow::Result<Socket> {
     let conn: Arc<Mutex<Option<Conn>>> = Arc::new(Mutex::new(None));
     if !server {
         let s = match addr {
@@ -157,10 +184,10 @@ fn socket(addr: &SocketAddr, server: bool, wait: bool, label: &str, to: CharInpu
         eprintln!("ferrite: waiting for a connection on {addr}");
         adopt(listener.accept()?, &conn, to, events)?;
     }
-    let (c, ev) = (conn.clone(), events.clone());
+    let (c, ev, to) = (conn.clone(), events.clone(), to.clone());
     std::thread::Builder::new().name("ferrite-chardev-listen".into()).spawn(move || {
         while let Ok(s) = listener.accept() {
-            if adopt(s, &c, to, &ev).is_err() {
+            if adopt(s, &c, &to, &ev).is_err() {
                 break;
             }
         }
@@ -177,7 +204,7 @@ pub enum Opened {
 }
 
 /// Opens `dev` for the device `to`; `label` names the option in error messages.
-pub fn open(dev: &Chardev, label: &str, to: CharInput, events: &Arc<HostEvents>) -> anyhow::Result<Opened> {
+pub fn open(dev: &Chardev, label: &str, to: &InputTo, events: &Arc<HostEvents>) -> anyhow::Result<Opened> {
     Ok(match dev {
         Chardev::Stdio => Opened::Stdio,
         Chardev::Null => Opened::Backend(Box::new(NullBackend)),

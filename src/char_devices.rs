@@ -2,21 +2,21 @@
 //! virtio consoles (`-device virtconsole,chardev=`, `-virtioconsole`), resolved against the
 //! `-chardev`s. The terminal can serve one device only.
 
-use crate::backends::{self, Opened};
+use crate::backends::{self, InputTo, Opened};
 use crate::chardev::{parse_short, Chardev, Registry, Short};
 use crate::cli::Cli;
 use anyhow::bail;
-use ferrite_machines::ppce500::{CharBackend, NullBackend};
-use ferrite_machines::{CharInput, HostEvents};
+use ferrite_machines::ppce500::{CharBackend, ConsoleInput, NullBackend};
+use ferrite_machines::{CharInput, HostEvents, PciDevice};
 use std::sync::Arc;
 
 /// The host side of the guest's character devices.
 pub struct CharDevices {
     /// One backend per UART (at least one).
     pub serials: Vec<Box<dyn CharBackend>>,
-    /// One backend per virtio-serial device, with the position of its `-device` among all
-    /// `-device` options (None: from `-virtioconsole`).
-    pub consoles: Vec<(Option<usize>, Box<dyn CharBackend>)>,
+    /// One virtio-serial device per console ([`PciDevice::Console`]), with the position of
+    /// its `-device` among all `-device` options (None: from `-virtioconsole`).
+    pub consoles: Vec<(Option<usize>, PciDevice)>,
     /// The device the terminal belongs to, if any.
     pub stdio: Option<CharInput>,
 }
@@ -52,20 +52,20 @@ pub fn open(cli: &Cli, events: &Arc<HostEvents>) -> anyhow::Result<CharDevices> 
     let specs: Vec<&str> = if cli.serial.is_empty() { vec![default] } else { cli.serial.iter().map(String::as_str).collect() };
 
     let mut out = CharDevices { serials: Vec::new(), consoles: Vec::new(), stdio: None };
-    let attach = |out: &mut CharDevices, dev: &Chardev, label: &str, to: CharInput| -> anyhow::Result<Box<dyn CharBackend>> {
+    let attach = |out: &mut CharDevices, dev: &Chardev, label: &str, to: &InputTo| -> anyhow::Result<Box<dyn CharBackend>> {
         match backends::open(dev, label, to, events)? {
             Opened::Backend(b) => Ok(b),
             Opened::Stdio if out.stdio.is_some() => bail!("{label}: stdio is already used by another device (the terminal serves one)"),
             Opened::Stdio => {
-                out.stdio = Some(to);
+                out.stdio = Some(to.device());
                 Ok(backends::stdout())
             }
         }
     };
     for spec in specs {
         if let Some(dev) = resolve(&mut registry, "-serial", spec)? {
-            let to = CharInput::Serial(out.serials.len());
-            let b = attach(&mut out, &dev, "-serial", to)?;
+            let to = InputTo::Serial(out.serials.len());
+            let b = attach(&mut out, &dev, "-serial", &to)?;
             out.serials.push(b);
         }
     }
@@ -73,9 +73,10 @@ pub fn open(cli: &Cli, events: &Arc<HostEvents>) -> anyhow::Result<CharDevices> 
         out.serials.push(Box::new(NullBackend));
     }
     for (index, label, dev) in wanted {
-        let to = CharInput::Console(out.consoles.len());
-        let b = attach(&mut out, &dev, label, to)?;
-        out.consoles.push((index, b));
+        let input = ConsoleInput::new();
+        let to = InputTo::Console(out.consoles.len(), input.clone());
+        let backend = attach(&mut out, &dev, label, &to)?;
+        out.consoles.push((index, PciDevice::Console { backend, input }));
     }
     for id in registry.unused() {
         tracing::warn!("-chardev '{id}' is not used by any device");

@@ -190,12 +190,12 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
 fn pci_devices(
     cli: &cli::Cli,
     nics: Vec<ferrite_machines::NicConfig>,
-    consoles: Vec<(Option<usize>, Box<dyn ferrite_machines::ppce500::CharBackend>)>,
+    consoles: Vec<(Option<usize>, PciDevice)>,
 ) -> anyhow::Result<Vec<PciDevice>> {
     // (group, position in the group): board cards, -device, -virtioconsole, disks.
     let place = |device_index: Option<usize>, otherwise: u8| device_index.map_or((otherwise, 0), |i| (1, i));
     let mut all: Vec<((u8, usize), PciDevice)> = nics.into_iter().map(|n| (place(n.device_index, 0), PciDevice::Nic(n))).collect();
-    all.extend(consoles.into_iter().map(|(i, b)| (place(i, 2), PciDevice::Console(b))));
+    all.extend(consoles.into_iter().map(|(i, c)| (place(i, 2), c)));
     all.extend(cli.drives().map_err(anyhow::Error::msg)?.into_iter().map(|d| ((3, 0), PciDevice::Disk(d))));
     all.sort_by_key(|(at, _)| *at); // stable: same keys keep their order
     Ok(all.into_iter().map(|(_, d)| d).collect())

@@ -8,7 +8,8 @@
 //! EMERG_WRITE, as QEMU does: a driver may print single bytes through the configuration
 //! space before any queue exists. Output is written synchronously on the notification, so
 //! Linux's `put_chars`, which spins until the buffer comes back, never waits. Host input
-//! waits in a [`ConsoleInput`] until the driver posts receive buffers.
+//! waits in a [`ConsoleInput`] until the driver posts receive buffers; a full one holds the
+//! host writer back.
 
 use super::device::{process_duplex, read_config_image, Duplex, VirtioDevice};
 pub use super::device::{RX_QUEUE, TX_QUEUE};
@@ -17,7 +18,8 @@ use super::DEVICE_CONSOLE;
 use crate::chardev::CharBackend;
 use crate::dma::GuestMemory;
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use crate::net::Waker;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 /// Feature: the driver may write single characters to `emerg_wr` in the configuration.
 pub const F_EMERG_WRITE: u64 = 1 << 2;
@@ -25,16 +27,22 @@ pub const F_EMERG_WRITE: u64 = 1 << 2;
 const QUEUE_SIZE: u16 = 128;
 /// Offset of `emerg_wr` in the configuration (after cols, rows and max_nr_ports).
 const EMERG_WR: usize = 8;
-/// Host input held for the guest at most; more is dropped (a guest that never reads its
-/// console must not make ferrite's memory grow without bound).
+/// Host input held for the guest at most (a guest that never reads its console must not
+/// make ferrite's memory grow without bound).
 const MAX_PENDING: usize = 1 << 20;
 /// Bytes copied from a transmit chain to the backend at a time (a chain may be huge).
 const TX_CHUNK: usize = 64 << 10;
 
-/// Host input waiting for the guest's receive buffers, shared between the machine (which
-/// adds what the host typed or sent) and the device (which takes it).
-#[derive(Debug, Default)]
-pub struct ConsoleInput(Mutex<VecDeque<u8>>);
+/// Host input waiting for the guest's receive buffers, shared between the host side (which
+/// adds what was typed or sent, from any thread) and the device (which takes it).
+#[derive(Default)]
+pub struct ConsoleInput {
+    queue: Mutex<VecDeque<u8>>,
+    /// Signalled when the device took input (room for a waiting writer).
+    room: Condvar,
+    /// Tells the machine to serve the receive queue.
+    waker: OnceLock<Waker>,
+}
 
 impl ConsoleInput {
     /// An empty input queue.
@@ -42,23 +50,57 @@ impl ConsoleInput {
         Arc::new(ConsoleInput::default())
     }
 
-    /// Queues bytes for the guest (dropped past [`MAX_PENDING`] waiting bytes).
+    /// Sets what is called when input arrives (the machine polls the device then).
+    pub fn set_waker(&self, waker: Waker) {
+        let _ = self.waker.set(waker);
+    }
+
+    /// Queues bytes for the guest without waiting: past [`MAX_PENDING`] waiting bytes the rest
+    /// is dropped (typed input, whose reader must stay free for the escape keys).
     pub fn push(&self, data: &[u8]) {
-        let mut q = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let room = MAX_PENDING.saturating_sub(q.len());
-        if data.len() > room {
-            tracing::warn!("virtio-console: guest is not reading its console; {} input bytes dropped", data.len() - room);
+        {
+            let mut q = self.lock();
+            let room = MAX_PENDING.saturating_sub(q.len());
+            if data.len() > room {
+                tracing::warn!("virtio-console: guest is not reading its console; {} input bytes dropped", data.len() - room);
+            }
+            q.extend(&data[..data.len().min(room)]);
         }
-        q.extend(&data[..data.len().min(room)]);
+        self.wake();
+    }
+
+    /// Queues bytes for the guest, waiting while [`MAX_PENDING`] bytes wait already: a
+    /// socket's reader thread then stops reading, and the host writer is held back as by a
+    /// full pipe (nothing is lost).
+    pub fn push_wait(&self, mut data: &[u8]) {
+        while !data.is_empty() {
+            {
+                let mut q = self.lock();
+                while q.len() >= MAX_PENDING {
+                    q = self.room.wait(q).unwrap_or_else(|e| e.into_inner());
+                }
+                let n = data.len().min(MAX_PENDING - q.len());
+                q.extend(&data[..n]);
+                data = &data[n..];
+            }
+            self.wake();
+        }
     }
 
     /// Forgets waiting input (machine reset).
     pub fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.lock().clear();
+        self.room.notify_all();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<u8>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    fn wake(&self) {
+        if let Some(w) = self.waker.get() {
+            w();
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, VecDeque<u8>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -87,6 +129,7 @@ impl Duplex for VirtioConsole {
             }
             let n = input.len().min(usize::try_from(room).unwrap_or(usize::MAX));
             let data: Vec<u8> = input.drain(..n).collect();
+            self.input.room.notify_all();
             chain.write(mem, 0, &data)?;
             queue.push_used(mem, chain.head, n as u32)?;
         }

@@ -15,6 +15,7 @@ use crate::gdb::{GdbAddr, GdbServer};
 use crate::host::{Alarm, HostEvent, HostEvents, Kick};
 use crate::loader::{read_file, LoadError};
 use boot::{BootError, Placement};
+pub use ferrite_devices::virtio::ConsoleInput;
 pub use ferrite_devices::{BufferBackend, CharBackend, NullBackend};
 use ferrite_devices::TimerQueue;
 use ferrite_exec::{DebugStop, Engine, EngineConfig, EngineError, Resume, Stop};
@@ -66,8 +67,13 @@ pub enum PciDevice {
     Disk(crate::drive::DriveConfig),
     /// A virtio-net-pci network card.
     Nic(crate::netdev::NicConfig),
-    /// A virtio-serial-pci whose console port (hvc) has this host side.
-    Console(Box<dyn CharBackend>),
+    /// A virtio-serial-pci whose console port (hvc) writes to `backend` and reads `input`.
+    Console {
+        /// Where the guest's output goes.
+        backend: Box<dyn CharBackend>,
+        /// Host input for the guest (host threads may push into it directly).
+        input: Arc<ConsoleInput>,
+    },
 }
 
 /// Prints the console monitor's output (and its next prompt).
@@ -406,7 +412,7 @@ impl Ppce500 {
             self.reset()?;
         }
         self.devices.pump_serial_input();
-        self.devices.pump_net();
+        self.devices.pump_host_input();
         let now = self.clock.now_ns();
         self.timers.run_due(now);
         let next = self.timers.next_deadline();

@@ -5,6 +5,7 @@ use crate::drive::{DiskFormat, DriveConfig};
 use crate::host::{CharInput, HostEvents, Kick};
 use crate::netdev::open_backend;
 use ferrite_devices::block::{BlockBackend, Qcow2Image, RawImage};
+use ferrite_devices::net::Waker;
 use ferrite_devices::pci::{Mpc8540PciHost, PciBus};
 use ferrite_devices::virtio::{ConsoleInput, VirtioBlk, VirtioConsole, VirtioCore, VirtioDevice, VirtioNet, VirtioPci};
 use ferrite_devices::{CharBackend, Clock, GuestMemory, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, SpaceMemory, TimerQueue, Uart16550};
@@ -19,8 +20,8 @@ pub(super) struct Devices {
     uarts: Vec<Arc<Mutex<Uart16550>>>,
     pending: Vec<VecDeque<u8>>,
     pci: Arc<Mutex<PciBus>>,
-    /// A network backend has frames for the guest.
-    net_ready: Arc<AtomicBool>,
+    /// A network backend or a console has input for the guest.
+    input_ready: Arc<AtomicBool>,
     /// Host input of each virtio console.
     consoles: Vec<Arc<ConsoleInput>>,
 }
@@ -39,7 +40,6 @@ impl Devices {
             CharInput::Console(n) => {
                 if let Some(c) = self.consoles.get(n) {
                     c.push(data);
-                    self.pci.lock().unwrap().poll();
                 }
             }
         }
@@ -60,9 +60,10 @@ impl Devices {
         }
     }
 
-    /// Moves frames that network backends received into the cards' receive queues.
-    pub(super) fn pump_net(&self) {
-        if self.net_ready.swap(false, Ordering::AcqRel) {
+    /// Moves frames that network backends received, and console input, into the devices'
+    /// receive queues.
+    pub(super) fn pump_host_input(&self) {
+        if self.input_ready.swap(false, Ordering::AcqRel) {
             self.pci.lock().unwrap().poll();
         }
     }
@@ -158,9 +159,9 @@ pub(super) fn build(
     let guts = Guts::new(IrqLine::new(power_sink, 1), ferrite_ppc::cpu::PVR_E500MC, 0);
     map_dev(space, "global-utilities", map::GUTS_OFFSET, 0x1000, Arc::new(Mutex::new(guts)), Endian::Big)?;
 
-    let net_ready = Arc::new(AtomicBool::new(false));
+    let input_ready = Arc::new(AtomicBool::new(false));
     let mut consoles = Vec::new();
-    let pci = build_pci(space, &mpic_in, pci_devices, &net_ready, &mut consoles, events)?;
+    let pci = build_pci(space, &mpic_in, pci_devices, &input_ready, &mut consoles, events)?;
 
     // Proxy (CoreInt) mode: taking an external interrupt reads this core's IACK into EPR, as
     // QEMU does with `mpic_iack` when the guest set GCR's mode to proxy.
@@ -176,36 +177,35 @@ pub(super) fn build(
         }));
     }
     let pending = uarts.iter().map(|_| VecDeque::new()).collect();
-    Ok(Devices { uarts, pending, pci, net_ready, consoles })
+    Ok(Devices { uarts, pending, pci, input_ready, consoles })
 }
 
 /// The PCI host bridge with `devices` in slots 1, 2, ...; the input queue of each console
-/// goes to `consoles`. Returns the bus.
+/// goes to `consoles`. Backends with input for the guest set `input_ready` and wake the
+/// machine. Returns the bus.
 fn build_pci(
     space: &Arc<AddressSpace>,
     mpic_in: &Arc<dyn IrqSink>,
     devices: Vec<PciDevice>,
-    net_ready: &Arc<AtomicBool>,
+    input_ready: &Arc<AtomicBool>,
     consoles: &mut Vec<Arc<ConsoleInput>>,
     events: &Arc<HostEvents>,
 ) -> Result<Arc<Mutex<PciBus>>, BoardError> {
     let intx = [0, 1, 2, 3].map(|i| IrqLine::new(mpic_in.clone(), map::IRQ_PCI_BASE + i));
     let host = Mpc8540PciHost::new(Arc::downgrade(space), intx);
+    let (ready, ev) = (input_ready.clone(), events.clone());
+    let waker: Waker = Arc::new(move || {
+        ready.store(true, Ordering::Release);
+        ev.wake();
+    });
     let count = devices.len();
     for (i, dev) in devices.into_iter().enumerate() {
         let slot = u8::try_from(i + 1).ok().filter(|&s| s < map::PCI_SLOTS).ok_or(BoardError::TooManyPciDevices(count))?;
         let device: Box<dyn VirtioDevice> = match dev {
             PciDevice::Disk(drive) => Box::new(VirtioBlk::new(open_disk(&drive)?, drive.serial.as_deref().unwrap_or(""))),
-            PciDevice::Nic(nic) => {
-                let (ready, events) = (net_ready.clone(), events.clone());
-                let waker = Arc::new(move || {
-                    ready.store(true, Ordering::Release);
-                    events.wake();
-                });
-                Box::new(VirtioNet::new(nic.mac, open_backend(&nic.backend, waker)?))
-            }
-            PciDevice::Console(backend) => {
-                let input = ConsoleInput::new();
+            PciDevice::Nic(nic) => Box::new(VirtioNet::new(nic.mac, open_backend(&nic.backend, waker.clone())?)),
+            PciDevice::Console { backend, input } => {
+                input.set_waker(waker.clone());
                 consoles.push(input.clone());
                 Box::new(VirtioConsole::new(backend, input))
             }

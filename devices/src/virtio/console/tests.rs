@@ -93,13 +93,41 @@ fn emergency_write_prints_one_byte_even_before_initialisation() {
 }
 
 #[test]
-fn input_beyond_the_limit_is_dropped() {
+fn typed_input_beyond_the_limit_is_dropped_and_the_machine_is_woken() {
     let input = ConsoleInput::new();
+    let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let w = wakes.clone();
+    input.set_waker(Arc::new(move || {
+        w.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }));
     input.push(&vec![b'a'; MAX_PENDING - 3]);
     input.push(b"bcdefg");
     let q = input.lock();
     assert_eq!(q.len(), MAX_PENDING);
     assert_eq!(q.iter().rev().take(4).copied().collect::<Vec<u8>>(), b"dcba");
+    assert_eq!(wakes.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_socket_writer_waits_for_the_guest_instead_of_losing_input() {
+    let (mut core, mut rx, _tx, _, input, _) = setup();
+    let writer = {
+        let input = input.clone();
+        std::thread::spawn(move || input.push_wait(&vec![b'z'; MAX_PENDING + 100]))
+    };
+    let t0 = std::time::Instant::now();
+    while input.lock().len() < MAX_PENDING {
+        assert!(t0.elapsed().as_secs() < 10, "the writer never filled the queue");
+        std::thread::yield_now();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!writer.is_finished(), "a full queue holds the writer back");
+    assert_eq!(input.lock().len(), MAX_PENDING, "nothing beyond the limit is queued");
+    // The guest takes 4 KiB: the writer gets room for its last 100 bytes and finishes.
+    rx.submit(&[Buf::In(4096)]);
+    core.notify(RX_QUEUE as u16);
+    writer.join().unwrap();
+    assert_eq!(input.lock().len(), MAX_PENDING + 100 - 4096, "every byte is kept");
 }
 
 #[test]
