@@ -1,9 +1,13 @@
-//! Host backends of the serial ports (`-serial stdio|file:PATH|unix:PATH[,server][,nowait]|null|none`).
+//! Opening host character backends: the terminal, files, Unix and TCP sockets. Input a
+//! socket reads goes to the machine as a [`HostEvent::Input`] for a UART, or straight into a
+//! virtio console's input queue, whose room holds the reader (and so the peer) back.
 
-use anyhow::{bail, Context};
-use ferrite_machines::ppce500::CharBackend;
-use ferrite_machines::{HostEvent, HostEvents};
+use crate::chardev::{Chardev, SocketAddr};
+use anyhow::Context;
+use ferrite_machines::ppce500::{CharBackend, ConsoleInput, NullBackend};
+use ferrite_machines::{CharInput, HostEvent, HostEvents};
 use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::{Arc, Mutex};
 
@@ -30,7 +34,7 @@ impl CharBackend for Stdout {
     }
 }
 
-/// A file the output is appended to.
+/// A file the output is written to.
 pub struct File(std::fs::File);
 
 impl CharBackend for File {
@@ -39,10 +43,39 @@ impl CharBackend for File {
     }
 }
 
-/// A Unix-domain socket: output goes to the connected peer (dropped while none is), input
-/// from it goes to the guest.
+/// A connected Unix or TCP stream.
+enum Conn {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl Conn {
+    fn try_clone(&self) -> std::io::Result<Conn> {
+        Ok(match self {
+            Conn::Unix(s) => Conn::Unix(s.try_clone()?),
+            Conn::Tcp(s) => Conn::Tcp(s.try_clone()?),
+        })
+    }
+
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Unix(s) => s.read(buf),
+            Conn::Tcp(s) => s.read(buf),
+        }
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        match self {
+            Conn::Unix(s) => s.write_all(data),
+            Conn::Tcp(s) => s.write_all(data),
+        }
+    }
+}
+
+/// A socket: output goes to the connected peer (dropped while none is), input from it goes
+/// to the guest.
 pub struct Socket {
-    conn: Arc<Mutex<Option<UnixStream>>>,
+    conn: Arc<Mutex<Option<Conn>>>,
 }
 
 impl CharBackend for Socket {
@@ -56,93 +89,136 @@ impl CharBackend for Socket {
     }
 }
 
-/// Feeds what `stream` sends to serial port `port` until it closes.
-fn pump_input(mut stream: UnixStream, port: usize, events: Arc<HostEvents>) {
-    let mut buf = [0u8; 1024];
-    while let Ok(n) = stream.read(&mut buf) {
-        if n == 0 {
-            break;
+/// Where a backend's input goes.
+#[derive(Clone)]
+pub enum InputTo {
+    /// A UART, through the machine's events.
+    Serial(usize),
+    /// A virtio console: its number (for the terminal's events) and its input queue.
+    Console(usize, Arc<ConsoleInput>),
+}
+
+impl InputTo {
+    /// The device, as host events name it.
+    pub fn device(&self) -> CharInput {
+        match self {
+            InputTo::Serial(n) => CharInput::Serial(*n),
+            InputTo::Console(n, _) => CharInput::Console(*n),
         }
-        events.push(HostEvent::SerialInput { port, data: buf[..n].to_vec() });
+    }
+
+    fn deliver(&self, events: &HostEvents, data: &[u8]) {
+        match self {
+            InputTo::Serial(n) => events.push(HostEvent::Input { to: CharInput::Serial(*n), data: data.to_vec() }),
+            InputTo::Console(_, input) => input.push_wait(data),
+        }
     }
 }
 
-/// `unix:PATH[,server][,nowait]`: connect to PATH, or (server) listen there; a server waits
-/// for its first client before the machine starts unless `nowait` is given (as QEMU does).
-fn unix_socket(spec: &str, port: usize, events: &Arc<HostEvents>) -> anyhow::Result<Socket> {
-    let mut parts = spec.split(',');
-    let path = parts.next().unwrap_or_default().to_string();
-    let (mut server, mut wait) = (false, true);
-    for opt in parts {
-        match opt {
-            "server" | "server=on" => server = true,
-            "nowait" | "wait=off" => wait = false,
-            "wait" | "wait=on" => wait = true,
-            other => bail!("-serial unix:{spec}: unknown option '{other}' (server, nowait)"),
+/// Makes `stream` the connection of `conn` and feeds what it sends to `to` until it closes.
+fn adopt(stream: Conn, conn: &Arc<Mutex<Option<Conn>>>, to: &InputTo, events: &Arc<HostEvents>) -> std::io::Result<()> {
+    let mut reader = stream.try_clone()?;
+    *conn.lock().unwrap() = Some(stream);
+    let (events, to) = (events.clone(), to.clone());
+    std::thread::Builder::new().name("ferrite-chardev-in".into()).spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            to.deliver(&events, &buf[..n]);
         }
+    })?;
+    Ok(())
+}
+
+enum Listener {
+    Unix(UnixListener),
+    Tcp(TcpListener),
+}
+
+impl Listener {
+    fn accept(&self) -> std::io::Result<Conn> {
+        Ok(match self {
+            Listener::Unix(l) => Conn::Unix(l.accept()?.0),
+            Listener::Tcp(l) => Conn::Tcp(l.accept()?.0),
+        })
     }
-    let conn: Arc<Mutex<Option<UnixStream>>> = Arc::new(Mutex::new(None));
+}
+
+/// A host port string for a TCP socket: an empty host means localhost for a client and all
+/// addresses for a server.
+fn tcp_addr(host: &str, port: u16, server: bool) -> String {
+    match host {
+        "" if server => format!("0.0.0.0:{port}"),
+        "" => format!("localhost:{port}"),
+        h if h.contains(':') => format!("[{h}]:{port}"),
+        h => format!("{h}:{port}"),
+    }
+}
+
+/// Connects to `addr`, or listens there; a server waits for its first client before the
+/// machine starts unless `wait` is off (as QEMU does). Later clients replace the current one.
+fn socket(addr: &SocketAddr, server: bool, wait: bool, label: &str, to: &InputTo, events: &Arc<HostEvents>) -> anyhow::Result<Socket> {
+    let conn: Arc<Mutex<Option<Conn>>> = Arc::new(Mutex::new(None));
     if !server {
-        let s = UnixStream::connect(&path).with_context(|| format!("-serial unix:{path}: cannot connect"))?;
-        let r = s.try_clone()?;
-        *conn.lock().unwrap() = Some(s);
-        let ev = events.clone();
-        std::thread::spawn(move || pump_input(r, port, ev));
+        let s = match addr {
+            SocketAddr::Unix(p) => UnixStream::connect(p).map(Conn::Unix),
+            SocketAddr::Tcp(h, p) => TcpStream::connect(tcp_addr(h, *p, false)).map(Conn::Tcp),
+        };
+        adopt(s.with_context(|| format!("{label} {addr}: cannot connect"))?, &conn, to, events)?;
         return Ok(Socket { conn });
     }
-    if std::fs::symlink_metadata(&path).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())) {
-        // A stale socket from an earlier run.
-        let _ = std::fs::remove_file(&path);
-    }
-    let listener = UnixListener::bind(&path).with_context(|| format!("-serial unix:{path},server: cannot listen"))?;
-    let accept = move |l: &UnixListener, conn: &Arc<Mutex<Option<UnixStream>>>, ev: &Arc<HostEvents>| -> std::io::Result<()> {
-        let (s, _) = l.accept()?;
-        let r = s.try_clone()?;
-        *conn.lock().unwrap() = Some(s);
-        let ev = ev.clone();
-        std::thread::spawn(move || pump_input(r, port, ev));
-        Ok(())
+    let listener = match addr {
+        SocketAddr::Unix(path) => {
+            if std::fs::symlink_metadata(path).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())) {
+                // A stale socket from an earlier run.
+                let _ = std::fs::remove_file(path);
+            }
+            UnixListener::bind(path).map(Listener::Unix)
+        }
+        SocketAddr::Tcp(h, p) => TcpListener::bind(tcp_addr(h, *p, true)).map(Listener::Tcp),
     };
+    let listener = listener.with_context(|| format!("{label} {addr},server: cannot listen"))?;
     if wait {
-        eprintln!("ferrite: waiting for a connection on unix:{path}");
-        accept(&listener, &conn, events)?;
+        eprintln!("ferrite: waiting for a connection on {addr}");
+        adopt(listener.accept()?, &conn, to, events)?;
     }
-    let (c, ev) = (conn.clone(), events.clone());
-    std::thread::Builder::new().name("ferrite-serial-listen".into()).spawn(move || {
-        // Later clients replace the current one.
-        while accept(&listener, &c, &ev).is_ok() {}
+    let (c, ev, to) = (conn.clone(), events.clone(), to.clone());
+    std::thread::Builder::new().name("ferrite-chardev-listen".into()).spawn(move || {
+        while let Ok(s) = listener.accept() {
+            if adopt(s, &c, &to, &ev).is_err() {
+                break;
+            }
+        }
     })?;
     Ok(Socket { conn })
 }
 
-/// What a `-serial` argument asks for.
-pub enum Serial {
-    /// The terminal (with the Ctrl-A keys).
+/// An opened backend.
+pub enum Opened {
+    /// The terminal: the caller gives it standard output and standard input.
     Stdio,
-    /// Another backend.
-    Other(Box<dyn CharBackend>),
-    /// No port.
-    None,
+    /// Anything else.
+    Backend(Box<dyn CharBackend>),
 }
 
-/// Parses the `-serial` argument of port `port`.
-pub fn serial(spec: &str, port: usize, events: &Arc<HostEvents>) -> anyhow::Result<Serial> {
-    Ok(match spec {
-        "stdio" | "mon:stdio" => Serial::Stdio,
-        "null" => Serial::Other(Box::new(ferrite_machines::ppce500::NullBackend)),
-        "none" => Serial::None,
-        s if s.starts_with("file:") => {
-            let path = &s[5..];
+/// Opens `dev` for the device `to`; `label` names the option in error messages.
+pub fn open(dev: &Chardev, label: &str, to: &InputTo, events: &Arc<HostEvents>) -> anyhow::Result<Opened> {
+    Ok(match dev {
+        Chardev::Stdio => Opened::Stdio,
+        Chardev::Null => Opened::Backend(Box::new(NullBackend)),
+        Chardev::File { path, append } => {
             let f = std::fs::OpenOptions::new()
                 .create(true)
                 .write(true)
-                .truncate(true)
+                .append(*append)
+                .truncate(!*append)
                 .open(path)
-                .with_context(|| format!("-serial {s}: cannot open {path}"))?;
-            Serial::Other(Box::new(File(f)))
+                .with_context(|| format!("{label}: cannot open {}", path.display()))?;
+            Opened::Backend(Box::new(File(f)))
         }
-        s if s.starts_with("unix:") => Serial::Other(Box::new(unix_socket(&s[5..], port, events)?)),
-        other => bail!("-serial {other}: unsupported backend (use stdio, mon:stdio, file:PATH, unix:PATH[,server][,nowait], null or none)"),
+        Chardev::Socket { addr, server, wait } => Opened::Backend(Box::new(socket(addr, *server, *wait, label, to, events)?)),
     })
 }
 

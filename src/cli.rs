@@ -51,10 +51,20 @@ pub struct Cli {
     #[arg(long, value_name = "TYPE")]
     pub display: Option<String>,
 
-    /// Serial port backend: stdio, mon:stdio, file:PATH, unix:PATH[,server,nowait], null or none.
-    /// Repeat for the second UART.
+    /// Serial port backend: stdio, mon:stdio, file:PATH, unix:PATH[,server,nowait],
+    /// tcp:[HOST]:PORT[,server,nowait], chardev:ID, null or none. Repeat for the second UART.
     #[arg(long, value_name = "DEV")]
     pub serial: Vec<String>,
+
+    /// Character backend for a device: `stdio,id=ID`, `null,id=ID`, `file,id=ID,path=PATH`,
+    /// `socket,id=ID,path=PATH|host=HOST,port=PORT[,server=on][,wait=off]`.
+    #[arg(long, value_name = "OPTS")]
+    pub chardev: Vec<String>,
+
+    /// A virtio console (/dev/hvc0 in the guest) on a backend in `-serial`'s syntax: shorthand
+    /// for `-device virtio-serial-pci -device virtconsole,chardev=...` (QEMU's old option).
+    #[arg(long, value_name = "DEV")]
+    pub virtioconsole: Vec<String>,
 
     /// Monitor backend (`none`, or `stdio` for the Ctrl-A C console monitor).
     #[arg(long, value_name = "DEV")]
@@ -73,18 +83,25 @@ pub struct Cli {
     #[arg(long, value_name = "OPTS")]
     pub net: Vec<String>,
 
-    /// Network backend: `user,id=ID[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
+    /// Network backend: `user,id=ID[,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
     /// `socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT`.
     #[arg(long, value_name = "OPTS")]
     pub netdev: Vec<String>,
 
-    /// Device: `virtio-net-pci,netdev=ID[,mac=MAC]`.
+    /// Device: `virtio-net-pci,netdev=ID[,mac=MAC]`, `virtio-serial-pci[,id=ID]`,
+    /// `virtconsole,chardev=ID[,bus=ID.0]`.
     #[arg(long, value_name = "OPTS")]
     pub device: Vec<String>,
 
     /// Network card and backend in one: `user[,hostfwd=...][,mac=MAC]`, or `none`.
+    /// Without any network option the board has one card on user networking, as QEMU's.
     #[arg(long, value_name = "OPTS")]
     pub nic: Vec<String>,
+
+    /// No default devices: no network card and no terminal on the first serial port unless
+    /// options ask for them.
+    #[arg(long)]
+    pub nodefaults: bool,
 
     /// Deterministic execution: virtual time follows the instruction count
     /// (`shift=N`: 2^N ns per instruction; `auto` is shift=3).
@@ -148,7 +165,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "drive", "hda", "net", "netdev", "device", "nic", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
 ];
 
 impl Cli {
@@ -161,7 +178,8 @@ impl Cli {
     /// The network cards of `-device`, `-nic` and `-net`.
     pub fn nics(&self) -> Result<Vec<ferrite_machines::NicConfig>, String> {
         let net = self.net.clone();
-        ferrite_machines::NetOptions { netdev: self.netdev.clone(), device: self.device.clone(), nic: self.nic.clone(), net }.nics()
+        let (netdev, device, nic) = (self.netdev.clone(), self.device.clone(), self.nic.clone());
+        ferrite_machines::NetOptions { netdev, device, nic, net, nodefaults: self.nodefaults }.nics()
     }
 }
 

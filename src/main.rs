@@ -1,6 +1,8 @@
 //! ferrite: a full-system emulator for PowerPC guests, driven like QEMU.
 
 mod backends;
+mod char_devices;
+mod chardev;
 mod cli;
 mod logging;
 mod monitor_console;
@@ -11,7 +13,7 @@ use clap::Parser;
 use ferrite_exec::EngineConfig;
 use ferrite_machines::ppce500::{Ppce500, Ppce500Config};
 use ferrite_machines::gdb::GdbAddr;
-use ferrite_machines::{ClockMode, HostEvent, HostEvents, RunEnd};
+use ferrite_machines::{CharInput, ClockMode, HostEvent, HostEvents, PciDevice, RunEnd};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, OnceLock};
@@ -118,30 +120,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
             (k, initrd, cli.append.clone().unwrap_or_else(|| "console=ttyS0".into()))
         }
     };
-    // Serial ports: -nographic (or no -serial) means the first is the terminal.
-    let mut specs: Vec<String> = cli.serial.clone();
-    if specs.is_empty() {
-        specs.push("stdio".into());
-    }
-    let mut uses_stdio = false;
-    let mut serials = Vec::new();
     let events = HostEvents::new();
-    for (port, s) in specs.iter().enumerate() {
-        match backends::serial(s, port, &events)? {
-            backends::Serial::Stdio => {
-                if uses_stdio {
-                    bail!("-serial stdio given twice");
-                }
-                uses_stdio = true;
-                serials.push(backends::stdout());
-            }
-            backends::Serial::Other(b) => serials.push(b),
-            backends::Serial::None => {}
-        }
-    }
-    if serials.is_empty() {
-        serials.push(Box::new(ferrite_machines::ppce500::NullBackend) as Box<dyn ferrite_machines::ppce500::CharBackend>);
-    }
+    let chars = char_devices::open(&cli, &events)?;
+    let stdio = chars.stdio;
+    let pci = pci_devices(&cli, nics, chars.consoles)?;
     let clock = clock_mode(cli.icount.as_deref())?;
     let engine = EngineConfig {
         jit: !cli.no_jit,
@@ -160,15 +142,14 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         append,
         dtb: cli.dtb.clone(),
         dump_dtb,
-        drives: cli.drives().map_err(anyhow::Error::msg)?,
-        nics,
-        serials,
+        pci,
+        serials: chars.serials,
         clock,
         engine,
         no_reboot: cli.no_reboot,
         gdb: gdb.clone(),
         start_halted: cli.stopped,
-        monitor_out: uses_stdio.then(|| {
+        monitor_out: stdio.is_some().then(|| {
             Box::new(|text: &str| monitor_print(&format!("{text}{}", monitor_console::PROMPT))) as ferrite_machines::ppce500::MonitorOut
         }),
     };
@@ -177,9 +158,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         eprintln!("ferrite: gdb stub listening on {addr}{}", if cli.stopped { " (waiting for a debugger)" } else { "" });
     }
     terminal::install_signal_handlers();
-    if uses_stdio {
+    if let Some(to) = stdio {
         terminal::enter_raw_mode().context("cannot set up the terminal")?;
-        spawn_stdin_reader(events.clone());
+        spawn_stdin_reader(events.clone(), to);
     }
     let end = loop {
         let end = machine.run()?;
@@ -203,6 +184,23 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The board's PCI devices in slot order, as QEMU places them: the board's network cards
+/// (`-nic`, `-net nic`, the default card), then `-device`s in command-line order, then the
+/// `-virtioconsole`s, then the disks (`-hda`, `-drive`).
+fn pci_devices(
+    cli: &cli::Cli,
+    nics: Vec<ferrite_machines::NicConfig>,
+    consoles: Vec<(Option<usize>, PciDevice)>,
+) -> anyhow::Result<Vec<PciDevice>> {
+    // (group, position in the group): board cards, -device, -virtioconsole, disks.
+    let place = |device_index: Option<usize>, otherwise: u8| device_index.map_or((otherwise, 0), |i| (1, i));
+    let mut all: Vec<((u8, usize), PciDevice)> = nics.into_iter().map(|n| (place(n.device_index, 0), PciDevice::Nic(n))).collect();
+    all.extend(consoles.into_iter().map(|(i, c)| (place(i, 2), c)));
+    all.extend(cli.drives().map_err(anyhow::Error::msg)?.into_iter().map(|d| ((3, 0), PciDevice::Disk(d))));
+    all.sort_by_key(|(at, _)| *at); // stable: same keys keep their order
+    Ok(all.into_iter().map(|(_, d)| d).collect())
+}
+
 /// The error and its causes on one line, leaving out causes whose text the message already
 /// includes (library errors often quote their source).
 fn describe(e: &anyhow::Error) -> String {
@@ -219,8 +217,9 @@ fn describe(e: &anyhow::Error) -> String {
     out
 }
 
-/// Reads the terminal and turns bytes into serial input, monitor lines and escape-key actions.
-fn spawn_stdin_reader(events: Arc<HostEvents>) {
+/// Reads the terminal and turns bytes into input for device `to`, monitor lines and
+/// escape-key actions.
+fn spawn_stdin_reader(events: Arc<HostEvents>, to: CharInput) {
     std::thread::Builder::new()
         .name("ferrite-stdin".into())
         .spawn(move || {
@@ -243,7 +242,7 @@ fn spawn_stdin_reader(events: Arc<HostEvents>) {
                                 events.push(HostEvent::Monitor(cmd));
                             }
                         }
-                        terminal::Key::Guest(data) => events.push(HostEvent::SerialInput { port: 0, data }),
+                        terminal::Key::Guest(data) => events.push(HostEvent::Input { to, data }),
                         terminal::Key::Quit => {
                             terminal::message("\nferrite: terminated\n");
                             // The flag, not only the event: a debugger session blocked on its

@@ -73,7 +73,7 @@ impl DriveConfig {
 }
 
 /// Splits at commas, where QEMU writes a literal comma as ",,".
-pub(crate) fn split_options(spec: &str) -> Vec<String> {
+pub fn split_options(spec: &str) -> Vec<String> {
     let mut out = vec![String::new()];
     let mut chars = spec.chars().peekable();
     while let Some(c) = chars.next() {

@@ -10,10 +10,10 @@ use std::time::Duration;
 /// Something the host wants the machine to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostEvent {
-    /// Bytes typed for serial port `port`.
-    SerialInput {
-        /// UART index.
-        port: usize,
+    /// Bytes from the host side of a character device (typed, or read from a socket).
+    Input {
+        /// The device they are for.
+        to: CharInput,
         /// The bytes.
         data: Vec<u8>,
     },
@@ -27,6 +27,15 @@ pub enum HostEvent {
     DebugInput,
     /// A line typed at the console monitor (Ctrl-A C).
     Monitor(String),
+}
+
+/// A guest character device that takes host input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CharInput {
+    /// UART `n`.
+    Serial(usize),
+    /// The console port of virtio-serial device `n`.
+    Console(usize),
 }
 
 /// A handle that makes a vCPU leave generated code soon (any thread).

@@ -2,6 +2,7 @@
 //! loads images, sets the boot state, and runs the machine loop (timers, host events, idle).
 
 pub mod clock;
+pub mod console;
 pub mod drive;
 pub mod gdb;
 pub mod host;
@@ -11,6 +12,6 @@ pub mod ppce500;
 
 pub use clock::{ClockMode, VirtualClock};
 pub use drive::{DiskFormat, DriveConfig};
-pub use host::{HostEvent, HostEvents};
+pub use host::{CharInput, HostEvent, HostEvents};
 pub use netdev::{NetOptions, NicConfig};
-pub use ppce500::{Ppce500, Ppce500Config, RunEnd};
+pub use ppce500::{PciDevice, Ppce500, Ppce500Config, RunEnd};

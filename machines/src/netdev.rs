@@ -1,6 +1,6 @@
 //! Network cards and their host backends from the command line, in QEMU's spellings:
 //!
-//! * `-netdev user,id=ID[,hostfwd=tcp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
+//! * `-netdev user,id=ID[,hostfwd=tcp|udp:[HOSTADDR]:PORT-[GUESTADDR]:PORT]...` or
 //!   `-netdev socket,id=ID,listen=[HOST]:PORT|connect=HOST:PORT` or
 //!   `-netdev tap,id=ID[,ifname=NAME][,script=no,downscript=no]`, plus
 //!   `-device virtio-net-pci,netdev=ID[,mac=MAC]`;
@@ -8,7 +8,8 @@
 //! * the old `-net nic[,model=virtio][,macaddr=MAC] -net user[,hostfwd=...]` (or `-net none`).
 //!
 //! Every card is a virtio-net-pci; MAC addresses default to QEMU's 52:54:00:12:34:56, +1
-//! per card.
+//! per card without one. Without any of these options the board gets QEMU's default card,
+//! `-net nic -net user` (`-net none`, `-nic none` or `-nodefaults` turn it off).
 
 use crate::drive::split_options;
 use ferrite_devices::net::socket::SocketNet;
@@ -78,6 +79,9 @@ pub struct NicConfig {
     pub mac: [u8; 6],
     /// What it is plugged into.
     pub backend: NetBackendConfig,
+    /// Position of its `-device` among all `-device` options (None: a board card, from
+    /// `-nic`, `-net nic` or the default).
+    pub device_index: Option<usize>,
 }
 
 /// The network options of a command line.
@@ -91,6 +95,8 @@ pub struct NetOptions {
     pub nic: Vec<String>,
     /// `-net` values.
     pub net: Vec<String>,
+    /// `-nodefaults`: no card unless one is asked for.
+    pub nodefaults: bool,
 }
 
 /// QEMU's first MAC address.
@@ -169,8 +175,9 @@ fn check_model(opt: &str, model: &str) -> Result<(), String> {
 }
 
 impl NetOptions {
-    /// The network cards these options describe, in order: `-device`s, then `-nic`s, then
-    /// `-net nic`s.
+    /// The network cards these options describe, in QEMU's order: `-nic`s, `-net nic`s,
+    /// then `-device`s. With no network option at all (and no `-nodefaults`), one card on
+    /// user networking, as QEMU's ppce500 has.
     pub fn nics(&self) -> Result<Vec<NicConfig>, String> {
         let mut netdevs: HashMap<String, Option<NetBackendConfig>> = HashMap::new();
         for spec in &self.netdev {
@@ -183,31 +190,8 @@ impl NetOptions {
                 return Err(format!("-netdev: duplicate id '{id}'"));
             }
         }
-        let mut cards: Vec<(Option<[u8; 6]>, NetBackendConfig)> = Vec::new();
-        for spec in &self.device {
-            let items = split_options(spec);
-            let (model, rest) = items.split_first().ok_or("-device: empty option")?;
-            if !matches!(model.as_str(), "virtio-net-pci" | "virtio-net") {
-                return Err(format!("-device {model}: not supported (only virtio-net-pci; disks are -drive)"));
-            }
-            let mut mac = None;
-            let mut netdev = None;
-            for (k, v) in pairs("-device", rest)? {
-                match k {
-                    "netdev" => netdev = Some(v),
-                    "mac" => mac = Some(parse_mac(v)?),
-                    "id" | "bus" | "addr" => {}
-                    _ => return Err(format!("-device {model}: unknown option '{k}' (accepted: netdev, mac, id)")),
-                }
-            }
-            let id = netdev.ok_or_else(|| format!("-device {model}: netdev= is required"))?;
-            let b = netdevs.get_mut(id).ok_or_else(|| format!("-device {model}: no -netdev with id '{id}'"))?;
-            let b = b.take().ok_or_else(|| format!("-netdev '{id}' is used by two cards"))?;
-            cards.push((mac, b));
-        }
-        if let Some((id, _)) = netdevs.iter().find(|(_, b)| b.is_some()) {
-            return Err(format!("-netdev '{id}' is not used by any -device virtio-net-pci,netdev={id}"));
-        }
+        // QEMU's order: the board's cards (-nic, then -net nic), then -device in order.
+        let mut cards: Vec<(Option<usize>, Option<[u8; 6]>, NetBackendConfig)> = Vec::new();
         for spec in &self.nic {
             let items = split_options(spec);
             let (ty, rest) = items.split_first().ok_or("-nic: empty option")?;
@@ -223,7 +207,7 @@ impl NetOptions {
                     _ => {}
                 }
             }
-            cards.push((mac, backend("-nic", ty, &kv, &["id", "model", "mac"])?));
+            cards.push((None, mac, backend("-nic", ty, &kv, &["id", "model", "mac"])?));
         }
         let (mut nic_macs, mut backends) = (Vec::new(), Vec::new());
         for spec in &self.net {
@@ -251,14 +235,50 @@ impl NetOptions {
             return Err("-net nic: each card needs its own -net user (or socket)".into());
         }
         nic_macs.resize(backends.len(), None);
-        cards.extend(nic_macs.into_iter().zip(backends));
+        cards.extend(nic_macs.into_iter().zip(backends).map(|(mac, b)| (None, mac, b)));
+        for (index, spec) in self.device.iter().enumerate() {
+            let items = split_options(spec);
+            let (model, rest) = items.split_first().ok_or("-device: empty option")?;
+            if crate::console::DRIVERS.contains(&model.as_str()) {
+                continue;
+            }
+            if !matches!(model.as_str(), "virtio-net-pci" | "virtio-net") {
+                return Err(format!("-device {model}: not supported (virtio-net-pci, virtio-serial-pci and virtconsole are; disks are -drive)"));
+            }
+            let mut mac = None;
+            let mut netdev = None;
+            for (k, v) in pairs("-device", rest)? {
+                match k {
+                    "netdev" => netdev = Some(v),
+                    "mac" => mac = Some(parse_mac(v)?),
+                    "id" | "bus" | "addr" => {}
+                    _ => return Err(format!("-device {model}: unknown option '{k}' (accepted: netdev, mac, id)")),
+                }
+            }
+            let id = netdev.ok_or_else(|| format!("-device {model}: netdev= is required"))?;
+            let b = netdevs.get_mut(id).ok_or_else(|| format!("-device {model}: no -netdev with id '{id}'"))?;
+            let b = b.take().ok_or_else(|| format!("-netdev '{id}' is used by two cards"))?;
+            cards.push((Some(index), mac, b));
+        }
+        if let Some((id, _)) = netdevs.iter().find(|(_, b)| b.is_some()) {
+            return Err(format!("-netdev '{id}' is not used by any -device virtio-net-pci,netdev={id}"));
+        }
+        // Without any network option, QEMU's ppce500 has one card on user networking.
+        if self.netdev.is_empty() && self.nic.is_empty() && self.net.is_empty() && !self.nodefaults {
+            cards.push((None, None, NetBackendConfig::User(UserConfig::default())));
+        }
+        // Cards without a MAC get QEMU's next default one, counting only those.
+        let mut next = 0u8;
         Ok(cards
             .into_iter()
-            .enumerate()
-            .map(|(i, (mac, backend))| {
-                let mut def = DEFAULT_MAC;
-                def[5] = def[5].wrapping_add(i as u8);
-                NicConfig { mac: mac.unwrap_or(def), backend }
+            .map(|(device_index, mac, backend)| {
+                let mac = mac.unwrap_or_else(|| {
+                    let mut m = DEFAULT_MAC;
+                    m[5] = m[5].wrapping_add(next);
+                    next = next.wrapping_add(1);
+                    m
+                });
+                NicConfig { mac, backend, device_index }
             })
             .collect())
     }
@@ -270,7 +290,7 @@ mod tests {
 
     fn opts(netdev: &[&str], device: &[&str], nic: &[&str], net: &[&str]) -> NetOptions {
         let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect();
-        NetOptions { netdev: v(netdev), device: v(device), nic: v(nic), net: v(net) }
+        NetOptions { netdev: v(netdev), device: v(device), nic: v(nic), net: v(net), nodefaults: false }
     }
 
     #[test]
@@ -278,8 +298,10 @@ mod tests {
         let a = opts(&["user,id=n0,hostfwd=tcp::5555-:22"], &["virtio-net-pci,netdev=n0"], &[], &[]).nics().unwrap();
         let b = opts(&[], &[], &["user,model=virtio-net-pci,hostfwd=tcp::5555-:22"], &[]).nics().unwrap();
         let c = opts(&[], &[], &[], &["nic,model=virtio", "user,hostfwd=tcp::5555-:22"]).nics().unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a, c);
+        let card = |n: &[NicConfig]| (n[0].mac, n[0].backend.clone());
+        assert_eq!(card(&a), card(&b));
+        assert_eq!(card(&a), card(&c));
+        assert_eq!((a[0].device_index, b[0].device_index), (Some(0), None));
         assert_eq!(a[0].mac, DEFAULT_MAC);
         let NetBackendConfig::User(u) = &a[0].backend else { panic!("user") };
         assert_eq!(u.hostfwd[0].host_port, 5555);
@@ -294,6 +316,20 @@ mod tests {
         assert_eq!(n[1].mac[5], DEFAULT_MAC[5] + 1);
         assert!(opts(&[], &[], &[], &["none"]).nics().unwrap().is_empty());
         assert!(opts(&[], &[], &["none"], &[]).nics().unwrap().is_empty());
+    }
+
+    #[test]
+    fn qemu_default_card_and_order() {
+        // No network option: one card on user networking; -nodefaults or "none": no card.
+        let n = opts(&[], &["virtio-serial-pci"], &[], &[]).nics().unwrap();
+        assert_eq!(n, vec![NicConfig { mac: DEFAULT_MAC, backend: NetBackendConfig::User(UserConfig::default()), device_index: None }]);
+        assert!(NetOptions { nodefaults: true, ..NetOptions::default() }.nics().unwrap().is_empty());
+        assert!(opts(&[], &[], &[], &["none"]).nics().unwrap().is_empty());
+        // Board cards first (-nic, then -net nic), then -device; a given MAC takes no number
+        // (what qemu-system-ppc 7.2's `info network` shows for these options).
+        let n = opts(&["user,id=n0"], &["virtio-serial-pci", "virtio-net-pci,netdev=n0,mac=52:54:00:00:00:09"], &["user"], &["nic", "user"]).nics().unwrap();
+        let got: Vec<(u8, Option<usize>)> = n.iter().map(|c| (c.mac[5], c.device_index)).collect();
+        assert_eq!(got, vec![(0x56, None), (0x57, None), (0x09, Some(1))]);
     }
 
     #[test]
@@ -312,10 +348,10 @@ mod tests {
         assert!(err(opts(&["user"], &[], &[], &[])).contains("id= is required"));
         assert!(err(opts(&["user,id=a"], &[], &[], &[])).contains("not used"));
         assert!(err(opts(&[], &["virtio-net-pci,netdev=x"], &[], &[])).contains("no -netdev"));
-        assert!(err(opts(&[], &["e1000,netdev=x"], &[], &[])).contains("only virtio-net-pci"));
+        assert!(err(opts(&[], &["e1000,netdev=x"], &[], &[])).contains("-device e1000: not supported"));
         assert!(err(opts(&[], &[], &["user,model=e1000"], &[])).contains("only virtio-net-pci"));
         assert!(err(opts(&[], &[], &["user,bogus=1"], &[])).contains("unknown option 'bogus'"));
-        assert!(err(opts(&[], &[], &["user,hostfwd=udp::1-:2"], &[])).contains("UDP"));
+        assert!(err(opts(&[], &[], &["user,hostfwd=sctp::1-:2"], &[])).contains("tcp|udp"));
         assert!(err(opts(&[], &[], &["user,mac=01:00:00:00:00:00"], &[])).contains("multicast"));
         assert!(err(opts(&[], &[], &[], &["nic"])).contains("needs its own"));
         assert!(err(opts(&[], &[], &["socket"], &[])).contains("listen="));

@@ -45,7 +45,7 @@ for _ in $(seq "$RUNS"); do
     run qemu "$QEMU" -M ppce500 -cpu e500mc -m "$MEM" -kernel "$KERNEL" -initrd "$INITRD" \
         -append "$APPEND" -nographic -monitor none -serial stdio -net none
     run ferrite "$FERRITE" -M ppce500 -cpu e500mc -m "$MEM" -kernel "$KERNEL" -initrd "$INITRD" \
-        -append "$APPEND" -nographic
+        -append "$APPEND" -nographic -net none
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

@@ -53,7 +53,7 @@ for _ in $(seq "$RUNS"); do
         -append console=ttyS0 -nographic -monitor none -serial stdio -net none \
         -drive "file=$DISK,if=virtio,format=raw"
     run ferrite "$FERRITE" -M ppce500 -cpu e500mc -m 256 -kernel "$IMG/uImage" -initrd "$IMG/initramfs.cpio.gz" \
-        -append console=ttyS0 -nographic -drive "file=$DISK,if=virtio,format=raw"
+        -append console=ttyS0 -nographic -net none -drive "file=$DISK,if=virtio,format=raw"
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }

@@ -79,7 +79,7 @@ run_one() {
              -monitor none -serial stdio -net none)
     else
         # shellcheck disable=SC2206 # FERRITE_ARGS is split on purpose
-        cmd=("$FERRITE" $FERRITE_ARGS -M ppce500 -cpu e500mc -m 256 -kernel "$elf" -nographic)
+        cmd=("$FERRITE" $FERRITE_ARGS -M ppce500 -cpu e500mc -m 256 -kernel "$elf" -nographic -net none)
     fi
     local t0 t1 rc=0 rss=0
     t0=$(date +%s.%N)

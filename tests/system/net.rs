@@ -1,6 +1,6 @@
 //! Networking: Linux on the default image gets a lease from the user network's DHCP server,
 //! fetches a page from a server on the host's loopback through the gateway (10.0.2.2), and a
-//! server in the guest answers on a host port forwarded into it.
+//! server in the guest answers on a host port forwarded into it (TCP and UDP).
 
 mod support;
 
@@ -118,11 +118,58 @@ fn guest_gets_a_lease_reaches_the_host_and_serves_a_forwarded_port() {
 }
 
 #[test]
+fn without_network_options_the_guest_has_qemus_default_card() {
+    // qemu-system-ppc -M ppce500 gives the guest -net nic -net user when no network option
+    // is given (its `info network`: virtio-net-pci.0, 52:54:00:12:34:56, on user).
+    let mut g = Guest::start(&["-nographic"]);
+    g.wait_for(PROMPT, BOOT);
+    let out = g.run("cat /sys/class/net/eth0/address", PROMPT);
+    assert!(out.contains("52:54:00:12:34:56"), "{out}");
+    let lease = dhcp(&mut g);
+    assert!(lease.contains("lease=10.0.2.15/255.255.255.0 router=10.0.2.2"), "{lease}");
+    drop(g);
+    for off in [&["-net", "none"][..], &["-nic", "none"], &["-nodefaults"]] {
+        let mut g = Guest::start(&[&["-nographic", "-serial", "stdio"], off].concat());
+        g.wait_for(PROMPT, BOOT);
+        let out = g.run("ls /sys/class/net", PROMPT);
+        assert!(out.contains("lo") && !out.contains("eth0"), "{off:?}: {out}");
+    }
+}
+
+#[test]
+fn udp_through_a_forwarded_port_reaches_nc_in_the_guest_and_back() {
+    let fwd = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let nic = format!("user,hostfwd=udp:127.0.0.1:{fwd}-:5000");
+    let mut g = Guest::start(&["-nographic", "-nic", &nic]);
+    g.wait_for(PROMPT, BOOT);
+    dhcp(&mut g);
+    // busybox nc: on the first datagram it connects to the sender, prints what arrives and
+    // sends its standard input back; -w 3 ends it 3 s after the last datagram.
+    g.send(b"echo pong-from-the-guest | nc -u -w 3 -l -p 5000; echo nc\"\"-done\r");
+    let host = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    host.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let t0 = Instant::now();
+    let mut buf = [0u8; 256];
+    // Until nc listens, the guest refuses the datagram: send again until the reply comes.
+    let (n, from) = loop {
+        assert!(t0.elapsed() < Duration::from_secs(30), "no UDP reply from the guest; console:\n{}", g.output());
+        host.send_to(b"ping-from-the-host\n", ("127.0.0.1", fwd)).unwrap();
+        if let Ok(r) = host.recv_from(&mut buf) {
+            break r;
+        }
+    };
+    assert_eq!(&buf[..n], b"pong-from-the-guest\n");
+    assert_eq!(from.port(), fwd, "the reply comes from the forwarded port");
+    let out = g.wait_for("nc-done", Duration::from_secs(30));
+    assert!(out.contains("ping-from-the-host"), "nc printed: {out}");
+}
+
+#[test]
 fn network_options_are_checked() {
     for (args, want) in [
         (vec!["-nic", "bridge"], "not supported"),
         (vec!["-netdev", "user,id=n0"], "not used"),
-        (vec!["-device", "e1000,netdev=n0"], "only virtio-net-pci"),
+        (vec!["-device", "e1000,netdev=n0"], "-device e1000: not supported"),
         (vec!["-nic", "user,hostfwd=tcp::bad-:22"], "host port"),
     ] {
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite")).args(&args).arg("-nographic").output().unwrap();

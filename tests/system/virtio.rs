@@ -44,7 +44,7 @@ fn data_disk_is_found_mounted_written_and_clean() {
     ext2_image(&dir.join("tree"), &img, 16);
     let drive = format!("file={},if=virtio,format=raw", img.display());
     let mut g = Guest::start(&["-nographic", "-drive", &drive]);
-    g.wait_for("virtio_blk virtio0: [vda] 32768 512-byte logical blocks", BOOT);
+    g.wait_for("[vda] 32768 512-byte logical blocks", BOOT);
     g.wait_for(PROMPT, BOOT);
     assert!(g.run("cat /sys/block/vda/ro", PROMPT).contains("\n0"));
     let cat = g.run("mkdir -p /mnt && mount -t ext2 /dev/vda /mnt && cat /mnt/etc/vdisk.txt", PROMPT);

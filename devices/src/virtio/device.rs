@@ -54,3 +54,25 @@ pub(crate) fn read_config_image(image: &[u8], offset: usize, data: &mut [u8]) {
         *b = offset.checked_add(i).and_then(|o| image.get(o)).copied().unwrap_or(0);
     }
 }
+
+/// The receive queue of a network card or console: data from the host to the guest.
+pub const RX_QUEUE: usize = 0;
+/// Its transmit queue: data from the guest to the host.
+pub const TX_QUEUE: usize = 1;
+
+/// A device with a receive and a transmit queue (network card, console).
+pub(crate) trait Duplex {
+    /// Fills the receive queue's buffers with what the host has for the guest.
+    fn receive(&mut self, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError>;
+    /// Sends the transmit queue's buffers to the host.
+    fn transmit(&mut self, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError>;
+}
+
+/// [`VirtioDevice::process`] of a [`Duplex`] device.
+pub(crate) fn process_duplex(dev: &mut impl Duplex, index: usize, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError> {
+    match index {
+        RX_QUEUE => dev.receive(queue, mem),
+        TX_QUEUE => dev.transmit(queue, mem),
+        _ => Ok(()),
+    }
+}

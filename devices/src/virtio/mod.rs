@@ -1,5 +1,5 @@
 //! virtio 1.x: split virtqueues, a transport-independent device trait, the PCI (modern) and
-//! MMIO (version 2) transports, and the block, network and entropy devices.
+//! MMIO (version 2) transports, and the block, network, console and entropy devices.
 //!
 //! A device ([`VirtioDevice`]) knows its queues and configuration layout and processes
 //! chains; a [`VirtioCore`] holds the state every transport shares (status, feature
@@ -7,6 +7,7 @@
 //! `DEVICE_NEEDS_RESET`; a transport maps that state onto registers.
 
 pub mod blk;
+pub mod console;
 mod core;
 mod device;
 pub mod mmio;
@@ -19,6 +20,7 @@ mod testing;
 
 pub use self::core::VirtioCore;
 pub use blk::VirtioBlk;
+pub use console::{ConsoleInput, VirtioConsole};
 pub use device::VirtioDevice;
 pub use mmio::VirtioMmio;
 pub use net::VirtioNet;
@@ -55,5 +57,7 @@ pub const ISR_CONFIG: u8 = 2;
 pub const DEVICE_NET: u32 = 1;
 /// Device type: block device.
 pub const DEVICE_BLOCK: u32 = 2;
+/// Device type: console.
+pub const DEVICE_CONSOLE: u32 = 3;
 /// Device type: entropy source.
 pub const DEVICE_RNG: u32 = 4;

@@ -6,7 +6,8 @@
 //! on the notification; reception happens when the machine loop polls the device after the
 //! backend woke it, or when the driver adds receive buffers.
 
-use super::device::{read_config_image, VirtioDevice};
+use super::device::{process_duplex, read_config_image, Duplex, VirtioDevice};
+pub use super::device::{RX_QUEUE, TX_QUEUE};
 use super::queue::{Queue, QueueError};
 use super::DEVICE_NET;
 use crate::dma::GuestMemory;
@@ -20,10 +21,6 @@ pub const F_STATUS: u64 = 1 << 16;
 pub const STATUS_LINK_UP: u16 = 1;
 /// Size of `struct virtio_net_hdr` with VERSION_1 (it always has `num_buffers`).
 pub const HDR_LEN: usize = 12;
-/// The receive queue.
-pub const RX_QUEUE: usize = 0;
-/// The transmit queue.
-pub const TX_QUEUE: usize = 1;
 /// Entries per queue.
 const QUEUE_SIZE: u16 = 256;
 
@@ -40,7 +37,9 @@ impl VirtioNet {
     pub fn new(mac: [u8; 6], backend: Box<dyn NetBackend>) -> VirtioNet {
         VirtioNet { mac, backend, pending: None }
     }
+}
 
+impl Duplex for VirtioNet {
     fn receive(&mut self, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError> {
         loop {
             let Some(frame) = self.pending.take().or_else(|| self.backend.recv()) else { return Ok(()) };
@@ -107,11 +106,7 @@ impl VirtioDevice for VirtioNet {
     }
 
     fn process(&mut self, index: usize, queue: &mut Queue, mem: &dyn GuestMemory) -> Result<(), QueueError> {
-        match index {
-            RX_QUEUE => self.receive(queue, mem),
-            TX_QUEUE => self.transmit(queue, mem),
-            _ => Ok(()),
-        }
+        process_duplex(self, index, queue, mem)
     }
 
     fn host_queues(&self) -> &'static [usize] {

@@ -4,7 +4,7 @@
 //! reads ISR to learn why and to lower the line.
 
 use super::core::VirtioCore;
-use super::{DEVICE_BLOCK, DEVICE_NET, DEVICE_RNG};
+use super::{DEVICE_BLOCK, DEVICE_CONSOLE, DEVICE_NET, DEVICE_RNG};
 use crate::pci::config::{self, Bar, BarKind, ConfigSpace, CAP_ID_VENDOR, COMMAND_INTX_DISABLE};
 use crate::pci::PciFunction;
 
@@ -53,6 +53,7 @@ impl VirtioPci {
             DEVICE_BLOCK => 0x01_00_00, // mass storage, SCSI (as QEMU)
             DEVICE_RNG => 0x00_ff_00,
             DEVICE_NET => 0x02_00_00, // Ethernet controller
+            DEVICE_CONSOLE => 0x07_80_00, // other communication controller (as QEMU)
             _ => 0xff_00_00,
         };
         let mut cfg = ConfigSpace::new(VENDOR_VIRTIO, DEVICE_ID_BASE + ty as u16, class, 1);

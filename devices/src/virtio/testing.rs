@@ -26,6 +26,22 @@ pub fn accept_all_features(core: &mut super::VirtioCore) {
     core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK);
 }
 
+/// Points queue `i` of `core` at `drivers[i]`'s rings, enables them all and sets DRIVER_OK
+/// (after [`accept_all_features`]).
+pub fn start(core: &mut super::VirtioCore, drivers: &[&Driver]) {
+    use super::{STATUS_ACKNOWLEDGE, STATUS_DRIVER, STATUS_DRIVER_OK, STATUS_FEATURES_OK};
+    for (i, d) in drivers.iter().enumerate() {
+        core.set_queue_sel(i as u16);
+        let q = core.queue_mut().unwrap();
+        q.size = QSIZE;
+        q.desc_table = d.desc;
+        q.avail_ring = d.avail;
+        q.used_ring = d.used;
+        core.enable_queue(true);
+    }
+    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+}
+
 /// The driver side of one queue.
 pub struct Driver {
     pub mem: Arc<VecMemory>,

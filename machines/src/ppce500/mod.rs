@@ -15,6 +15,7 @@ use crate::gdb::{GdbAddr, GdbServer};
 use crate::host::{Alarm, HostEvent, HostEvents, Kick};
 use crate::loader::{read_file, LoadError};
 use boot::{BootError, Placement};
+pub use ferrite_devices::virtio::ConsoleInput;
 pub use ferrite_devices::{BufferBackend, CharBackend, NullBackend};
 use ferrite_devices::TimerQueue;
 use ferrite_exec::{DebugStop, Engine, EngineConfig, EngineError, Resume, Stop};
@@ -42,10 +43,8 @@ pub struct Ppce500Config {
     pub dtb: Option<PathBuf>,
     /// Write the device tree here and exit (`-machine dumpdtb=`).
     pub dump_dtb: Option<PathBuf>,
-    /// Disks, attached as virtio-blk-pci in PCI slots 1, 2, ...
-    pub drives: Vec<crate::drive::DriveConfig>,
-    /// Network cards, attached as virtio-net-pci in the PCI slots after the disks.
-    pub nics: Vec<crate::netdev::NicConfig>,
+    /// The PCI devices, in slots 1, 2, ... in this order.
+    pub pci: Vec<PciDevice>,
     /// Host side of each UART (one or two).
     pub serials: Vec<Box<dyn CharBackend>>,
     /// Real or deterministic time.
@@ -60,6 +59,21 @@ pub struct Ppce500Config {
     pub start_halted: bool,
     /// Where the console monitor's (Ctrl-A C) output goes.
     pub monitor_out: Option<MonitorOut>,
+}
+
+/// A device on the board's PCI bus.
+pub enum PciDevice {
+    /// A virtio-blk-pci disk.
+    Disk(crate::drive::DriveConfig),
+    /// A virtio-net-pci network card.
+    Nic(crate::netdev::NicConfig),
+    /// A virtio-serial-pci whose console port (hvc) writes to `backend` and reads `input`.
+    Console {
+        /// Where the guest's output goes.
+        backend: Box<dyn CharBackend>,
+        /// Host input for the guest (host threads may push into it directly).
+        input: Arc<ConsoleInput>,
+    },
 }
 
 /// Prints the console monitor's output (and its next prompt).
@@ -83,9 +97,9 @@ pub enum BoardError {
     /// A PCI device could not be plugged.
     #[error(transparent)]
     Pci(#[from] ferrite_devices::pci::PlugError),
-    /// More disks than PCI slots.
-    #[error("{0} disks and network cards do not fit in the 31 PCI slots")]
-    TooManyDrives(usize),
+    /// More PCI devices than slots.
+    #[error("{0} PCI devices (disks, network cards, consoles) do not fit in the 31 PCI slots")]
+    TooManyPciDevices(usize),
     /// A network backend could not start.
     #[error(transparent)]
     Net(#[from] crate::netdev::NetError),
@@ -196,7 +210,7 @@ impl Ppce500 {
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
         }
-        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, &cfg.drives, &cfg.nics)?;
+        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, cfg.pci)?;
         let engine = Engine::new(cfg.engine)?;
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
@@ -343,8 +357,8 @@ impl Ppce500 {
         let mut act: Option<Event> = None;
         for ev in self.events.drain() {
             let event = match ev {
-                HostEvent::SerialInput { port, data } => {
-                    self.devices.serial_input(port, &data);
+                HostEvent::Input { to, data } => {
+                    self.devices.input(to, &data);
                     None
                 }
                 HostEvent::Reset => {
@@ -398,7 +412,7 @@ impl Ppce500 {
             self.reset()?;
         }
         self.devices.pump_serial_input();
-        self.devices.pump_net();
+        self.devices.pump_host_input();
         let now = self.clock.now_ns();
         self.timers.run_due(now);
         let next = self.timers.next_deadline();

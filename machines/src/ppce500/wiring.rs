@@ -1,12 +1,13 @@
 //! Creating the ppce500's devices, mapping them in CCSR and wiring their interrupts.
 
-use super::{map, BoardError, PowerState};
-use crate::host::{HostEvents, Kick};
+use super::{map, BoardError, PciDevice, PowerState};
 use crate::drive::{DiskFormat, DriveConfig};
+use crate::host::{CharInput, HostEvents, Kick};
+use crate::netdev::open_backend;
 use ferrite_devices::block::{BlockBackend, Qcow2Image, RawImage};
-use crate::netdev::{open_backend, NicConfig};
+use ferrite_devices::net::Waker;
 use ferrite_devices::pci::{Mpc8540PciHost, PciBus};
-use ferrite_devices::virtio::{VirtioBlk, VirtioCore, VirtioNet, VirtioPci};
+use ferrite_devices::virtio::{ConsoleInput, VirtioBlk, VirtioConsole, VirtioCore, VirtioDevice, VirtioNet, VirtioPci};
 use ferrite_devices::{CharBackend, Clock, GuestMemory, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, SpaceMemory, TimerQueue, Uart16550};
 use ferrite_ppc::cpu::{IrqInputs, PpcCpu, IRQ_CRITICAL, IRQ_EXTERNAL};
 use ferrite_softmmu::{AddressSpace, Endian, MemOp, SharedDevice, EXIT_REQ_INTERRUPT};
@@ -19,17 +20,29 @@ pub(super) struct Devices {
     uarts: Vec<Arc<Mutex<Uart16550>>>,
     pending: Vec<VecDeque<u8>>,
     pci: Arc<Mutex<PciBus>>,
-    /// A network backend has frames for the guest.
-    net_ready: Arc<AtomicBool>,
+    /// A network backend or a console has input for the guest.
+    input_ready: Arc<AtomicBool>,
+    /// Host input of each virtio console.
+    consoles: Vec<Arc<ConsoleInput>>,
 }
 
 impl Devices {
-    /// Queues host input for UART `port` (kept here while the guest's FIFO is full).
-    pub(super) fn serial_input(&mut self, port: usize, data: &[u8]) {
-        if let Some(q) = self.pending.get_mut(port) {
-            q.extend(data);
+    /// Queues host input for a UART (kept here while the guest's FIFO is full) or a virtio
+    /// console (kept by the device until the guest posts buffers).
+    pub(super) fn input(&mut self, to: CharInput, data: &[u8]) {
+        match to {
+            CharInput::Serial(port) => {
+                if let Some(q) = self.pending.get_mut(port) {
+                    q.extend(data);
+                }
+                self.pump_serial_input();
+            }
+            CharInput::Console(n) => {
+                if let Some(c) = self.consoles.get(n) {
+                    c.push(data);
+                }
+            }
         }
-        self.pump_serial_input();
     }
 
     /// Moves queued input into the UARTs as far as their FIFOs allow.
@@ -47,9 +60,10 @@ impl Devices {
         }
     }
 
-    /// Moves frames that network backends received into the cards' receive queues.
-    pub(super) fn pump_net(&self) {
-        if self.net_ready.swap(false, Ordering::AcqRel) {
+    /// Moves frames that network backends received, and console input, into the devices'
+    /// receive queues.
+    pub(super) fn pump_host_input(&self) {
+        if self.input_ready.swap(false, Ordering::AcqRel) {
             self.pci.lock().unwrap().poll();
         }
     }
@@ -64,6 +78,7 @@ impl Devices {
     /// Drops queued input (machine reset).
     pub(super) fn reset(&mut self) {
         self.pending.iter_mut().for_each(|q| q.clear());
+        self.consoles.iter().for_each(|c| c.clear());
     }
 }
 
@@ -118,8 +133,7 @@ pub(super) fn build(
     timers: &Arc<TimerQueue>,
     power: &Arc<PowerState>,
     events: &Arc<HostEvents>,
-    drives: &[DriveConfig],
-    nics: &[NicConfig],
+    pci_devices: Vec<PciDevice>,
 ) -> Result<Devices, BoardError> {
     let core_sink: Arc<dyn IrqSink> =
         Arc::new(CoreInputs { cores: cpus.iter().map(|c| (c.irq.clone(), Kick::new(&c.hdr))).collect() });
@@ -145,8 +159,9 @@ pub(super) fn build(
     let guts = Guts::new(IrqLine::new(power_sink, 1), ferrite_ppc::cpu::PVR_E500MC, 0);
     map_dev(space, "global-utilities", map::GUTS_OFFSET, 0x1000, Arc::new(Mutex::new(guts)), Endian::Big)?;
 
-    let net_ready = Arc::new(AtomicBool::new(false));
-    let pci = build_pci(space, &mpic_in, drives, nics, &net_ready, events)?;
+    let input_ready = Arc::new(AtomicBool::new(false));
+    let mut consoles = Vec::new();
+    let pci = build_pci(space, &mpic_in, pci_devices, &input_ready, &mut consoles, events)?;
 
     // Proxy (CoreInt) mode: taking an external interrupt reads this core's IACK into EPR, as
     // QEMU does with `mpic_iack` when the guest set GCR's mode to proxy.
@@ -162,46 +177,52 @@ pub(super) fn build(
         }));
     }
     let pending = uarts.iter().map(|_| VecDeque::new()).collect();
-    Ok(Devices { uarts, pending, pci, net_ready })
+    Ok(Devices { uarts, pending, pci, input_ready, consoles })
 }
 
-/// The PCI host bridge, with a virtio-blk-pci disk in slots 1, 2, ... for each drive and a
-/// virtio-net-pci card in the next slots for each NIC. Returns the bus.
+/// The PCI host bridge with `devices` in slots 1, 2, ...; the input queue of each console
+/// goes to `consoles`. Backends with input for the guest set `input_ready` and wake the
+/// machine. Returns the bus.
 fn build_pci(
     space: &Arc<AddressSpace>,
     mpic_in: &Arc<dyn IrqSink>,
-    drives: &[DriveConfig],
-    nics: &[NicConfig],
-    net_ready: &Arc<AtomicBool>,
+    devices: Vec<PciDevice>,
+    input_ready: &Arc<AtomicBool>,
+    consoles: &mut Vec<Arc<ConsoleInput>>,
     events: &Arc<HostEvents>,
 ) -> Result<Arc<Mutex<PciBus>>, BoardError> {
     let intx = [0, 1, 2, 3].map(|i| IrqLine::new(mpic_in.clone(), map::IRQ_PCI_BASE + i));
     let host = Mpc8540PciHost::new(Arc::downgrade(space), intx);
-    for (i, drive) in drives.iter().enumerate() {
-        let slot = u8::try_from(i + 1).ok().filter(|&s| s < map::PCI_SLOTS).ok_or(BoardError::TooManyDrives(drives.len()))?;
-        let disk: Box<dyn BlockBackend> = match drive.format {
-            DiskFormat::Raw => Box::new(RawImage::open(&drive.file, drive.read_only)?),
-            DiskFormat::Qcow2 => Box::new(Qcow2Image::open(&drive.file, drive.read_only)?),
+    let (ready, ev) = (input_ready.clone(), events.clone());
+    let waker: Waker = Arc::new(move || {
+        ready.store(true, Ordering::Release);
+        ev.wake();
+    });
+    let count = devices.len();
+    for (i, dev) in devices.into_iter().enumerate() {
+        let slot = u8::try_from(i + 1).ok().filter(|&s| s < map::PCI_SLOTS).ok_or(BoardError::TooManyPciDevices(count))?;
+        let device: Box<dyn VirtioDevice> = match dev {
+            PciDevice::Disk(drive) => Box::new(VirtioBlk::new(open_disk(&drive)?, drive.serial.as_deref().unwrap_or(""))),
+            PciDevice::Nic(nic) => Box::new(VirtioNet::new(nic.mac, open_backend(&nic.backend, waker.clone())?)),
+            PciDevice::Console { backend, input } => {
+                input.set_waker(waker.clone());
+                consoles.push(input.clone());
+                Box::new(VirtioConsole::new(backend, input))
+            }
         };
         let mem: Arc<dyn GuestMemory> = Arc::new(SpaceMemory::new(Arc::downgrade(space)));
-        let blk = VirtioBlk::new(disk, drive.serial.as_deref().unwrap_or(""));
-        let core = VirtioCore::new(Box::new(blk), mem, host.intx_line(slot, 0));
-        host.plug(slot, Box::new(VirtioPci::new(core)))?;
-    }
-    for (i, nic) in nics.iter().enumerate() {
-        let n = drives.len() + 1 + i;
-        let slot = u8::try_from(n).ok().filter(|&s| s < map::PCI_SLOTS).ok_or(BoardError::TooManyDrives(n))?;
-        let (ready, events) = (net_ready.clone(), events.clone());
-        let waker = Arc::new(move || {
-            ready.store(true, Ordering::Release);
-            events.wake();
-        });
-        let mem: Arc<dyn GuestMemory> = Arc::new(SpaceMemory::new(Arc::downgrade(space)));
-        let net = VirtioNet::new(nic.mac, open_backend(&nic.backend, waker)?);
-        let core = VirtioCore::new(Box::new(net), mem, host.intx_line(slot, 0));
+        let core = VirtioCore::new(device, mem, host.intx_line(slot, 0));
         host.plug(slot, Box::new(VirtioPci::new(core)))?;
     }
     let bus = host.bus().clone();
     map_dev(space, "pci", map::PCI_OFFSET, map::PCI_SIZE, Arc::new(Mutex::new(host)), Endian::Big)?;
     Ok(bus)
+}
+
+/// Opens (and locks) a disk image.
+fn open_disk(drive: &DriveConfig) -> Result<Box<dyn BlockBackend>, BoardError> {
+    Ok(match drive.format {
+        DiskFormat::Raw => Box::new(RawImage::open(&drive.file, drive.read_only)?),
+        DiskFormat::Qcow2 => Box::new(Qcow2Image::open(&drive.file, drive.read_only)?),
+    })
 }

@@ -2,7 +2,7 @@
 //! a gateway (10.0.2.2, which also stands for the host's loopback) and a DNS server
 //! (10.0.2.3, relaying to the host's resolver); DHCP gives it 10.0.2.15. Its TCP connections
 //! and UDP datagrams leave through ordinary host sockets (a NAT, no privileges needed), and
-//! `hostfwd` rules forward host TCP ports into the guest.
+//! `hostfwd` rules forward host TCP and UDP ports into the guest.
 //!
 //! The gateway's TCP/IP (ARP, IPv4, ICMP echo, TCP) is `smoltcp`'s; DHCP and UDP are answered
 //! directly from the parsed frames. Everything runs on one host thread ([`stack`]).
@@ -49,8 +49,10 @@ pub struct UserConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum UserNetError {
     /// A forwarded port could not be bound.
-    #[error("hostfwd {addr}: cannot listen: {source}")]
+    #[error("hostfwd {addr} ({protocol:?}): cannot bind: {source}")]
     Listen {
+        /// TCP or UDP.
+        protocol: forward::Protocol,
         /// The host address and port.
         addr: SocketAddr,
         /// Why.
@@ -107,8 +109,8 @@ impl UserNet {
             .hostfwd
             .iter()
             .map(|r| {
-                forward::Forward::bind(r.clone())
-                    .map_err(|source| UserNetError::Listen { addr: SocketAddr::new(r.host_addr, r.host_port), source })
+                forward::Bound::bind(r.clone())
+                    .map_err(|source| UserNetError::Listen { protocol: r.protocol, addr: SocketAddr::new(r.host_addr, r.host_port), source })
             })
             .collect::<Result<Vec<_>, _>>()?;
         // SAFETY: eventfd has no memory-safety preconditions; the result is checked.

@@ -2,7 +2,7 @@
 //! and the rest (ARP, ICMP, TCP) to `smoltcp`, relays TCP, and sleeps in `poll(2)` on every
 //! host socket until something happens.
 
-use super::forward::Forward;
+use super::forward::{Bound, Forward};
 use super::frame::{classify, source_mac, udp_frame, Kind};
 use super::tcp::TcpNat;
 use super::udp::UdpNat;
@@ -81,7 +81,7 @@ pub(super) struct Stack {
 }
 
 impl Stack {
-    pub(super) fn new(forwards: Vec<Forward>, resolver: SocketAddr) -> Stack {
+    pub(super) fn new(bound: Vec<Bound>, resolver: SocketAddr) -> Stack {
         let mut wire = Wire::default();
         let mut config = Config::new(GATEWAY_MAC.into());
         config.random_seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
@@ -93,11 +93,19 @@ impl Stack {
         // Accept TCP for any destination: the gateway answers for the whole Internet.
         let _ = iface.routes_mut().add_default_ipv4_route(GATEWAY);
         iface.set_any_ip(true);
+        let mut udp = UdpNat::new(resolver);
+        let mut forwards = Vec::new();
+        for b in bound {
+            match b {
+                Bound::Tcp(f) => forwards.push(f),
+                Bound::Udp(sock, rule) => udp.forward(sock, &rule),
+            }
+        }
         Stack {
             iface,
             wire,
             sockets: SocketSet::new(Vec::new()),
-            udp: UdpNat::new(resolver),
+            udp,
             tcp: TcpNat::default(),
             forwards,
             guest_mac: None,

@@ -200,6 +200,28 @@ fn udp_to_the_gateway_reaches_the_host_and_replies_come_back() {
 }
 
 #[test]
+fn udp_forwarded_port_reaches_the_guest_and_replies_go_back_to_the_sender() {
+    let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let rule = HostFwd::parse(&format!("udp:127.0.0.1:{port}-:5000")).unwrap();
+    let mut net = UserNet::start(&UserConfig { hostfwd: vec![rule] }, Arc::new(|| {})).unwrap();
+    let host = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let host_port = host.local_addr().unwrap().port();
+    host.send_to(b"ping", ("127.0.0.1", port)).unwrap();
+    let (src, payload) = expect(&mut net, Duration::from_secs(2), |f| udp_to(f, 5000)).expect("the datagram in the guest");
+    assert_eq!((src, payload.as_slice()), ((GATEWAY, host_port), &b"ping"[..]), "from the gateway, as slirp does for the host");
+    let macs = (GUEST_MAC, GATEWAY_MAC);
+    net.send(&frame::udp_frame(macs, (GUEST, 5000), src, b"pong"));
+    host.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut b = [0u8; 16];
+    let (n, from) = host.recv_from(&mut b).unwrap();
+    assert_eq!((&b[..n], from.port()), (&b"pong"[..], port), "the reply comes from the forwarded port");
+    // The forwarded port is taken: a second user network cannot bind it.
+    let again = HostFwd::parse(&format!("udp:127.0.0.1:{port}-:5000")).unwrap();
+    let err = UserNet::start(&UserConfig { hostfwd: vec![again] }, Arc::new(|| {})).err().expect("port in use");
+    assert!(err.to_string().contains("cannot bind"), "{err}");
+}
+
+#[test]
 fn malformed_frames_are_dropped_and_the_stack_keeps_working() {
     let mut net = start();
     let good_syn = tcp_syn((GATEWAY, 9), 41000);

@@ -1,6 +1,6 @@
 use super::*;
 use crate::irq::testing::Levels;
-use crate::virtio::testing::{accept_all_features, Buf, Driver, QSIZE};
+use crate::virtio::testing::{accept_all_features, start, Buf, Driver};
 use crate::virtio::*;
 use crate::IrqLine;
 use std::collections::VecDeque;
@@ -33,16 +33,7 @@ fn setup() -> (VirtioCore, Driver, Driver, Loop, Arc<Levels>) {
     let dev = VirtioNet::new(MAC, Box::new(backend.clone()));
     let mut core = VirtioCore::new(Box::new(dev), rx.mem.clone(), IrqLine::new(levels.clone(), 0));
     accept_all_features(&mut core);
-    for (i, d) in [&rx, &tx].into_iter().enumerate() {
-        core.set_queue_sel(i as u16);
-        let q = core.queue_mut().unwrap();
-        q.size = QSIZE;
-        q.desc_table = d.desc;
-        q.avail_ring = d.avail;
-        q.used_ring = d.used;
-        core.enable_queue(true);
-    }
-    core.set_status(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+    start(&mut core, &[&rx, &tx]);
     (core, rx, tx, backend, levels)
 }
 
