@@ -171,15 +171,24 @@ impl<'a> run_blocking::BlockingEventLoop for EventLoop<'a> {
         conn: &mut Self::Connection,
     ) -> Result<run_blocking::Event<Self::StopReason>, run_blocking::WaitForStopReasonError<SessionError, std::io::Error>> {
         use run_blocking::{Event as E, WaitForStopReasonError as W};
-        if conn.peek().map_err(W::Connection)?.is_some() {
-            return Ok(E::IncomingData(conn.read().map_err(W::Connection)?));
-        }
-        target.watch.arm();
-        let stop = target.run_until_stop();
-        target.watch.disarm();
-        match stop.map_err(W::Target)? {
-            Some(reason) => Ok(E::TargetStopped(reason)),
-            None => Ok(E::IncomingData(conn.read().map_err(W::Connection)?)),
+        // The watcher's report of input may be stale: made just as the guest stopped at a
+        // breakpoint and only seen on this resume, with nothing to read (gdb waits for the
+        // stop reply, and blocking on the socket would hang both). One such report is
+        // skipped; a second with nothing to peek is a hang-up, which reading reports.
+        let mut empty_reports = 0;
+        loop {
+            if conn.peek().map_err(W::Connection)?.is_some() || empty_reports > 1 {
+                return Ok(E::IncomingData(conn.read().map_err(W::Connection)?));
+            }
+            target.watch.arm();
+            let stop = target.run_until_stop();
+            target.watch.disarm();
+            if let Some(reason) = stop.map_err(W::Target)? {
+                return Ok(E::TargetStopped(reason));
+            }
+            if conn.peek().map_err(W::Connection)?.is_none() {
+                empty_reports += 1;
+            }
         }
     }
 
