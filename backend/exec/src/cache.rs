@@ -34,6 +34,8 @@ pub struct Tb {
     pub key: u64,
     /// Guest instructions in the block.
     pub n_insns: u32,
+    /// Targets of its direct exits (for picking regions without translating again).
+    pub direct_exits: Box<[u64]>,
     /// Physical bytes `[start, end)` of guest code its translations hold: the block's own
     /// instructions, widened by the other blocks compiled into it (a region). A write there
     /// drops the block.
@@ -63,6 +65,7 @@ impl Tb {
             key,
             prog: Program::new(ir),
             n_insns: ir.n_insns,
+            direct_exits: ferrite_ir::interp::direct_exit_targets(ir).into_boxed_slice(),
             code_span: (ppc, ppc + 4 * u64::from(ir.n_insns.max(1))),
             serial,
             runs: 0,

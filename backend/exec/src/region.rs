@@ -9,9 +9,9 @@
 //! entry (entered from elsewhere, it runs its own translation); the hot block's entry covers
 //! the members' code, so a write to any of it drops the region.
 
-use crate::cache::{Code, TbId};
+use crate::cache::{Code, Tb, TbId};
 use crate::engine::Engine;
-use ferrite_ir::{Block, GuestCpu, Opcode};
+use ferrite_ir::{Block, GuestCpu};
 use ferrite_softmmu::{CpuHeader, PAGE_MASK, PAGE_SIZE};
 
 /// At most this many blocks looked at for a region (the hot block included).
@@ -21,70 +21,67 @@ const MAX_INSNS: u32 = 192;
 
 impl Engine {
     /// Translates block `id` and the members of its region, merged into one IR block, and
-    /// widens the block's code span over the members.
+    /// widens the block's code span over the members. The region is picked from what the
+    /// cache knows (exit targets, run counts); only its members are translated again.
     pub(crate) fn build_region(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, id: TbId) -> Block {
         let tb = self.cache.get(id).expect("the hot block exists");
         let (vpc, ppc, key, mut span) = (tb.vpc, tb.ppc, tb.key, tb.code_span);
-        // Candidates: warm blocks reachable through direct exits on this page.
-        let mut blocks = vec![self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE)];
-        let mut insns = blocks[0].n_insns;
+        // Candidates (PC, physical PC, exit targets): warm blocks reachable through direct
+        // exits on this page.
+        let mut cands: Vec<(u64, u64, Box<[u64]>)> = vec![(vpc, ppc, tb.direct_exits.clone())];
+        let mut insns = tb.n_insns;
         let mut next = 0;
-        while next < blocks.len() && blocks.len() < MAX_CANDIDATES {
-            let targets = exit_targets(&blocks[next]);
+        while next < cands.len() && cands.len() < MAX_CANDIDATES {
+            let targets = cands[next].2.clone();
             next += 1;
-            for pc in targets {
-                if blocks.len() == MAX_CANDIDATES {
+            for pc in targets.iter().copied() {
+                if cands.len() == MAX_CANDIDATES {
                     break;
                 }
-                if pc & PAGE_MASK != vpc & PAGE_MASK || blocks.iter().any(|m| m.vpc == pc) {
+                if pc & PAGE_MASK != vpc & PAGE_MASK || cands.iter().any(|c| c.0 == pc) {
                     continue;
                 }
                 let phys = (ppc & PAGE_MASK) | (pc & !PAGE_MASK);
-                if !self.is_warm(phys, pc, key) {
+                let Some(t) = self.warm(phys, pc, key) else { continue };
+                if insns + t.n_insns > MAX_INSNS {
                     continue;
                 }
-                let m = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
-                if insns + m.n_insns > MAX_INSNS {
-                    continue;
-                }
-                insns += m.n_insns;
-                blocks.push(m);
+                insns += t.n_insns;
+                cands.push((pc, phys, t.direct_exits.clone()));
             }
         }
         // Members: the candidates from which the hot block can be reached again.
-        let mut on_loop = vec![false; blocks.len()];
+        let mut on_loop = vec![false; cands.len()];
         on_loop[0] = true;
         let mut grew = true;
         while grew {
             grew = false;
-            for k in 1..blocks.len() {
-                if !on_loop[k] && exit_targets(&blocks[k]).iter().any(|&t| blocks.iter().zip(&on_loop).any(|(b, &l)| l && b.vpc == t)) {
+            for k in 1..cands.len() {
+                if !on_loop[k] && cands[k].2.iter().any(|&t| cands.iter().zip(&on_loop).any(|(c, &l)| l && c.0 == t)) {
                     on_loop[k] = true;
                     grew = true;
                 }
             }
         }
-        let members: Vec<Block> = blocks.into_iter().zip(on_loop).filter_map(|(b, l)| l.then_some(b)).collect();
-        for m in &members[1..] {
-            let phys = (ppc & PAGE_MASK) | (m.vpc & !PAGE_MASK);
-            span = (span.0.min(phys), span.1.max(phys + 4 * u64::from(m.n_insns.max(1))));
+        let mut members = Vec::new();
+        for ((pc, phys, _), member) in cands.into_iter().zip(on_loop) {
+            if member {
+                let m = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
+                span = (span.0.min(phys), span.1.max(phys + 4 * u64::from(m.n_insns.max(1))));
+                members.push(m);
+            }
         }
         self.stats.region_members += members.len() as u64 - 1;
         self.cache.get_mut(id).expect("the hot block exists").code_span = span;
         ferrite_ir::region::merge(&members)
     }
 
-    /// Whether the block at these keys has run often enough to be worth compiling along, and
+    /// The block at these keys if it has run often enough to be worth compiling along, and
     /// not so often that it got hot before this block: a block compiled already is usually an
     /// inner loop, which runs best in its own function (the outer loop's values would compete
     /// for its host registers), reached through a link.
-    fn is_warm(&self, phys: u64, pc: u64, key: u64) -> bool {
-        let Some(tb) = self.cache.find(phys, pc, key).and_then(|t| self.cache.get(t)) else { return false };
-        matches!(tb.code, Code::Interp) && tb.runs.saturating_mul(4) >= self.config().jit_threshold
+    fn warm(&self, phys: u64, pc: u64, key: u64) -> Option<&Tb> {
+        let tb = self.cache.find(phys, pc, key).and_then(|t| self.cache.get(t))?;
+        (matches!(tb.code, Code::Interp) && tb.runs.saturating_mul(4) >= self.config().jit_threshold).then_some(tb)
     }
-}
-
-/// The targets of `block`'s direct exits.
-fn exit_targets(block: &Block) -> Vec<u64> {
-    block.insts.iter().filter(|i| i.op == Opcode::ExitDirect).map(|i| i.imm).collect()
 }
