@@ -25,14 +25,11 @@ trap 'rm -rf "$WORK"' EXIT
 DISK=$WORK/disk.raw
 truncate -s 128M "$DISK"
 
-# The guest's commands, typed once the shell is up; the run powers off at the end.
+# The guest's commands, typed once the shell is up as one line (commands typed ahead are
+# echoed while dd runs and can split its output lines); the run powers off at the end.
 commands() {
     sleep "${BOOT_WAIT:-6}"
-    for pass in 1 2; do
-        echo 'dd if=/dev/zero of=/dev/vda bs=1M count=64 oflag=direct 2>&1 | sed "s/^/WRITE /"'
-        echo 'dd if=/dev/vda of=/dev/null bs=1M count=64 iflag=direct 2>&1 | sed "s/^/READ /"'
-    done
-    echo 'poweroff -f'
+    echo 'for pass in 1 2; do dd if=/dev/zero of=/dev/vda bs=1M count=64 oflag=direct 2>&1 | sed "s/^/WRITE /"; dd if=/dev/vda of=/dev/null bs=1M count=64 iflag=direct 2>&1 | sed "s/^/READ /"; done; poweroff -f'
     sleep 60
 }
 

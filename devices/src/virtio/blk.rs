@@ -68,6 +68,24 @@ fn chunks(seg: Segment) -> impl Iterator<Item = Segment> {
     })
 }
 
+/// `segs` (each at most [`CHUNK`] bytes) in consecutive runs of at most [`CHUNK`] bytes in
+/// all: each run is one host read or write (Linux hands over 4 KiB pages, so a 1 MiB request
+/// is 256 segments: one system call each was half the time of a cached read).
+fn runs(segs: &[Segment]) -> impl Iterator<Item = (&[Segment], u32)> {
+    let mut rest = segs;
+    std::iter::from_fn(move || {
+        let mut n = 0;
+        let mut total = 0u32;
+        while n < rest.len() && (n == 0 || total + rest[n].len <= CHUNK) {
+            total += rest[n].len;
+            n += 1;
+        }
+        let (run, tail) = rest.split_at(n);
+        rest = tail;
+        (n > 0).then_some((run, total))
+    })
+}
+
 /// A virtio block device.
 pub struct VirtioBlk {
     disk: Box<dyn BlockBackend>,
@@ -142,15 +160,20 @@ impl VirtioBlk {
             return Ok((S_IOERR, 0));
         };
         let mut done = 0u32;
-        for seg in clip(&chain.writable, 0, len).flat_map(chunks) {
-            self.buf.resize(seg.len as usize, 0);
+        let segs: Vec<Segment> = clip(&chain.writable, 0, len).flat_map(chunks).collect();
+        for (run, total) in runs(&segs) {
+            self.buf.resize(total as usize, 0);
             if let Err(e) = self.disk.read_at(at, &mut self.buf) {
                 tracing::warn!("virtio-blk: read at {at:#x} failed: {e}");
                 return Ok((S_IOERR, done));
             }
-            mem.write(seg.addr, &self.buf)?;
-            at += u64::from(seg.len);
-            done += seg.len;
+            let mut off = 0;
+            for seg in run {
+                mem.write(seg.addr, &self.buf[off..off + seg.len as usize])?;
+                off += seg.len as usize;
+            }
+            at += u64::from(total);
+            done += total;
         }
         Ok((S_OK, done))
     }
@@ -164,14 +187,19 @@ impl VirtioBlk {
             tracing::warn!(target: "guest_errors", "virtio-blk: write of {len} bytes at sector {sector} is outside the disk");
             return Ok(S_IOERR);
         };
-        for seg in clip(&chain.readable, 16, len).flat_map(chunks) {
-            self.buf.resize(seg.len as usize, 0);
-            mem.read(seg.addr, &mut self.buf)?;
+        let segs: Vec<Segment> = clip(&chain.readable, 16, len).flat_map(chunks).collect();
+        for (run, total) in runs(&segs) {
+            self.buf.resize(total as usize, 0);
+            let mut off = 0;
+            for seg in run {
+                mem.read(seg.addr, &mut self.buf[off..off + seg.len as usize])?;
+                off += seg.len as usize;
+            }
             if let Err(e) = self.disk.write_at(at, &self.buf) {
                 tracing::warn!("virtio-blk: write at {at:#x} failed: {e}");
                 return Ok(S_IOERR);
             }
-            at += u64::from(seg.len);
+            at += u64::from(total);
         }
         Ok(S_OK)
     }

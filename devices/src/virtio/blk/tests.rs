@@ -179,3 +179,19 @@ fn random_garbage_never_panics() {
     // The garbage must exercise both outcomes, or this test proves nothing.
     assert!(served > 100 && broken > 20, "served {served} requests, {broken} rounds broke the device");
 }
+
+#[test]
+fn segments_are_grouped_into_runs_of_at_most_one_chunk() {
+    let seg = |addr: u64, len: u32| Segment { addr, len };
+    // 256 pages of 4 KiB (a 1 MiB request), then a full chunk, then a small tail.
+    let mut segs: Vec<Segment> = (0..256).map(|i| seg(0x10_0000 + i * 0x2000, 4096)).collect();
+    segs.push(seg(0x900_0000, CHUNK));
+    segs.push(seg(0xa00_0000, 512));
+    let runs: Vec<(&[Segment], u32)> = runs(&segs).collect();
+    assert_eq!(runs.iter().map(|r| r.1).collect::<Vec<_>>(), vec![CHUNK, CHUNK, CHUNK, CHUNK, CHUNK, 512]);
+    // Every segment once, in order, and each run's total is its segments' sum.
+    let flat: Vec<Segment> = runs.iter().flat_map(|r| r.0.iter().copied()).collect();
+    assert_eq!(flat, segs);
+    assert!(runs.iter().all(|(r, t)| r.iter().map(|s| s.len).sum::<u32>() == *t));
+    assert_eq!(super::runs(&[]).count(), 0);
+}
