@@ -306,6 +306,9 @@ impl Engine {
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
         // Deterministic mode charges whole blocks to the budget at entry: no regions there.
         let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE) } else { self.build_region(cpu, env, id) };
+        // A loop runs long enough to pay for Cranelift's optimisations; other code (most of a
+        // kernel boot) is compiled fast.
+        let optimize = block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain);
         let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
         compiler.submit(Job {
@@ -313,7 +316,7 @@ impl Engine {
             serial,
             generation,
             block,
-            opts: CompileOptions { count_insns, mode_key: key },
+            opts: CompileOptions { count_insns, mode_key: key, optimize },
         });
         if self.cfg.sync_compile {
             if let Some(done) = compiler.wait() {

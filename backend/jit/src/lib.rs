@@ -49,6 +49,9 @@ pub struct CompileOptions {
     pub count_insns: bool,
     /// The CPU mode key the block was translated for (checked by jump-cache probes).
     pub mode_key: u64,
+    /// Let Cranelift optimise (`opt_level=speed`): several times the compile time, for code
+    /// that will run long (a loop), whatever the JIT's default.
+    pub optimize: bool,
 }
 
 /// A compiled block.
@@ -95,6 +98,8 @@ impl Default for JitConfig {
 pub struct Jit {
     stubs: stubs::Stubs,
     isa: OwnedTargetIsa,
+    /// The same host with Cranelift's optimisations, for [`CompileOptions::optimize`].
+    isa_opt: OwnedTargetIsa,
     arena: arena::Arena,
     ctx: Context,
     fctx: FunctionBuilderContext,
@@ -112,6 +117,7 @@ impl Jit {
         Ok(Jit {
             stubs,
             isa: backend::host_isa(config.optimize, config.detect_host, config.verify, &config.isa_flags)?,
+            isa_opt: backend::host_isa(true, config.detect_host, config.verify, &config.isa_flags)?,
             arena: arena::Arena::new(arena_bytes)?,
             ctx: Context::new(),
             fctx: FunctionBuilderContext::new(),
@@ -137,7 +143,8 @@ impl Jit {
     fn compile_at(&mut self, block: &Block, opts: &CompileOptions, n_slots: u32) -> Result<Compiled, JitError> {
         let slots = self.arena.alloc_data(8 * n_slots as usize)?;
         self.build(block, opts, slots)?;
-        let e = backend::compile(&mut self.ctx, &self.isa)?;
+        let isa = if opts.optimize { &self.isa_opt } else { &self.isa };
+        let e = backend::compile(&mut self.ctx, isa)?;
         backend::check_relocs(&e)?;
         let dst = self.arena.alloc_code(e.bytes.len())?;
         // SAFETY: dst was just reserved for e.bytes.len() bytes.

@@ -122,7 +122,7 @@ impl Lower<'_, '_> {
     /// `chain` to `target`, the entry of a merged block starting at guest `pc`: unless an exit
     /// is requested, jump there without leaving the function (registers stay in variables).
     pub(super) fn chain(&mut self, target: ir::Block, pc: u64) {
-        let req = self.b.ins().load(types::I32, self.env_flags, self.env, hdr::EXIT_REQUEST);
+        let req = self.exit_request();
         let leave = self.b.create_block();
         self.b.set_cold_block(leave);
         let go = self.b.create_block();

@@ -214,7 +214,7 @@ impl Lower<'_, '_> {
         let request = self.b.create_block();
         self.b.set_cold_block(request);
         let go = self.b.create_block();
-        let req = self.b.ins().load(types::I32, self.env_flags, self.env, hdr::EXIT_REQUEST);
+        let req = self.exit_request();
         self.b.ins().brif(req, request, &[], go, &[]);
         self.b.switch_to_block(go);
         self.b.seal_block(go);
@@ -242,6 +242,14 @@ impl Lower<'_, '_> {
         self.b.ins().store(self.env_flags, vpc, self.env, hdr::PC);
         let tag = self.b.ins().iconst(types::I64, ferrite_ir::exit::tag::REQUEST as i64);
         self.b.ins().return_(&[tag]);
+    }
+
+    /// Loads `exit_request`, which other threads set while this code runs: an atomic load,
+    /// so that an optimising compile neither merges it with an earlier load nor hoists it
+    /// out of a loop (a loop through `chain`s would then never see a request).
+    fn exit_request(&mut self) -> ir::Value {
+        let addr = self.b.ins().iadd_imm_s(self.env, i64::from(hdr::EXIT_REQUEST));
+        self.b.ins().atomic_load(types::I32, ir::MemFlagsData::trusted(), addr)
     }
 
     /// Starts the block's first instruction: position variables at the entry, jump to the

@@ -24,7 +24,7 @@ fn differential(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config) {
         let mut a = machine(regs, seed);
         let mut b = machine(regs, seed);
         let ea = run_interp(&block, &mut a);
-        let opts = CompileOptions { count_insns: false, mode_key: 0 };
+        let opts = CompileOptions { count_insns: false, mode_key: 0, optimize: false };
         let eb = run_jit(jit, &block, &mut b, &opts);
         let (mut oa, mut ob) = (outcome(&a, ea), outcome(&b, eb));
         if block.insts.iter().any(|i| i.op == Opcode::Chain) {

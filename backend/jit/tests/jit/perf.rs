@@ -60,7 +60,7 @@ fn alu_loop(n: u64) -> Block {
 
 /// Runs `blk` linked to itself for `iters` iterations; returns ns per guest instruction.
 fn run_linked(jit: &mut Jit, blk: &Block, iters: i64) -> f64 {
-    let c = jit.compile(blk, &CompileOptions { count_insns: true, mode_key: 0 }).unwrap();
+    let c = jit.compile(blk, &CompileOptions { count_insns: true, mode_key: 0, optimize: false }).unwrap();
     // SAFETY: the slot is the block's own link slot.
     unsafe { *(c.slots as *mut u64) = c.entry };
     let mut best = f64::MAX;
@@ -116,7 +116,7 @@ fn perf_compile_time_and_code_speed() {
         let c = jit.compile(&blk, &opts).unwrap();
         // SAFETY: the slot is the block's own link slot.
         unsafe { *(c.slots as *mut u64) = c.entry };
-        let run_opts = CompileOptions { count_insns: true, mode_key: 0 };
+        let run_opts = CompileOptions { count_insns: true, mode_key: 0, optimize: false };
         let c = jit.compile(&blk, &run_opts).unwrap();
         // SAFETY: as above.
         unsafe { *(c.slots as *mut u64) = c.entry };

@@ -82,7 +82,7 @@ fn a_fault_in_a_later_member_leaves_precise_state() {
 #[test]
 fn regions_are_refused_in_deterministic_mode() {
     let region = merge(&[block_a(40), block_b()]);
-    let err = Jit::new(1 << 20).unwrap().compile(&region, &CompileOptions { count_insns: true, mode_key: 0 });
+    let err = Jit::new(1 << 20).unwrap().compile(&region, &CompileOptions { count_insns: true, mode_key: 0, optimize: false });
     assert!(matches!(err, Err(ferrite_jit::JitError::Unsupported(_))), "{err:?}");
 }
 
@@ -101,6 +101,13 @@ fn adder(pc: u64, dst: u16, src: u16, next: u64) -> Block {
 
 #[test]
 fn a_region_that_loops_forever_stops_on_an_exit_request() {
+    // Also optimised: the request check must not be merged with the prologue's or hoisted.
+    for optimize in [false, true] {
+        loop_until_requested(optimize);
+    }
+}
+
+fn loop_until_requested(optimize: bool) {
     // A: r0 += r3 (= 1), B: r1 += r0; no exit but the chains.
     let region = merge(&[adder(A, 0, 3, B), adder(B, 1, 0, A)]);
     let mut jit = Jit::new(1 << 20).unwrap();
@@ -111,7 +118,7 @@ fn a_region_that_loops_forever_stops_on_an_exit_request() {
         // SAFETY: the CPU outlives the thread (joined below); exit_request is atomic.
         unsafe { (*(hdr as *const CpuHeader)).request_exit(EXIT_REQ_EXTERNAL) };
     });
-    let exit = run_jit(&mut jit, &region, &mut m, &CompileOptions::default());
+    let exit = run_jit(&mut jit, &region, &mut m, &CompileOptions { optimize, ..CompileOptions::default() });
     stopper.join().unwrap();
     let n = m.cpu.r[0];
     assert!(n > 1000, "only {n} iterations");
