@@ -174,6 +174,14 @@ impl Block {
         (i.op == Opcode::Const).then_some(i.imm)
     }
 
+    /// The PC of the guest instruction basic block `bb` starts, if its first instruction is
+    /// `insn_start` (what a `chain` to it requires: a requested exit leaves for that PC).
+    pub fn bb_start_pc(&self, bb: usize) -> Option<u64> {
+        let first = *self.bbs[bb].insts.first()?;
+        let inst = &self.insts[first as usize];
+        (inst.op == Opcode::InsnStart).then_some(inst.imm)
+    }
+
     /// Number of instructions that are not `nop` (a size measure for tests and logs).
     pub fn live_inst_count(&self) -> usize {
         self.bbs.iter().flat_map(|b| b.insts.iter()).filter(|&&i| self.insts[i as usize].op != Opcode::Nop).count()

@@ -29,7 +29,7 @@ pub fn merge(members: &[Block]) -> Block {
     // A member's entry can be chained to if it starts with an instruction marker (the PC a
     // requested exit leaves for); the first member with a PC wins.
     let entry_of = |pc: u64| {
-        members.iter().position(|m| m.vpc == pc && starts_with_marker(m)).map(|k| bb_base[k] as u64)
+        members.iter().position(|m| m.vpc == pc && m.bb_start_pc(0).is_some()).map(|k| bb_base[k] as u64)
     };
 
     let mut out = Block::new(first.desc, first.vpc);
@@ -63,10 +63,6 @@ pub fn merge(members: &[Block]) -> Block {
         out.n_insns += m.n_insns;
     }
     out
-}
-
-fn starts_with_marker(b: &Block) -> bool {
-    b.bbs[0].insts.first().is_some_and(|&i| b.insts[i as usize].op == Opcode::InsnStart)
 }
 
 #[cfg(test)]

@@ -176,8 +176,7 @@ fn check_types(block: &Block, op: Opcode, ty: Type, args: &[Value; 4], imm: u64)
         Sig::Jump => {
             want_args(0)?;
             bb_ok(imm)?;
-            let starts_insn = block.bbs[imm as usize].insts.first().is_some_and(|&i| block.insts[i as usize].op == Opcode::InsnStart);
-            if op == Opcode::Chain && !starts_insn {
+            if op == Opcode::Chain && block.bb_start_pc(imm as usize).is_none() {
                 return Err(format!("chain target bb{imm} does not start with insn_start"));
             }
         }

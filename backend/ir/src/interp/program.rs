@@ -244,8 +244,8 @@ impl Program {
                     }
                     Opcode::Chain => {
                         fixups.push(ops.len());
-                        let first = block.bbs[inst.imm as usize].insts[0];
-                        Op::Chain { to: inst.imm as u32, from: bi as u32, pc: block.insts[first as usize].imm }
+                        let pc = block.bb_start_pc(inst.imm as usize).expect("verified: chain targets start an instruction");
+                        Op::Chain { to: inst.imm as u32, from: bi as u32, pc }
                     }
                     Opcode::Branch => {
                         fixups.push(ops.len());

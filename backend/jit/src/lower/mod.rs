@@ -427,8 +427,8 @@ impl Lower<'_, '_> {
             }
             Opcode::Chain => {
                 let target = self.bbs[inst.imm as usize].expect("successors are reachable");
-                let first = self.block.bbs[inst.imm as usize].insts[0];
-                self.chain(target, self.block.insts[first as usize].imm);
+                let pc = self.block.bb_start_pc(inst.imm as usize).expect("verified: chain targets start an instruction");
+                self.chain(target, pc);
                 None
             }
             Opcode::Branch => {
