@@ -6,7 +6,8 @@ use ferrite_ir::Block;
 use ferrite_jit::Compiled;
 use ferrite_softmmu::{CpuHeader, PAGE_MASK};
 use rustc_hash::FxHashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Index of a block in the cache.
 pub type TbId = u32;
@@ -48,6 +49,8 @@ pub struct Tb {
     pub runs: u32,
     /// How it runs.
     pub code: Code,
+    /// While queued: interpreted runs since, shared with the compile job.
+    pub heat: Option<Arc<AtomicU32>>,
     /// Link slots of other blocks that jump here.
     incoming: Vec<u64>,
     /// This block's linked slots and their targets.
@@ -70,6 +73,7 @@ impl Tb {
             serial,
             runs: 0,
             code: Code::Interp,
+            heat: None,
             incoming: Vec::new(),
             outgoing: Vec::new(),
         }
@@ -161,6 +165,7 @@ impl BlockCache {
         }
         if let Some(tb) = self.get_mut(id) {
             tb.code = Code::Compiled(c);
+            tb.heat = None;
             tb.prog.release();
         }
     }

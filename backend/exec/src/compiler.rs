@@ -3,9 +3,9 @@
 
 use ferrite_ir::Block;
 use ferrite_jit::{CompileOptions, Compiled, EnterFn, Jit, JitError};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,9 @@ pub struct Job {
     pub block: Arc<Block>,
     /// Code generation options.
     pub opts: CompileOptions,
+    /// Interpreted runs of the block since it was queued (the run loop counts them; the
+    /// thread compiles the hottest job first).
+    pub heat: Arc<AtomicU32>,
 }
 
 /// A finished compilation.
@@ -37,14 +40,41 @@ pub struct Done {
     pub elapsed: Duration,
 }
 
-enum Msg {
-    Compile(Job),
-    Reset,
+/// What the run loop and the compile thread share: the jobs not yet started.
+#[derive(Default)]
+struct Queue {
+    jobs: Vec<Job>,
+    /// Forget all code before the next job.
+    reset: bool,
+    /// The engine is gone: stop.
+    closed: bool,
+}
+
+impl Queue {
+    /// Takes the job whose block ran most often since it was queued (the oldest among
+    /// equals): when the thread falls behind (a kernel boot queues blocks faster than
+    /// Cranelift compiles them) the blocks that still run come first, and those nobody runs
+    /// any more wait.
+    fn take_hottest(&mut self) -> Option<Job> {
+        let mut best: Option<(usize, u32)> = None;
+        for (i, job) in self.jobs.iter().enumerate() {
+            let heat = job.heat.load(Ordering::Relaxed);
+            if best.is_none_or(|(_, h)| heat > h) {
+                best = Some((i, heat));
+            }
+        }
+        best.map(|(i, _)| self.jobs.remove(i))
+    }
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
 }
 
 /// Handle to the compile thread.
 pub struct Compiler {
-    tx: Option<Sender<Msg>>,
+    shared: Arc<Shared>,
     rx: Receiver<Done>,
     thread: Option<JoinHandle<()>>,
     enter: EnterFn,
@@ -61,34 +91,30 @@ impl Compiler {
     pub fn start(arena_bytes: usize) -> Result<Compiler, JitError> {
         let mut jit = Jit::new(arena_bytes)?;
         let enter = jit.enter_fn();
-        let (tx, job_rx) = channel::<Msg>();
+        let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new() });
         let (done_tx, rx) = channel::<Done>();
         let finished = Arc::new(AtomicUsize::new(0));
         let finished_by_thread = finished.clone();
+        let shared_by_thread = shared.clone();
         let thread = std::thread::Builder::new()
             .name("ferrite-jit".into())
             .spawn(move || {
-                while let Ok(msg) = job_rx.recv() {
-                    match msg {
-                        Msg::Reset => jit.reset(),
-                        Msg::Compile(job) => {
-                            if tracing::enabled!(target: "out_asm", tracing::Level::TRACE) {
-                                let listing = jit.disassemble(&job.block, &job.opts).unwrap_or_else(|e| e.to_string());
-                                tracing::trace!(target: "out_asm", "block {:#x}:\n{listing}", job.block.vpc);
-                            }
-                            let t = Instant::now();
-                            let result = jit.compile(&job.block, &job.opts);
-                            let done = Done { id: job.id, serial: job.serial, generation: job.generation, result, elapsed: t.elapsed() };
-                            if done_tx.send(done).is_err() {
-                                break;
-                            }
-                            finished_by_thread.fetch_add(1, Ordering::Release);
-                        }
+                while let Some(job) = next_job(&shared_by_thread, &mut jit) {
+                    if tracing::enabled!(target: "out_asm", tracing::Level::TRACE) {
+                        let listing = jit.disassemble(&job.block, &job.opts).unwrap_or_else(|e| e.to_string());
+                        tracing::trace!(target: "out_asm", "block {:#x}:\n{listing}", job.block.vpc);
                     }
+                    let t = Instant::now();
+                    let result = jit.compile(&job.block, &job.opts);
+                    let done = Done { id: job.id, serial: job.serial, generation: job.generation, result, elapsed: t.elapsed() };
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
+                    finished_by_thread.fetch_add(1, Ordering::Release);
                 }
             })
             .map_err(|e| JitError::Codegen(format!("cannot start the compile thread: {e}")))?;
-        Ok(Compiler { tx: Some(tx), rx, thread: Some(thread), enter, in_flight: 0, finished, received: 0 })
+        Ok(Compiler { shared, rx, thread: Some(thread), enter, in_flight: 0, finished, received: 0 })
     }
 
     /// The trampoline that runs compiled code.
@@ -98,18 +124,20 @@ impl Compiler {
 
     /// Queues a block.
     pub fn submit(&mut self, job: Job) {
-        if let Some(tx) = &self.tx {
-            if tx.send(Msg::Compile(job)).is_ok() {
-                self.in_flight += 1;
-            }
-        }
+        lock(&self.shared.queue).jobs.push(job);
+        self.shared.wake.notify_one();
+        self.in_flight += 1;
     }
 
-    /// Asks the thread to forget all code. The caller must have stopped using it.
+    /// Asks the thread to forget all code, dropping the jobs it has not started (their results
+    /// would be stale). The caller must have stopped using the code.
     pub fn reset(&mut self) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(Msg::Reset);
-        }
+        let mut q = lock(&self.shared.queue);
+        self.in_flight -= q.jobs.len();
+        q.jobs.clear();
+        q.reset = true;
+        drop(q);
+        self.shared.wake.notify_one();
     }
 
     /// A finished job, if any.
@@ -138,9 +166,56 @@ impl Compiler {
 
 impl Drop for Compiler {
     fn drop(&mut self) {
-        self.tx.take();
+        lock(&self.shared.queue).closed = true;
+        self.shared.wake.notify_one();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// The thread's next job, after any reset the engine asked for; `None` once the engine is gone.
+fn next_job(shared: &Shared, jit: &mut Jit) -> Option<Job> {
+    let mut q = lock(&shared.queue);
+    loop {
+        if q.closed {
+            return None;
+        }
+        if q.reset {
+            q.reset = false;
+            jit.reset();
+        }
+        if let Some(job) = q.take_hottest() {
+            return Some(job);
+        }
+        q = shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+/// The queue, even if a thread panicked while holding it (its data stays consistent: every
+/// change is a single push, remove or flag).
+fn lock(m: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u32, heat: u32) -> Job {
+        let block = Arc::new(Block::new(&ferrite_ir::testing::DESC, 0x100));
+        Job { id, serial: 0, generation: 0, block, opts: CompileOptions::default(), heat: Arc::new(AtomicU32::new(heat)) }
+    }
+
+    #[test]
+    fn the_hottest_job_goes_first_and_the_oldest_among_equals() {
+        let mut q = Queue::default();
+        for (id, heat) in [(1, 0), (2, 5), (3, 9), (4, 9), (5, 1)] {
+            q.jobs.push(job(id, heat));
+        }
+        // Heat changes after queueing count.
+        q.jobs[0].heat.store(7, Ordering::Relaxed);
+        let order: Vec<u32> = std::iter::from_fn(|| q.take_hottest().map(|j| j.id)).collect();
+        assert_eq!(order, [3, 4, 1, 2, 5]);
     }
 }

@@ -11,7 +11,7 @@ use ferrite_ir::{opt, Exit};
 use ferrite_jit::{CompileOptions, EnterFn, JitError};
 use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP, PAGE_MASK, PAGE_SIZE};
 use std::collections::BTreeSet;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -282,6 +282,10 @@ impl Engine {
             return (Exit::decode(ret, hdr.pc, hdr.exit_slot), true);
         }
         self.stats.interp_runs += 1;
+        if let Some(heat) = &tb.heat {
+            // Only this thread writes it.
+            heat.store(heat.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        }
         (interpret(&mut self.interp, tb, env, self.cfg.count_insns), false)
     }
 
@@ -303,6 +307,8 @@ impl Engine {
             return;
         }
         tb.code = Code::Queued;
+        let heat = Arc::new(AtomicU32::new(0));
+        tb.heat = Some(heat.clone());
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
         // Deterministic mode charges whole blocks to the budget at entry: no regions there.
         let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE) } else { self.build_region(cpu, env, id) };
@@ -317,6 +323,7 @@ impl Engine {
             generation,
             block,
             opts: CompileOptions { count_insns, mode_key: key, optimize },
+            heat,
         });
         if self.cfg.sync_compile {
             if let Some(done) = compiler.wait() {
@@ -405,6 +412,7 @@ impl Engine {
                 if alive {
                     if let Some(t) = self.cache.get_mut(done.id) {
                         t.code = Code::Failed;
+                        t.heat = None;
                     }
                 }
             }
