@@ -168,16 +168,23 @@ impl AddressSpace {
         let p = self.ram_ptr(addr, data.len() as u64).ok_or(Error::NotRam { addr, len: data.len() as u64 })?;
         // SAFETY: ram_ptr checked the range.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
-        if !data.is_empty() {
-            let mut page = addr >> PAGE_BITS << PAGE_BITS;
-            while page < addr + data.len() as u64 {
-                if self.is_code_page(page) {
-                    self.note_code_write(page);
-                }
-                page += PAGE_SIZE;
-            }
-        }
+        self.note_ram_written(addr, data.len() as u64);
         Ok(())
+    }
+
+    /// Notes that the host wrote `len` bytes of RAM at `addr` (a device's DMA through a
+    /// pointer from [`Self::ram_ptr`]): translations of code pages among them are dropped.
+    pub fn note_ram_written(&self, addr: u64, len: u64) {
+        if len == 0 {
+            return;
+        }
+        let mut page = addr >> PAGE_BITS << PAGE_BITS;
+        while page < addr + len {
+            if self.is_code_page(page) {
+                self.note_code_write(page);
+            }
+            page += PAGE_SIZE;
+        }
     }
 
     /// A load of `op.size()` bytes at physical `addr` through the bus (MMIO or RAM), in the

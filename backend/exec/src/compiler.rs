@@ -65,7 +65,23 @@ impl Queue {
         }
         best.map(|(i, _)| self.jobs.remove(i))
     }
+
+    /// Takes the job whose block ran least often since it was queued (the oldest among equals).
+    fn take_coldest(&mut self) -> Option<Job> {
+        let mut best: Option<(usize, u32)> = None;
+        for (i, job) in self.jobs.iter().enumerate() {
+            let heat = job.heat.load(Ordering::Relaxed);
+            if best.is_none_or(|(_, h)| heat < h) {
+                best = Some((i, heat));
+            }
+        }
+        best.map(|(i, _)| self.jobs.remove(i))
+    }
 }
+
+/// Jobs that may wait for the compile thread. A boot queues blocks faster than Cranelift
+/// compiles them; each waiting job holds its IR (a few KiB).
+pub const MAX_QUEUED: usize = 256;
 
 struct Shared {
     queue: Mutex<Queue>,
@@ -122,11 +138,20 @@ impl Compiler {
         self.enter
     }
 
-    /// Queues a block.
-    pub fn submit(&mut self, job: Job) {
-        lock(&self.shared.queue).jobs.push(job);
+    /// Queues a block. With [`MAX_QUEUED`] jobs waiting, the coldest of them (fewest runs
+    /// since queued, the oldest among equals: it had the longest to warm up) is taken out and
+    /// returned, so that the waiting IR stays bounded; its block goes back to the interpreter.
+    pub fn submit(&mut self, job: Job) -> Option<Job> {
+        let mut q = lock(&self.shared.queue);
+        q.jobs.push(job);
+        let evicted = (q.jobs.len() > MAX_QUEUED).then(|| q.take_coldest()).flatten();
+        drop(q);
         self.shared.wake.notify_one();
         self.in_flight += 1;
+        if evicted.is_some() {
+            self.in_flight -= 1;
+        }
+        evicted
     }
 
     /// Asks the thread to forget all code, dropping the jobs it has not started (their results

@@ -294,30 +294,40 @@ impl Engine {
     fn maybe_compile(&mut self, cpu: &mut dyn GuestCpu, id: TbId, env: *mut CpuHeader) {
         let generation = self.cache.generation;
         let count_insns = self.cfg.count_insns;
-        let threshold = self.cfg.jit_threshold;
-        if self.compiler.is_none() {
-            return;
-        }
+        let Some(compiler) = self.compiler.as_ref() else { return };
+        let idle = compiler.in_flight < IDLE_QUEUE;
+        let full = self.cfg.jit_threshold;
         let tb = self.cache.get_mut(id).expect("looked-up block exists");
         if !matches!(tb.code, Code::Interp) {
             return;
         }
         tb.runs += 1;
-        if tb.runs < threshold {
+        // With the compile thread idle, straight-line code is compiled early (a workload that
+        // has just started, such as the first pass over a new I/O path, would otherwise run
+        // it interpreted for hundreds of requests); while the thread is behind, only what is
+        // hot. Loops always wait for the full threshold: by then the blocks around them have
+        // run enough to be compiled with them as one region.
+        let eager = (full / EAGER_DIVISOR).max(MIN_EAGER_RUNS).min(full);
+        let threshold = if tb.runs >= full {
+            full
+        } else if tb.runs % eager == 0 && idle && !count_insns && !self.on_loop(id, eager) {
+            eager
+        } else {
             return;
-        }
+        };
+        let tb = self.cache.get_mut(id).expect("looked-up block exists");
         tb.code = Code::Queued;
         let heat = Arc::new(AtomicU32::new(0));
         tb.heat = Some(heat.clone());
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
         // Deterministic mode charges whole blocks to the budget at entry: no regions there.
-        let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE) } else { self.build_region(cpu, env, id) };
+        let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE) } else { self.build_region(cpu, env, id, threshold) };
         // A loop runs long enough to pay for Cranelift's optimisations; other code (most of a
         // kernel boot) is compiled fast.
         let optimize = block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain);
         let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
-        compiler.submit(Job {
+        let evicted = compiler.submit(Job {
             id,
             serial,
             generation,
@@ -325,6 +335,16 @@ impl Engine {
             opts: CompileOptions { count_insns, mode_key: key, optimize },
             heat,
         });
+        if let Some(cold) = evicted {
+            // Back to the interpreter; it may be queued again once it has run as often again.
+            if let Some(t) = self.cache.get_mut(cold.id).filter(|t| t.serial == cold.serial) {
+                t.code = Code::Interp;
+                t.heat = None;
+                t.runs = 0;
+            }
+            self.stats.compile_evictions += 1;
+        }
+        let Some(compiler) = self.compiler.as_mut() else { return };
         if self.cfg.sync_compile {
             if let Some(done) = compiler.wait() {
                 self.finish_compile(done, env);
@@ -419,6 +439,15 @@ impl Engine {
         }
     }
 }
+
+/// Runs before any early compile: by then the blocks of a loop through the block have run
+/// too, and the loop is seen (a block that ran once cannot tell).
+const MIN_EAGER_RUNS: u32 = 8;
+/// The compile queue counts as idle below this many jobs.
+const IDLE_QUEUE: usize = 8;
+/// While it is idle, straight-line blocks are queued after this fraction of the threshold's
+/// runs (whether a block is on a loop is asked at each multiple of it).
+const EAGER_DIVISOR: u32 = 16;
 
 /// Runs `tb` in the interpreter with the entry checks generated code makes in its prologue
 /// (stop requests, the deterministic budget).

@@ -23,16 +23,38 @@ impl Engine {
     /// Translates block `id` and the members of its region, merged into one IR block, and
     /// widens the block's code span over the members. The region is picked from what the
     /// cache knows (exit targets, run counts); only its members are translated again.
-    pub(crate) fn build_region(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, id: TbId) -> Block {
+    /// `threshold`: the runs after which the hot block was queued.
+    pub(crate) fn build_region(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, id: TbId, threshold: u32) -> Block {
+        let mut span = self.cache.get(id).expect("the hot block exists").code_span;
+        let mut members = Vec::new();
+        for (pc, phys) in self.region_of(id, threshold) {
+            let m = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
+            span = (span.0.min(phys), span.1.max(phys + 4 * u64::from(m.n_insns.max(1))));
+            members.push(m);
+        }
+        self.stats.region_members += members.len() as u64 - 1;
+        self.cache.get_mut(id).expect("the hot block exists").code_span = span;
+        ferrite_ir::region::merge(&members)
+    }
+
+    /// Whether block `id` is on a loop (of blocks that have run at least a quarter of
+    /// `threshold` times): a region would have more than the block itself, or it jumps to itself.
+    pub(crate) fn on_loop(&self, id: TbId, threshold: u32) -> bool {
+        let tb = self.cache.get(id).expect("the block exists");
+        tb.direct_exits.contains(&tb.vpc) || self.region_of(id, threshold).len() > 1
+    }
+
+    /// The (PC, physical PC) of block `id` (first) and of the members of its region.
+    fn region_of(&self, id: TbId, threshold: u32) -> Vec<(u64, u64)> {
         let tb = self.cache.get(id).expect("the hot block exists");
-        let (vpc, ppc, key, mut span) = (tb.vpc, tb.ppc, tb.key, tb.code_span);
+        let (vpc, ppc, key) = (tb.vpc, tb.ppc, tb.key);
         // Candidates (PC, physical PC, exit targets): warm blocks reachable through direct
         // exits on this page.
-        let mut cands: Vec<(u64, u64, Box<[u64]>)> = vec![(vpc, ppc, tb.direct_exits.clone())];
+        let mut cands: Vec<(u64, u64, &[u64])> = vec![(vpc, ppc, &tb.direct_exits)];
         let mut insns = tb.n_insns;
         let mut next = 0;
         while next < cands.len() && cands.len() < MAX_CANDIDATES {
-            let targets = cands[next].2.clone();
+            let targets = cands[next].2;
             next += 1;
             for pc in targets.iter().copied() {
                 if cands.len() == MAX_CANDIDATES {
@@ -42,12 +64,12 @@ impl Engine {
                     continue;
                 }
                 let phys = (ppc & PAGE_MASK) | (pc & !PAGE_MASK);
-                let Some(t) = self.warm(phys, pc, key) else { continue };
+                let Some(t) = self.warm(phys, pc, key, threshold) else { continue };
                 if insns + t.n_insns > MAX_INSNS {
                     continue;
                 }
                 insns += t.n_insns;
-                cands.push((pc, phys, t.direct_exits.clone()));
+                cands.push((pc, phys, &t.direct_exits));
             }
         }
         // Members: the candidates from which the hot block can be reached again.
@@ -63,25 +85,16 @@ impl Engine {
                 }
             }
         }
-        let mut members = Vec::new();
-        for ((pc, phys, _), member) in cands.into_iter().zip(on_loop) {
-            if member {
-                let m = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
-                span = (span.0.min(phys), span.1.max(phys + 4 * u64::from(m.n_insns.max(1))));
-                members.push(m);
-            }
-        }
-        self.stats.region_members += members.len() as u64 - 1;
-        self.cache.get_mut(id).expect("the hot block exists").code_span = span;
-        ferrite_ir::region::merge(&members)
+        cands.into_iter().zip(on_loop).filter(|(_, m)| *m).map(|((pc, phys, _), _)| (pc, phys)).collect()
     }
 
-    /// The block at these keys if it has run often enough to be worth compiling along, and
+    /// The block at these keys if it has run often enough to be worth compiling along (a
+    /// quarter of the hot block's `threshold`), and
     /// not so often that it got hot before this block: a block compiled already is usually an
     /// inner loop, which runs best in its own function (the outer loop's values would compete
     /// for its host registers), reached through a link.
-    fn warm(&self, phys: u64, pc: u64, key: u64) -> Option<&Tb> {
+    fn warm(&self, phys: u64, pc: u64, key: u64, threshold: u32) -> Option<&Tb> {
         let tb = self.cache.find(phys, pc, key).and_then(|t| self.cache.get(t))?;
-        (matches!(tb.code, Code::Interp) && tb.runs.saturating_mul(4) >= self.config().jit_threshold).then_some(tb)
+        (matches!(tb.code, Code::Interp) && tb.runs.saturating_mul(4) >= threshold).then_some(tb)
     }
 }

@@ -17,6 +17,8 @@ pub struct Stats {
     pub region_members: u64,
     /// Blocks the JIT refused (they stay interpreted; `-d jit` says why).
     pub compile_failures: u64,
+    /// Queued blocks sent back to the interpreter unqueued, the coldest when the queue was full.
+    pub compile_evictions: u64,
     /// Time the compile thread spent compiling.
     pub compile_time: Duration,
     /// Host code bytes produced.
@@ -43,7 +45,7 @@ impl Stats {
     /// A human-readable summary.
     pub fn report(&self) -> String {
         format!(
-            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s, {} refused; \
+            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s, {} refused, {} evicted from the queue; \
              interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
              jump cache hits {} misses {}; \
              exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}",
@@ -55,6 +57,7 @@ impl Stats {
             self.code_bytes / 1024,
             self.compile_time.as_secs_f64(),
             self.compile_failures,
+            self.compile_evictions,
             self.interp_runs,
             self.jit_entries,
             self.links,

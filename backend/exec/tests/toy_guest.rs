@@ -258,3 +258,34 @@ fn exit_requests_stop_a_chained_loop() {
     stopper.join().unwrap();
     assert!(t.m.cpu.r[0] > 1000, "ran for a while: {}", t.m.cpu.r[0]);
 }
+
+#[test]
+fn with_the_compiler_idle_straight_line_code_is_compiled_early_and_loops_wait() {
+    let cfg = EngineConfig { jit: true, jit_threshold: 64, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
+    // A block that jumps through a register to another that branches back: no block leads
+    // back to itself through direct exits, so neither is a loop the JIT could compile whole.
+    let mut prog = vec![
+        insn(ADDI, 1, 10), // 0x1000: r1 = 10
+        insn(ADDI, 0, 1),  // 0x1004: r0 += 1
+        insn(JR, 2, 0),    // 0x1008: to r2 (0x1040)
+    ];
+    prog.resize(16, insn(HALT, 0, 0));
+    prog.extend([
+        insn(ADDI, 1, -1), // 0x1040: r1 -= 1
+        insn(BNEZ, 1, -16), // 0x1044: while r1 != 0 -> 0x1004
+        insn(HALT, 0, 0),
+    ]);
+    let mut t = toy(&prog);
+    t.m.cpu.r[2] = 0x1040;
+    let mut e = Engine::new(cfg.clone()).unwrap();
+    assert_eq!(e.run(&mut t), Stop::Halted);
+    assert_eq!(t.m.cpu.r[0], 10);
+    assert!(e.stats.compiled_blocks >= 1, "ten runs, well under the threshold, were enough: {}", e.stats.report());
+
+    // The same number of runs of a loop: it waits for the full threshold (and its region).
+    let mut t = toy(&[insn(ADDI, 1, 10), insn(ADDI, 0, 3), insn(ADDI, 1, -1), insn(BNEZ, 1, -2), insn(HALT, 0, 0)]);
+    let mut e = Engine::new(cfg).unwrap();
+    assert_eq!(e.run(&mut t), Stop::Halted);
+    assert_eq!(t.m.cpu.r[0], 30);
+    assert_eq!(e.stats.compiled_blocks, 0, "{}", e.stats.report());
+}

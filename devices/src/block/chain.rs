@@ -115,7 +115,7 @@ impl imago::format::gate::ImplicitOpenGate<ImagoFile> for ChainGate<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_images::{qcow2, qemu_img, scratch};
+    use super::super::test_images::{no_spawns, qcow2, qemu_img, scratch};
     use super::super::{Qcow2Image, RawImage};
     use super::*;
 
@@ -125,6 +125,7 @@ mod tests {
         let base = d.join("base.raw");
         std::fs::write(&base, vec![7u8; 1 << 20]).unwrap();
         let (a, b) = (qcow2(&d, "a.qcow2", Some(&base), "1M"), qcow2(&d, "b.qcow2", Some(&base), "1M"));
+        let _locks_only_ours = no_spawns();
         // Two overlays and a reader share the base ...
         let users = (Qcow2Image::open(&a, false).unwrap(), Qcow2Image::open(&b, false).unwrap(), RawImage::open(&base, true).unwrap());
         // ... while nobody may write it.
@@ -154,6 +155,7 @@ mod tests {
         let (sa, sb) = (a.to_str().unwrap(), b.to_str().unwrap());
         qemu_img(&["rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b", sb, sa]);
         qemu_img(&["rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b", sa, sb]);
+        let _locks_only_ours = no_spawns();
         for read_only in [true, false] {
             let e = Qcow2Image::open(&a, read_only).unwrap_err();
             assert!(matches!(e, BlockError::Loop { .. }), "{e}");

@@ -13,7 +13,7 @@ mod test_images;
 
 pub use qcow2::Qcow2Image;
 pub use raw::RawImage;
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::path::PathBuf;
 
 /// Storage a block device reads and writes.
@@ -26,6 +26,17 @@ pub trait BlockBackend: Send {
 
     /// Fills `buf` from byte `offset` (the range is within [`Self::size`]).
     fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
+
+    /// Reads into `bufs`, in order, from byte `offset` (the range is within [`Self::size`]).
+    /// Images that can do it in one system call override this.
+    fn read_vectored_at(&mut self, offset: u64, bufs: &mut [IoSliceMut<'_>]) -> io::Result<()> {
+        let mut at = offset;
+        for b in bufs.iter_mut() {
+            self.read_at(at, b)?;
+            at += b.len() as u64;
+        }
+        Ok(())
+    }
 
     /// Writes `data` at byte `offset` (the range is within [`Self::size`]).
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()>;

@@ -8,7 +8,7 @@
 
 use super::{BlockBackend, BlockError};
 use std::fs::{File, OpenOptions};
-use std::io;
+use std::io::{self, IoSliceMut};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -92,6 +92,39 @@ impl BlockBackend for RawImage {
         Ok(())
     }
 
+    fn read_vectored_at(&mut self, offset: u64, mut bufs: &mut [IoSliceMut<'_>]) -> io::Result<()> {
+        let mut at = offset;
+        // Skip empty buffers: a zero-length read would look like the end of the file.
+        IoSliceMut::advance_slices(&mut bufs, 0);
+        while !bufs.is_empty() {
+            let n_iov = bufs.len().min(1024) as libc::c_int; // IOV_MAX
+            let off = libc::off_t::try_from(at).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+            // SAFETY: IoSliceMut is ABI-compatible with iovec, and each points to writable
+            // memory of its length for the duration of the call.
+            let n = unsafe { libc::preadv(self.file.as_raw_fd(), bufs.as_ptr() as *const libc::iovec, n_iov, off) };
+            match n {
+                0 => {
+                    // A file shorter than its recorded size reads zeros.
+                    for b in bufs.iter_mut() {
+                        b.fill(0);
+                    }
+                    break;
+                }
+                n if n > 0 => {
+                    at += n as u64;
+                    IoSliceMut::advance_slices(&mut bufs, n as usize);
+                }
+                _ => {
+                    let e = io::Error::last_os_error();
+                    if e.kind() != io::ErrorKind::Interrupted {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
         if self.read_only {
             return Err(io::Error::from(io::ErrorKind::PermissionDenied));
@@ -145,6 +178,23 @@ mod tests {
     }
 
     #[test]
+    fn vectored_reads_fill_every_buffer_in_order_and_zeros_past_a_truncated_end() {
+        let p = image("vec", 16384);
+        let mut img = RawImage::open(&p, true).unwrap();
+        let (mut a, mut b, mut c) = ([0u8; 3], [0u8; 0], [0u8; 5000]);
+        img.read_vectored_at(4094, &mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b), IoSliceMut::new(&mut c)]).unwrap();
+        let want: Vec<u8> = (4094..4094 + 5003).map(|i| i as u8).collect();
+        assert_eq!(&a[..], &want[..3]);
+        assert_eq!(&c[..], &want[3..]);
+        // Shrunk behind our back: what is gone reads as zeros.
+        std::fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(4096).unwrap();
+        let mut d = [0xffu8; 8];
+        img.read_vectored_at(4092, &mut [IoSliceMut::new(&mut d)]).unwrap();
+        assert_eq!(d, [252, 253, 254, 255, 0, 0, 0, 0]);
+        std::fs::remove_file(&p).unwrap();
+    }
+
+    #[test]
     fn reads_writes_flushes_and_discards() {
         let p = image("rw", 8192);
         let mut img = RawImage::open(&p, false).unwrap();
@@ -166,6 +216,7 @@ mod tests {
     #[test]
     fn a_writable_image_is_locked_against_everyone_else() {
         let p = image("lock", 4096);
+        let _locks_only_ours = crate::block::test_images::no_spawns();
         let w = RawImage::open(&p, false).unwrap();
         let again = RawImage::open(&p, false).unwrap_err();
         assert!(matches!(again, BlockError::Locked { .. }), "{again}");

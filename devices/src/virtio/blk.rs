@@ -161,16 +161,15 @@ impl VirtioBlk {
         };
         let mut done = 0u32;
         let segs: Vec<Segment> = clip(&chain.writable, 0, len).flat_map(chunks).collect();
+        let mut ranges = Vec::new();
         for (run, total) in runs(&segs) {
-            self.buf.resize(total as usize, 0);
-            if let Err(e) = self.disk.read_at(at, &mut self.buf) {
+            // Straight from the file into guest RAM: one vectored read per run, no bounce copy.
+            ranges.clear();
+            ranges.extend(run.iter().map(|s| (s.addr, s.len as usize)));
+            let disk = &mut self.disk;
+            if let Err(e) = mem.fill(&ranges, &mut |bufs| disk.read_vectored_at(at, bufs))? {
                 tracing::warn!("virtio-blk: read at {at:#x} failed: {e}");
                 return Ok((S_IOERR, done));
-            }
-            let mut off = 0;
-            for seg in run {
-                mem.write(seg.addr, &self.buf[off..off + seg.len as usize])?;
-                off += seg.len as usize;
             }
             at += u64::from(total);
             done += total;
