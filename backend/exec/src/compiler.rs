@@ -56,22 +56,20 @@ impl Queue {
     /// Cranelift compiles them) the blocks that still run come first, and those nobody runs
     /// any more wait.
     fn take_hottest(&mut self) -> Option<Job> {
-        let mut best: Option<(usize, u32)> = None;
-        for (i, job) in self.jobs.iter().enumerate() {
-            let heat = job.heat.load(Ordering::Relaxed);
-            if best.is_none_or(|(_, h)| heat > h) {
-                best = Some((i, heat));
-            }
-        }
-        best.map(|(i, _)| self.jobs.remove(i))
+        self.take_first_by(|heat, best| heat > best)
     }
 
     /// Takes the job whose block ran least often since it was queued (the oldest among equals).
     fn take_coldest(&mut self) -> Option<Job> {
+        self.take_first_by(|heat, best| heat < best)
+    }
+
+    /// Takes the first job whose heat `beats` that of every job before it.
+    fn take_first_by(&mut self, beats: impl Fn(u32, u32) -> bool) -> Option<Job> {
         let mut best: Option<(usize, u32)> = None;
         for (i, job) in self.jobs.iter().enumerate() {
             let heat = job.heat.load(Ordering::Relaxed);
-            if best.is_none_or(|(_, h)| heat < h) {
+            if best.is_none_or(|(_, h)| beats(heat, h)) {
                 best = Some((i, heat));
             }
         }
@@ -242,5 +240,15 @@ mod tests {
         q.jobs[0].heat.store(7, Ordering::Relaxed);
         let order: Vec<u32> = std::iter::from_fn(|| q.take_hottest().map(|j| j.id)).collect();
         assert_eq!(order, [3, 4, 1, 2, 5]);
+    }
+
+    #[test]
+    fn the_coldest_job_is_evicted_first_and_the_oldest_among_equals() {
+        let mut q = Queue::default();
+        for (id, heat) in [(1, 4), (2, 0), (3, 9), (4, 0)] {
+            q.jobs.push(job(id, heat));
+        }
+        let order: Vec<u32> = std::iter::from_fn(|| q.take_coldest().map(|j| j.id)).collect();
+        assert_eq!(order, [2, 4, 1, 3]);
     }
 }

@@ -310,7 +310,7 @@ impl Engine {
         let eager = (full / EAGER_DIVISOR).max(MIN_EAGER_RUNS).min(full);
         let threshold = if tb.runs >= full {
             full
-        } else if tb.runs % eager == 0 && idle && !count_insns && !self.on_loop(id, eager) {
+        } else if idle && !count_insns && tb.runs % eager == 0 && !self.on_loop(id, eager) {
             eager
         } else {
             return;
@@ -344,7 +344,6 @@ impl Engine {
             }
             self.stats.compile_evictions += 1;
         }
-        let Some(compiler) = self.compiler.as_mut() else { return };
         if self.cfg.sync_compile {
             if let Some(done) = compiler.wait() {
                 self.finish_compile(done, env);
