@@ -5,10 +5,10 @@
 use crate::JitError;
 
 /// Alignment of every function start (Cranelift's constant pools assume 16).
-pub(crate) const CODE_ALIGN: usize = 16;
+pub const CODE_ALIGN: usize = 16;
 
 /// A bump allocator over an RWX mapping.
-pub(crate) struct Arena {
+pub struct Arena {
     base: *mut u8,
     size: usize,
     /// First free byte of the code area (grows up).
@@ -23,7 +23,7 @@ unsafe impl Send for Arena {}
 
 impl Arena {
     /// Maps `size` bytes (rounded up to pages) of RWX memory, reserved but not committed.
-    pub(crate) fn new(size: usize) -> Result<Arena, JitError> {
+    pub fn new(size: usize) -> Result<Arena, JitError> {
         let size = size.max(4096).next_multiple_of(4096);
         // SAFETY: anonymous private mapping with no address hint; the result is checked.
         let p = unsafe {
@@ -43,7 +43,7 @@ impl Arena {
     }
 
     /// Reserves `n` zeroed, 8-byte aligned bytes of data. Returns the host address.
-    pub(crate) fn alloc_data(&mut self, n: usize) -> Result<u64, JitError> {
+    pub fn alloc_data(&mut self, n: usize) -> Result<u64, JitError> {
         let bottom = self.data_bottom.checked_sub(n).ok_or(JitError::ArenaFull)? & !7;
         if bottom < self.code_top {
             return Err(JitError::ArenaFull);
@@ -56,18 +56,18 @@ impl Arena {
 
     /// Gives back data reserved by the last `alloc_data` calls down to `mark` (a value of
     /// [`Self::data_mark`]), after a failed compilation.
-    pub(crate) fn release_data_to(&mut self, mark: usize) {
+    pub fn release_data_to(&mut self, mark: usize) {
         debug_assert!(mark >= self.data_bottom);
         self.data_bottom = mark;
     }
 
     /// The current data watermark.
-    pub(crate) fn data_mark(&self) -> usize {
+    pub fn data_mark(&self) -> usize {
         self.data_bottom
     }
 
     /// Reserves `n` bytes of code space aligned to [`CODE_ALIGN`]; returns a writable pointer.
-    pub(crate) fn alloc_code(&mut self, n: usize) -> Result<*mut u8, JitError> {
+    pub fn alloc_code(&mut self, n: usize) -> Result<*mut u8, JitError> {
         let start = self.code_top.next_multiple_of(CODE_ALIGN);
         let end = start.checked_add(n).ok_or(JitError::ArenaFull)?;
         if end > self.data_bottom {
@@ -79,7 +79,7 @@ impl Arena {
     }
 
     /// Forgets everything. The caller guarantees no code from the arena runs any more.
-    pub(crate) fn reset(&mut self) {
+    pub fn reset(&mut self) {
         self.code_top = 0;
         self.data_bottom = self.size;
         // Give the pages back to the kernel; the next use faults in zero pages.
@@ -88,7 +88,7 @@ impl Arena {
     }
 
     /// Bytes handed out (code and data).
-    pub(crate) fn used(&self) -> usize {
+    pub fn used(&self) -> usize {
         self.code_top + (self.size - self.data_bottom)
     }
 }

@@ -12,7 +12,7 @@
 //! the SystemV convention to Cranelift's `tail` convention.
 
 mod analysis;
-mod arena;
+pub mod arena;
 mod backend;
 mod lower;
 mod stubs;

@@ -11,6 +11,7 @@ mod program;
 mod regs;
 mod run;
 
-pub use program::Program;
+pub use program::{CallSite, Op, Program, Site, Slot};
+pub use run::eval_generic;
 pub use regs::{direct_exit_index, direct_exit_targets, read_reg, write_reg};
 pub use run::Interpreter;

@@ -17,11 +17,13 @@ use crate::opcodes::{FloatCC, IntCC, Opcode, Sig};
 use crate::Type;
 
 /// A slot number in the interpreter's value array.
-pub(crate) type Slot = u32;
+pub type Slot = u32;
 
-/// One interpreter operation.
+/// One interpreter operation. Also the input of the baseline compiler (`ferrite-baseline`),
+/// which turns a program's ops into host code one by one: its fields are the interpreter's.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Op {
+#[allow(missing_docs)]
+pub enum Op {
     Get8 { d: Slot, off: u32 },
     Get16 { d: Slot, off: u32 },
     Get32 { d: Slot, off: u32 },
@@ -56,7 +58,8 @@ pub(crate) enum Op {
     /// `chain`: `pc` is the target's first instruction (where a requested exit leaves).
     Chain { to: u32, from: u32, pc: u64 },
     Branch { c: Slot, t: u32, f: u32, from: u32 },
-    ExitDirect { pc: u64 },
+    /// `index`: the link slot of compiled code (`direct_exit_index`).
+    ExitDirect { pc: u64, index: u32 },
     ExitDynamic { s: Slot },
     ExitSync { pc: u64 },
     ExitSyncDynamic { s: Slot },
@@ -66,19 +69,26 @@ pub(crate) enum Op {
 
 /// A helper call's static data.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct CallSite {
+pub struct CallSite {
+    /// The helper.
     pub func: HelperFn,
+    /// Operand slots (the first `nargs`).
     pub args: [Slot; 4],
+    /// Number of operands.
     pub nargs: u8,
+    /// Mask applied to the result (the helper's return type).
     pub ret_mask: u64,
+    /// Whether it can make a guest exception pending.
     pub may_raise: bool,
 }
 
 /// Where an op that can leave early stands: `k` instruction markers precede it in its basic
 /// block, the last at `pc` (with `k == 0` the current instruction started in an earlier block).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Site {
+pub struct Site {
+    /// Instruction markers before the op in its basic block.
     pub k: u64,
+    /// PC of the last of them.
     pub pc: u64,
 }
 
@@ -158,6 +168,13 @@ impl Program {
         let mut ops = Vec::with_capacity(block.insts.len());
         let mut calls = Vec::new();
         let mut bb_start = vec![0u32; block.bbs.len()];
+        // Link-slot numbers: direct exits in instruction order, as in compiled code.
+        let mut exit_index = vec![0u32; block.insts.len()];
+        let mut n_exits = 0;
+        for (ii, inst) in block.insts.iter().enumerate() {
+            exit_index[ii] = n_exits;
+            n_exits += (inst.op == Opcode::ExitDirect) as u32;
+        }
         let mut fixups: Vec<usize> = Vec::new();
         for (bi, bb) in block.bbs.iter().enumerate() {
             bb_start[bi] = ops.len() as u32;
@@ -251,7 +268,7 @@ impl Program {
                         fixups.push(ops.len());
                         Op::Branch { c: s(a[0]), t: (inst.imm & 0xffff_ffff) as u32, f: (inst.imm >> 32) as u32, from: bi as u32 }
                     }
-                    Opcode::ExitDirect => Op::ExitDirect { pc: inst.imm },
+                    Opcode::ExitDirect => Op::ExitDirect { pc: inst.imm, index: exit_index[ii as usize] },
                     Opcode::ExitDynamic => Op::ExitDynamic { s: s(a[0]) },
                     Opcode::ExitSync => Op::ExitSync { pc: inst.imm },
                     Opcode::ExitSyncDynamic => Op::ExitSyncDynamic { s: s(a[0]) },
@@ -322,6 +339,46 @@ impl Program {
         self.consts = Vec::new();
         self.sites = Vec::new();
         self.bb_marks = Vec::new();
+    }
+
+    /// The operations (basic blocks laid out in order; jump targets are op indices).
+    pub fn ops(&self) -> &[Op] {
+        &self.ops
+    }
+
+    /// Static data of helper calls, indexed by `Op::Call::site`.
+    pub fn calls(&self) -> &[CallSite] {
+        &self.calls
+    }
+
+    /// Values of the constant slots `0..consts().len()`.
+    pub fn consts(&self) -> &[u64] {
+        &self.consts
+    }
+
+    /// Positions of the ops that can leave early, indexed by their `at`.
+    pub fn sites(&self) -> &[Site] {
+        &self.sites
+    }
+
+    /// Per basic block (`from` of a jump): its instruction markers and the PC of the last.
+    pub fn bb_marks(&self) -> &[(u64, u64)] {
+        &self.bb_marks
+    }
+
+    /// Number of value slots.
+    pub fn n_slots(&self) -> usize {
+        self.n_slots
+    }
+
+    /// Number of IR locals.
+    pub fn n_locals(&self) -> usize {
+        self.n_locals
+    }
+
+    /// Guest PC of the block.
+    pub fn vpc(&self) -> u64 {
+        self.vpc
     }
 
     /// Number of operations.

@@ -56,6 +56,37 @@ impl Interpreter {
     }
 }
 
+/// Evaluates a pure op whose meaning lives in [`eval`] (comparisons, conversions, and the
+/// arithmetic without its own op variant) on the value array `vals`; other ops are ignored.
+/// The baseline compiler calls this for the ops it does not expand inline.
+///
+/// # Safety
+/// `op` must come from a [`Program`] and `vals` hold that program's slots.
+pub unsafe extern "C" fn eval_generic(op: *const Op, vals: *mut u64) {
+    // SAFETY: forwarded contract.
+    unsafe { generic(&*op, vals) }
+}
+
+/// See [`eval_generic`].
+#[inline(always)]
+unsafe fn generic(op: &Op, v: *mut u64) {
+    // SAFETY: slot indices come from `Program::new` and are in range of `v`.
+    unsafe {
+        let r = |s: u32| *v.add(s as usize);
+        let (d, x) = match *op {
+            Op::Icmp { d, a, b, cc, ty } => (d, eval::icmp(cc, ty, r(a), r(b))),
+            Op::Unary { d, a, op, ty } => (d, eval::unary(op, ty, r(a))),
+            Op::Binary { d, a, b, op, ty } => (d, eval::binary(op, ty, r(a), r(b))),
+            Op::Ternary { d, a, b, c, op, ty } => (d, eval::ternary(op, ty, r(a), r(b), r(c))),
+            Op::Carry { d, a, b, c, op, ty } => (d, eval::carry(op, ty, r(a), r(b), r(c))),
+            Op::Convert { d, a, op, from, to } => (d, eval::convert(op, from, to, r(a))),
+            Op::Fcmp { d, a, b, cc, ty } => (d, eval::fcmp(cc, ty, r(a), r(b))),
+            _ => return,
+        };
+        *v.add(d as usize) = x;
+    }
+}
+
 /// The loop. Slot, local and op indices were assigned by `Program::new` from a verified block,
 /// so they are in range; every basic block ends in a terminator, so `i` stays in range.
 unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &mut [u64]) -> Exit {
@@ -134,14 +165,14 @@ unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &
                 Op::Shl { d, a, b, m } => w!(d, (r!(a) << (r!(b) & (m.count_ones() as u64 - 1))) & m),
                 Op::ShrU { d, a, b, bits } => w!(d, r!(a) >> (r!(b) & (bits as u64 - 1))),
                 Op::Trunc { d, a, m } => w!(d, r!(a) & m),
-                Op::Icmp { d, a, b, cc, ty } => w!(d, eval::icmp(cc, ty, r!(a), r!(b))),
                 Op::Select { d, c, a, b } => w!(d, if r!(c) & 1 != 0 { r!(a) } else { r!(b) }),
-                Op::Unary { d, a, op, ty } => w!(d, eval::unary(op, ty, r!(a))),
-                Op::Binary { d, a, b, op, ty } => w!(d, eval::binary(op, ty, r!(a), r!(b))),
-                Op::Ternary { d, a, b, c, op, ty } => w!(d, eval::ternary(op, ty, r!(a), r!(b), r!(c))),
-                Op::Carry { d, a, b, c, op, ty } => w!(d, eval::carry(op, ty, r!(a), r!(b), r!(c))),
-                Op::Convert { d, a, op, from, to } => w!(d, eval::convert(op, from, to, r!(a))),
-                Op::Fcmp { d, a, b, cc, ty } => w!(d, eval::fcmp(cc, ty, r!(a), r!(b))),
+                Op::Icmp { .. }
+                | Op::Unary { .. }
+                | Op::Binary { .. }
+                | Op::Ternary { .. }
+                | Op::Carry { .. }
+                | Op::Convert { .. }
+                | Op::Fcmp { .. } => generic(&op, v),
                 Op::Load { d, a, memop, m, at } => {
                     let x = slow_path::load_fast(env, r!(a), MemOp(memop));
                     fault_check!(at);
@@ -176,7 +207,7 @@ unsafe fn run_loop(p: &Program, env: *mut CpuHeader, vals: &mut [u64], locals: &
                     i = if r!(c) & 1 != 0 { t } else { f } as usize;
                 }
                 // The link-slot index only matters to compiled code; see `direct_exit_index`.
-                Op::ExitDirect { pc } => return Exit::Direct { pc, index: u32::MAX },
+                Op::ExitDirect { pc, .. } => return Exit::Direct { pc, index: u32::MAX },
                 Op::ExitDynamic { s } => return Exit::Dynamic { pc: r!(s) },
                 Op::ExitSync { pc } => return Exit::Sync { pc },
                 Op::ExitSyncDynamic { s } => return Exit::Sync { pc: r!(s) },

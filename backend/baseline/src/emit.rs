@@ -1,0 +1,594 @@
+//! Host code for one interpreter [`Program`], op by op.
+//!
+//! The code does what the interpreter's loop does for the same ops, without the dispatch:
+//! every value lives in its slot of a stack frame laid out like the interpreter's value
+//! array (constants are folded into the instructions instead), guest registers are read from
+//! and written to the CPU structure at once, so that state is precise at every exit by
+//! construction. Memory accesses inline the soft-TLB lookup as the Cranelift backend does;
+//! the slow paths, fault exits and exit requests are emitted after the hot code. The pure ops
+//! without an inline expansion call [`ferrite_ir::interp::eval_generic`] on the frame, so
+//! each op's meaning still lives in one place.
+//!
+//! Frame (`rsp`-relative): instructions started in earlier basic blocks, the PC of the last
+//! of them, the value slots, the IR locals. `rbx` holds the CPU header throughout.
+
+use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, W};
+use ferrite_ir::exit::tag;
+use ferrite_ir::interp::{eval_generic, Op, Program, Slot};
+use ferrite_ir::{IntCC, Type};
+use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, SoftTlb, TlbEntry, PAGE_BITS, PAGE_MASK, TLB_ENTRIES};
+use std::mem::{offset_of, size_of};
+
+const EXIT_REQUEST: i32 = offset_of!(CpuHeader, exit_request) as i32;
+const PENDING_EXIT: i32 = offset_of!(CpuHeader, pending_exit) as i32;
+const PC: i32 = offset_of!(CpuHeader, pc) as i32;
+const EXIT_INSNS: i32 = offset_of!(CpuHeader, exit_insns) as i32;
+const EXIT_SLOT: i32 = offset_of!(CpuHeader, exit_slot) as i32;
+const ENTRY_BYTES: usize = size_of::<TlbEntry>();
+const _: () = assert!(ENTRY_BYTES == 32, "the TLB index computation assumes 32-byte entries");
+const TLB_TABLE: usize = offset_of!(CpuHeader, tlb) + offset_of!(SoftTlb, table);
+
+/// Frame offsets of the position words.
+const STARTED: i32 = 0;
+const LAST_PC: i32 = 8;
+/// Frame offset of value slot 0.
+const SLOTS: i32 = 16;
+
+/// Where the block's data lives: link slots, the run counter, copies of the generic ops.
+pub(crate) struct Data {
+    /// Address of link slot 0 (one per direct exit, numbered as in `Op::ExitDirect`).
+    pub(crate) slots: u64,
+    /// Address of the `u32` run counter, followed by the `u32` count at which the block
+    /// leaves with a request instead of running (see `crate::Counter`).
+    pub(crate) counter: u64,
+    /// Address of the copy of op `i` for each op that calls `eval_generic` (else 0).
+    pub(crate) op_copies: Vec<u64>,
+}
+
+/// Whether `op` runs through `eval_generic`.
+pub(crate) fn is_generic(op: &Op) -> bool {
+    match *op {
+        Op::Icmp { ty, .. } => !matches!(ty, Type::I32 | Type::I64),
+        Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } | Op::Fcmp { .. } => true,
+        _ => false,
+    }
+}
+
+/// The slots an op reads.
+fn operands(op: &Op) -> ([Slot; 3], usize) {
+    match *op {
+        Op::Icmp { a, b, .. } | Op::Binary { a, b, .. } | Op::Fcmp { a, b, .. } => ([a, b, 0], 2),
+        Op::Unary { a, .. } | Op::Convert { a, .. } => ([a, 0, 0], 1),
+        Op::Ternary { a, b, c, .. } | Op::Carry { a, b, c, .. } => ([a, b, c], 3),
+        _ => ([0; 3], 0),
+    }
+}
+
+/// Cold code emitted after the block's body.
+enum Cold {
+    /// Memory slow path: call `func` (the softmmu's load or store), check for a fault, go back.
+    Slow { at: Label, store: bool, memop: u32, fault: Label, back: Label },
+    /// A `chain` found an exit request: leave for the run loop at `pc`.
+    Request { at: Label, pc: u64 },
+}
+
+/// Emits `p` into `a`. `data` gives the addresses the code refers to.
+pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data) {
+    let mut e = Emitter { a, p, frame: frame_bytes(p), cold: Vec::new(), fault_labels: vec![None; p.sites().len()] };
+    e.body(data);
+}
+
+/// Bytes the prologue reserves below the saved registers (keeps `rsp` 16-byte aligned).
+fn frame_bytes(p: &Program) -> i32 {
+    let words = 2 + p.n_slots() + p.n_locals();
+    (words | 1) as i32 * 8
+}
+
+struct Emitter<'a> {
+    a: &'a mut Asm,
+    p: &'a Program,
+    frame: i32,
+    cold: Vec<Cold>,
+    /// Per site: the label of its fault exit, once something jumps there.
+    fault_labels: Vec<Option<Label>>,
+}
+
+/// Width of an access of `size` bytes.
+fn width(size: u64) -> W {
+    match size {
+        1 => W::B8,
+        2 => W::B16,
+        4 => W::B32,
+        _ => W::B64,
+    }
+}
+
+impl Emitter<'_> {
+    fn slot(&self, s: Slot) -> Mem {
+        mem(RSP, SLOTS + 8 * s as i32)
+    }
+
+    fn local(&self, l: u32) -> Mem {
+        mem(RSP, SLOTS + 8 * (self.p.n_slots() as i32 + l as i32))
+    }
+
+    fn konst(&self, s: Slot) -> Option<u64> {
+        self.p.consts().get(s as usize).copied()
+    }
+
+    /// Loads slot `s` into `r`.
+    fn get(&mut self, r: R, s: Slot) {
+        match self.konst(s) {
+            Some(k) => self.a.mov_imm(r, k),
+            None => self.a.load(W::B64, r, self.slot(s)),
+        }
+    }
+
+    fn put(&mut self, s: Slot, r: R) {
+        let m = self.slot(s);
+        self.a.store(W::B64, m, r);
+    }
+
+    /// `r &= m` for a type mask.
+    fn mask(&mut self, r: R, m: u64) {
+        if m == u64::MAX {
+        } else if m == u32::MAX as u64 {
+            self.a.mov_rr32(r, r);
+        } else if let Ok(k) = i32::try_from(m) {
+            self.a.alu_ri(W::B32, Alu::And, r, k);
+        } else {
+            self.a.mov_imm(RDI, m);
+            self.a.alu_rr(W::B64, Alu::And, r, RDI);
+        }
+    }
+
+    /// Sets `rax` to `word` and leaves through the shared epilogue.
+    fn ret(&mut self, word: u64, epilogue: Label) {
+        self.a.mov_imm(RAX, word);
+        self.a.jmp(epilogue);
+    }
+
+    /// Stores `pc` (a constant) as the exit PC.
+    fn store_pc(&mut self, pc: u64) {
+        self.a.mov_imm(RAX, pc);
+        self.a.store(W::B64, mem(RBX, PC), RAX);
+    }
+
+    fn body(&mut self, data: &Data) {
+        let ops = self.p.ops();
+        let mut targets = vec![None; ops.len()];
+        for op in ops {
+            let ts: &[u32] = match op {
+                Op::Jump { to, .. } | Op::Chain { to, .. } => &[*to],
+                Op::Branch { t, f, .. } => &[*t, *f],
+                _ => &[],
+            };
+            for &t in ts {
+                if targets[t as usize].is_none() {
+                    targets[t as usize] = Some(self.a.new_label());
+                }
+            }
+        }
+        let epilogue = self.a.new_label();
+        let request = self.a.new_label();
+        self.prologue(data, request);
+        for (i, op) in ops.iter().enumerate() {
+            if let Some(l) = targets[i] {
+                self.a.bind(l);
+            }
+            let label = |t: u32| targets[t as usize].expect("jump targets have labels");
+            match *op {
+                Op::Jump { to, from } => {
+                    self.leave_bb(from);
+                    self.a.jmp(label(to));
+                }
+                Op::Chain { to, from, pc } => {
+                    self.leave_bb(from);
+                    self.a.alu_mi(W::B32, Alu::Cmp, mem(RBX, EXIT_REQUEST), 0);
+                    let at = self.a.new_label();
+                    self.a.jcc(Cc::Ne, at);
+                    self.cold.push(Cold::Request { at, pc });
+                    self.a.jmp(label(to));
+                }
+                Op::Branch { c, t, f, from } => {
+                    self.leave_bb(from);
+                    self.get(RAX, c);
+                    self.a.test_r8_imm(RAX, 1);
+                    self.a.jcc(Cc::Ne, label(t));
+                    if f as usize != i + 1 {
+                        self.a.jmp(label(f));
+                    }
+                }
+                Op::ExitDirect { pc, index } => self.exit_direct(data.slots + 8 * index as u64, index as u64, pc, epilogue),
+                Op::ExitDynamic { s } | Op::ExitSyncDynamic { s } => {
+                    self.get(RAX, s);
+                    self.a.store(W::B64, mem(RBX, PC), RAX);
+                    let t = if matches!(op, Op::ExitDynamic { .. }) { tag::DYNAMIC } else { tag::SYNC };
+                    self.ret(t, epilogue);
+                }
+                Op::ExitSync { pc } => {
+                    self.store_pc(pc);
+                    self.ret(tag::SYNC, epilogue);
+                }
+                Op::Halt { pc } => {
+                    self.store_pc(pc);
+                    self.ret(tag::HALT, epilogue);
+                }
+                Op::Raise { code, s, at } => {
+                    self.get(RAX, s);
+                    self.a.store(W::B64, mem(RBX, EXIT_SLOT), RAX);
+                    self.position(at);
+                    self.ret(tag::RAISE | code << 8, epilogue);
+                }
+                _ => self.straight(i, op, data),
+            }
+        }
+        // Cold code.
+        self.a.bind(request);
+        self.store_pc(self.p.vpc());
+        self.ret(tag::REQUEST, epilogue);
+        for c in std::mem::take(&mut self.cold) {
+            match c {
+                Cold::Slow { at, store, memop, fault, back } => {
+                    self.a.bind(at);
+                    // The address (and a store's value) are still in rsi (rdx), the second
+                    // (third) argument of the softmmu's slow paths.
+                    self.a.mov_rr(RDI, RBX);
+                    let (arg, func) = if store {
+                        (RCX, slow_path::store as *const () as u64)
+                    } else {
+                        (RDX, slow_path::load as *const () as u64)
+                    };
+                    self.a.mov_imm(arg, memop as u64);
+                    self.a.mov_imm(RAX, func);
+                    self.a.call_r(RAX);
+                    self.a.alu_mi(W::B32, Alu::Cmp, mem(RBX, PENDING_EXIT), 0);
+                    self.a.jcc(Cc::Ne, fault);
+                    self.a.jmp(back);
+                }
+                Cold::Request { at, pc } => {
+                    self.a.bind(at);
+                    self.store_pc(pc);
+                    self.ret(tag::REQUEST, epilogue);
+                }
+            }
+        }
+        for at in 0..self.fault_labels.len() {
+            if let Some(l) = self.fault_labels[at] {
+                self.a.bind(l);
+                self.position(at as u16);
+                self.ret(tag::FAULT, epilogue);
+            }
+        }
+        self.a.bind(epilogue);
+        self.a.alu_ri(W::B64, Alu::Add, RSP, self.frame);
+        self.a.pop(RBX);
+        self.a.pop(RBP);
+        self.a.ret();
+        self.a.finish();
+    }
+
+    /// Frame, entry checks (stop requests, the run counter), position words, constants that
+    /// generic ops read from the frame.
+    fn prologue(&mut self, data: &Data, request: Label) {
+        self.a.push(RBP);
+        self.a.mov_rr(RBP, RSP);
+        self.a.push(RBX);
+        self.a.mov_rr(RBX, RDI);
+        self.a.alu_ri(W::B64, Alu::Sub, RSP, self.frame);
+        self.a.alu_mi(W::B32, Alu::Cmp, mem(RBX, EXIT_REQUEST), 0);
+        self.a.jcc(Cc::Ne, request);
+        self.a.mov_imm(RAX, data.counter);
+        self.a.load(W::B32, RCX, mem(RAX, 0));
+        self.a.alu_ri(W::B32, Alu::Add, RCX, 1);
+        self.a.store(W::B32, mem(RAX, 0), RCX);
+        self.a.alu_rm(W::B32, Alu::Cmp, RCX, mem(RAX, 4));
+        self.a.jcc(Cc::E, request);
+        self.a.store_imm64(mem(RSP, STARTED), 0);
+        self.store_frame_u64(LAST_PC, self.p.vpc());
+        // Locals read before they are set read 0, as in the interpreter and in Cranelift.
+        for l in 0..self.p.n_locals() as u32 {
+            let m = self.local(l);
+            self.a.store_imm64(m, 0);
+        }
+        let n_consts = self.p.consts().len();
+        let mut need = vec![false; n_consts];
+        for op in self.p.ops().iter().filter(|o| is_generic(o)) {
+            let (s, n) = operands(op);
+            for &x in &s[..n] {
+                if (x as usize) < n_consts {
+                    need[x as usize] = true;
+                }
+            }
+        }
+        for (k, _) in need.iter().enumerate().filter(|(_, n)| **n) {
+            self.a.mov_imm(RAX, self.p.consts()[k]);
+            self.put(k as Slot, RAX);
+        }
+    }
+
+    fn store_frame_u64(&mut self, off: i32, v: u64) {
+        match i32::try_from(v as i64) {
+            Ok(k) => self.a.store_imm64(mem(RSP, off), k),
+            Err(_) => {
+                self.a.mov_imm(RAX, v);
+                self.a.store(W::B64, mem(RSP, off), RAX);
+            }
+        }
+    }
+
+    /// Leaving basic block `from`: its instruction markers count as passed.
+    fn leave_bb(&mut self, from: u32) {
+        let (k, last) = self.p.bb_marks()[from as usize];
+        if k != 0 {
+            self.a.alu_mi(W::B64, Alu::Add, mem(RSP, STARTED), k as i32);
+            self.store_frame_u64(LAST_PC, last);
+        }
+    }
+
+    /// Stores the PC and completed-instruction count of site `at` in the header.
+    fn position(&mut self, at: u16) {
+        let s = self.p.sites()[at as usize];
+        self.a.load(W::B64, RCX, mem(RSP, STARTED));
+        if s.k != 0 {
+            self.store_pc(s.pc);
+            if s.k > 1 {
+                self.a.alu_ri(W::B64, Alu::Add, RCX, (s.k - 1) as i32);
+            }
+        } else {
+            self.a.load(W::B64, RAX, mem(RSP, LAST_PC));
+            self.a.store(W::B64, mem(RBX, PC), RAX);
+            // started.saturating_sub(1)
+            self.a.lea(RAX, mem(RCX, -1));
+            self.a.test_rr(W::B64, RCX, RCX);
+            self.a.cmov(Cc::Ne, RCX, RAX);
+        }
+        self.a.store(W::B64, mem(RBX, EXIT_INSNS), RCX);
+    }
+
+    fn fault_label(&mut self, at: u16) -> Label {
+        match self.fault_labels[at as usize] {
+            Some(l) => l,
+            None => {
+                let l = self.a.new_label();
+                self.fault_labels[at as usize] = Some(l);
+                l
+            }
+        }
+    }
+
+    /// Direct exit number `index` to `pc` through the link slot at `slot`.
+    fn exit_direct(&mut self, slot: u64, index: u64, pc: u64, epilogue: Label) {
+        self.a.mov_imm(RCX, slot);
+        self.a.load(W::B64, RAX, mem(RCX, 0));
+        self.a.test_rr(W::B64, RAX, RAX);
+        let unlinked = self.a.new_label();
+        self.a.jcc(Cc::E, unlinked);
+        // Linked: tear the frame down and jump (a tail call in Cranelift's `tail` convention).
+        self.a.mov_rr(RDI, RBX);
+        self.a.alu_ri(W::B64, Alu::Add, RSP, self.frame);
+        self.a.pop(RBX);
+        self.a.pop(RBP);
+        self.a.jmp_r(RAX);
+        self.a.bind(unlinked);
+        self.store_pc(pc);
+        // The run loop links the slot it came through once the target has code.
+        self.a.store(W::B64, mem(RBX, EXIT_SLOT), RCX);
+        self.ret(tag::DIRECT | index << 8, epilogue);
+    }
+
+    /// Ops that continue with the next one.
+    fn straight(&mut self, i: usize, op: &Op, data: &Data) {
+        match *op {
+            Op::Get8 { d, off } => self.get_reg(W::B8, d, off),
+            Op::Get16 { d, off } => self.get_reg(W::B16, d, off),
+            Op::Get32 { d, off } => self.get_reg(W::B32, d, off),
+            Op::Get64 { d, off } => self.get_reg(W::B64, d, off),
+            Op::Set8 { s, off } => self.set_reg(W::B8, s, off),
+            Op::Set16 { s, off } => self.set_reg(W::B16, s, off),
+            Op::Set32 { s, off } => self.set_reg(W::B32, s, off),
+            Op::Set64 { s, off } => self.set_reg(W::B64, s, off),
+            Op::GetLocal { d, l } => {
+                let m = self.local(l);
+                self.a.load(W::B64, RAX, m);
+                self.put(d, RAX);
+            }
+            Op::SetLocal { s, l } => {
+                self.get(RAX, s);
+                let m = self.local(l);
+                self.a.store(W::B64, m, RAX);
+            }
+            Op::Add { d, a, b, m } => self.alu(Alu::Add, d, a, b, m),
+            Op::Sub { d, a, b, m } => self.alu(Alu::Sub, d, a, b, m),
+            Op::And { d, a, b } => self.alu(Alu::And, d, a, b, u64::MAX),
+            Op::Or { d, a, b } => self.alu(Alu::Or, d, a, b, u64::MAX),
+            Op::Xor { d, a, b } => self.alu(Alu::Xor, d, a, b, u64::MAX),
+            Op::Mul { d, a, b, m } => {
+                self.get(RAX, a);
+                self.get(RCX, b);
+                let w = if m == u32::MAX as u64 { W::B32 } else { W::B64 };
+                self.a.imul_rr(w, RAX, RCX);
+                self.mask(RAX, m);
+                self.put(d, RAX);
+            }
+            Op::Shl { d, a, b, m } => self.shift(Shift::Shl, d, a, b, m.count_ones(), m),
+            Op::ShrU { d, a, b, bits } => self.shift(Shift::Shr, d, a, b, bits, u64::MAX),
+            Op::Trunc { d, a, m } => {
+                self.get(RAX, a);
+                self.mask(RAX, m);
+                self.put(d, RAX);
+            }
+            Op::Select { d, c, a, b } => {
+                self.get(RAX, a);
+                self.get(RCX, b);
+                self.get(RDX, c);
+                self.a.test_r8_imm(RDX, 1);
+                self.a.cmov(Cc::E, RAX, RCX);
+                self.put(d, RAX);
+            }
+            Op::Icmp { d, a, b, cc, ty } if !is_generic(op) => {
+                let w = if ty == Type::I32 { W::B32 } else { W::B64 };
+                self.get(RAX, a);
+                self.get(RCX, b);
+                self.a.alu_rr(w, Alu::Cmp, RAX, RCX);
+                let cc = match cc {
+                    IntCC::Eq => Cc::E,
+                    IntCC::Ne => Cc::Ne,
+                    IntCC::Slt => Cc::L,
+                    IntCC::Sle => Cc::Le,
+                    IntCC::Sgt => Cc::G,
+                    IntCC::Sge => Cc::Ge,
+                    IntCC::Ult => Cc::B,
+                    IntCC::Ule => Cc::Be,
+                    IntCC::Ugt => Cc::A,
+                    IntCC::Uge => Cc::Ae,
+                };
+                self.a.setcc(cc, RAX);
+                self.a.movzx8(RAX, RAX);
+                self.put(d, RAX);
+            }
+            Op::Load { d, a, memop, m, at } => self.load(d, a, MemOp(memop), m, at),
+            Op::Store { a, s, memop, at } => self.store(a, s, MemOp(memop), at),
+            Op::Call { d, site, at } => {
+                let c = self.p.calls()[site as usize];
+                for (k, r) in [RSI, RDX, RCX, R8].into_iter().enumerate() {
+                    if k < c.nargs as usize {
+                        self.get(r, c.args[k]);
+                    } else {
+                        self.a.mov_imm(r, 0);
+                    }
+                }
+                self.a.mov_rr(RDI, RBX);
+                self.a.mov_imm(RAX, c.func as usize as u64);
+                self.a.call_r(RAX);
+                if c.may_raise {
+                    let fault = self.fault_label(at);
+                    self.a.alu_mi(W::B32, Alu::Cmp, mem(RBX, PENDING_EXIT), 0);
+                    self.a.jcc(Cc::Ne, fault);
+                }
+                self.mask(RAX, c.ret_mask);
+                self.put(d, RAX);
+            }
+            _ => {
+                debug_assert!(is_generic(op), "{op:?} has no expansion");
+                self.a.mov_imm(RDI, data.op_copies[i]);
+                self.a.lea(RSI, mem(RSP, SLOTS));
+                self.a.mov_imm(RAX, eval_generic as *const () as u64);
+                self.a.call_r(RAX);
+            }
+        }
+    }
+
+    fn get_reg(&mut self, w: W, d: Slot, off: u32) {
+        self.a.load(w, RAX, mem(RBX, off as i32));
+        self.put(d, RAX);
+    }
+
+    fn set_reg(&mut self, w: W, s: Slot, off: u32) {
+        self.get(RAX, s);
+        self.a.store(w, mem(RBX, off as i32), RAX);
+    }
+
+    /// `d = (a op b) & m`.
+    fn alu(&mut self, op: Alu, d: Slot, a: Slot, b: Slot, m: u64) {
+        let w = if m == u32::MAX as u64 { W::B32 } else { W::B64 };
+        self.get(RAX, a);
+        match self.konst(b).and_then(|k| i32::try_from(k as i64).ok().or((w == W::B32).then_some(k as u32 as i32))) {
+            Some(k) => self.a.alu_ri(w, op, RAX, k),
+            None => {
+                self.get(RCX, b);
+                self.a.alu_rr(w, op, RAX, RCX);
+            }
+        }
+        if w == W::B64 {
+            self.mask(RAX, m);
+        }
+        self.put(d, RAX);
+    }
+
+    /// `d = (a shift (b & (bits - 1))) & m` on zero-extended values.
+    fn shift(&mut self, op: Shift, d: Slot, a: Slot, b: Slot, bits: u32, m: u64) {
+        let w = if bits == 32 { W::B32 } else { W::B64 };
+        self.get(RAX, a);
+        match self.konst(b) {
+            Some(k) => self.a.shift_imm(w, op, RAX, (k & (bits as u64 - 1)) as u8),
+            None => {
+                self.get(RCX, b);
+                if bits < 32 {
+                    self.a.alu_ri(W::B32, Alu::And, RCX, bits as i32 - 1);
+                }
+                self.a.shift_cl(w, op, RAX);
+            }
+        }
+        if bits < 32 {
+            self.mask(RAX, m);
+        }
+        self.put(d, RAX);
+    }
+
+    /// The soft-TLB check for an access of `op` at the address in `rsi`: on a hit, `rsi`
+    /// becomes the host address; on a miss, jump to the returned slow-path label.
+    fn tlb_check(&mut self, op: MemOp, store: bool) -> Label {
+        let base = (TLB_TABLE + op.mmu_idx() * TLB_ENTRIES * ENTRY_BYTES) as i32;
+        let size = op.size();
+        if size == 1 {
+            self.a.mov_rr(RAX, RSI);
+        } else {
+            self.a.lea(RAX, mem(RSI, size as i32 - 1));
+        }
+        self.a.mov_rr(RCX, RSI);
+        self.a.shift_imm(W::B64, Shift::Shr, RCX, (PAGE_BITS - ENTRY_BYTES.trailing_zeros()) as u8);
+        self.a.alu_ri(W::B32, Alu::And, RCX, ((TLB_ENTRIES - 1) * ENTRY_BYTES) as i32);
+        self.a.alu_ri(W::B64, Alu::And, RAX, PAGE_MASK as i64 as i32);
+        let field = if store { offset_of!(TlbEntry, addr_write) } else { offset_of!(TlbEntry, addr_read) };
+        self.a.alu_rm(W::B64, Alu::Cmp, RAX, mem_idx(RBX, RCX, base + field as i32));
+        let slow = self.a.new_label();
+        self.a.jcc(Cc::Ne, slow);
+        self.a.alu_rm(W::B64, Alu::Add, RSI, mem_idx(RBX, RCX, base + offset_of!(TlbEntry, addend) as i32));
+        slow
+    }
+
+    fn load(&mut self, d: Slot, a: Slot, op: MemOp, m: u64, at: u16) {
+        self.get(RSI, a);
+        let slow = self.tlb_check(op, false);
+        let size = op.size();
+        self.a.load(width(size), RAX, mem(RSI, 0));
+        if op.endian() == Endian::Big {
+            match size {
+                1 => {}
+                2 => self.a.shift_imm(W::B16, Shift::Rol, RAX, 8),
+                4 => self.a.bswap(W::B32, RAX),
+                _ => self.a.bswap(W::B64, RAX),
+            }
+        }
+        if op.signed() && size < 8 {
+            self.a.movsx(width(size), RAX, RAX);
+        }
+        let back = self.a.new_label();
+        self.a.bind(back);
+        self.mask(RAX, m);
+        self.put(d, RAX);
+        let fault = self.fault_label(at);
+        self.cold.push(Cold::Slow { at: slow, store: false, memop: op.0, fault, back });
+    }
+
+    fn store(&mut self, a: Slot, s: Slot, op: MemOp, at: u16) {
+        self.get(RSI, a);
+        self.get(RDX, s);
+        let slow = self.tlb_check(op, true);
+        let size = op.size();
+        if op.endian() == Endian::Big {
+            match size {
+                1 => {}
+                2 => self.a.shift_imm(W::B16, Shift::Rol, RDX, 8),
+                4 => self.a.bswap(W::B32, RDX),
+                _ => self.a.bswap(W::B64, RDX),
+            }
+        }
+        self.a.store(width(size), mem(RSI, 0), RDX);
+        let back = self.a.new_label();
+        self.a.bind(back);
+        let fault = self.fault_label(at);
+        self.cold.push(Cold::Slow { at: slow, store: true, memop: op.0, fault, back });
+    }
+}

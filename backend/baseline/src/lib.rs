@@ -1,0 +1,112 @@
+//! The baseline compiler: tier 1 of execution, between the interpreter and Cranelift.
+//!
+//! A block that runs more than once is turned from its interpreter [`Program`] into x86-64
+//! op by op (see [`emit`]), in microseconds rather than the hundreds Cranelift needs, so a
+//! kernel boot's lukewarm code (run tens or hundreds of times, never enough to pay for
+//! Cranelift) runs as host code instead of through the interpreter's dispatch. The code keeps
+//! the contract of Cranelift-compiled blocks ([`ferrite_jit`]): `tail fn(env) -> exit word`,
+//! entered through the JIT's trampoline, one link slot per direct exit, precise state at every
+//! exit; so the run loop links and jump-caches both tiers alike.
+//!
+//! Each block counts its runs in its data: when the count reaches a limit the run loop sets
+//! ([`Counter`]), the block leaves with a request exit instead of running, which hands the
+//! run loop the decision to queue it for Cranelift.
+
+mod asm;
+mod emit;
+
+use ferrite_ir::interp::{Op, Program};
+use ferrite_jit::arena::Arena;
+use ferrite_jit::{Compiled, JitError};
+use std::mem::size_of;
+
+/// A block compiled by the baseline compiler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BaselineCode {
+    /// The code and its link slots, as the JIT describes its own.
+    pub code: Compiled,
+    /// The block's run counter.
+    pub counter: Counter,
+}
+
+/// A block's run counter: a `u32` the code increments on each entry, and the count (also a
+/// `u32`, right after it) at which it leaves with a request exit instead of running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counter(u64);
+
+impl Counter {
+    /// Times the block was entered.
+    pub fn runs(self) -> u32 {
+        // SAFETY: the counter lives in the arena's data, which stays mapped while the
+        // `Baseline` lives; only the vCPU thread (running the code or the run loop) touches it.
+        unsafe { std::ptr::read_volatile(self.0 as *const u32) }
+    }
+
+    /// Makes the block leave with a request when its run count reaches `limit` (never, with
+    /// `u32::MAX`... or after four billion runs).
+    pub fn set_limit(self, limit: u32) {
+        // SAFETY: as in `runs`.
+        unsafe { std::ptr::write_volatile((self.0 + 4) as *mut u32, limit) }
+    }
+}
+
+/// The baseline compiler and the executable memory its code lives in.
+pub struct Baseline {
+    arena: Arena,
+    asm: asm::Asm,
+}
+
+impl Baseline {
+    /// A compiler with an arena of `arena_bytes`.
+    pub fn new(arena_bytes: usize) -> Result<Baseline, JitError> {
+        Ok(Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default() })
+    }
+
+    /// Compiles `p`; the block will leave with a request when its run count reaches `limit`.
+    /// Deterministic mode (instruction budgets) is not supported: its blocks stay interpreted.
+    pub fn compile(&mut self, p: &Program, limit: u32) -> Result<BaselineCode, JitError> {
+        let mark = self.arena.data_mark();
+        let r = self.compile_at(p, limit);
+        if r.is_err() {
+            self.arena.release_data_to(mark);
+        }
+        r
+    }
+
+    fn compile_at(&mut self, p: &Program, limit: u32) -> Result<BaselineCode, JitError> {
+        let ops = p.ops();
+        let n_slots = ops.iter().map(|o| if let Op::ExitDirect { index, .. } = o { *index as usize + 1 } else { 0 }).max().unwrap_or(0);
+        let generic: Vec<usize> = (0..ops.len()).filter(|&i| emit::is_generic(&ops[i])).collect();
+        let op_bytes = size_of::<Op>().next_multiple_of(8);
+        let data = self.arena.alloc_data(8 * n_slots + 8 + op_bytes * generic.len())?;
+        let counter = data + 8 * n_slots as u64;
+        let mut op_copies = vec![0u64; ops.len()];
+        for (k, &i) in generic.iter().enumerate() {
+            let at = counter + 8 + (op_bytes * k) as u64;
+            // SAFETY: the data area was just reserved with room for this copy, 8-byte aligned.
+            unsafe { std::ptr::write(at as *mut Op, ops[i]) };
+            op_copies[i] = at;
+        }
+        let counter = Counter(counter);
+        counter.set_limit(limit);
+        self.asm.clear();
+        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, op_copies });
+        let bytes = &self.asm.buf;
+        let dst = self.arena.alloc_code(bytes.len())?;
+        // SAFETY: dst was reserved for bytes.len() bytes; the code is position independent
+        // (absolute addresses only, jumps relative within it).
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
+        let code = Compiled { entry: dst as u64, slots: data, n_slots: n_slots as u32, code_size: bytes.len() as u32 };
+        Ok(BaselineCode { code, counter })
+    }
+
+    /// Forgets all code. The caller guarantees none of it runs any more.
+    pub fn reset(&mut self) {
+        self.arena.reset();
+    }
+
+    /// Bytes of the arena in use.
+    pub fn used_bytes(&self) -> usize {
+        self.arena.used()
+    }
+}
