@@ -129,6 +129,11 @@ pub struct Cli {
     #[arg(long = "jit-threshold", value_name = "N", default_value_t = ferrite_exec::EngineConfig::default().jit_threshold)]
     pub jit_threshold: u32,
 
+    /// Runs of a block before the baseline compiler (tier 1: fast to compile, plain code)
+    /// turns it into host code, until the JIT's code replaces it; 0 turns tier 1 off.
+    #[arg(long = "baseline-runs", value_name = "N", default_value_t = ferrite_exec::EngineConfig::default().baseline_runs)]
+    pub baseline_runs: u32,
+
     /// Wait for each JIT compilation instead of interpreting meanwhile (reproducible
     /// profiles and benchmarks on a busy host; slower start).
     #[arg(long = "jit-sync")]
@@ -165,7 +170,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "gdb", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "baseline-runs", "gdb", "help", "version",
 ];
 
 impl Cli {

@@ -129,6 +129,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         jit: !cli.no_jit,
         perf_map: cli.perfmap,
         jit_threshold: cli.jit_threshold.max(1),
+        baseline_runs: cli.baseline_runs,
         sync_compile: cli.jit_sync,
         count_insns: matches!(clock, ClockMode::Deterministic { .. }),
         ..EngineConfig::default()

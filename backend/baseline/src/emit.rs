@@ -16,7 +16,10 @@ use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP,
 use ferrite_ir::exit::tag;
 use ferrite_ir::interp::{eval_generic, Op, Program, Slot};
 use ferrite_ir::{IntCC, Type};
-use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, SoftTlb, TlbEntry, PAGE_BITS, PAGE_MASK, TLB_ENTRIES};
+use ferrite_softmmu::{
+    jump_cache_index, slow_path, CpuHeader, Endian, JumpCacheEntry, MemOp, SoftTlb, TlbEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_BITS,
+    PAGE_MASK, TLB_ENTRIES,
+};
 use std::mem::{offset_of, size_of};
 
 const EXIT_REQUEST: i32 = offset_of!(CpuHeader, exit_request) as i32;
@@ -27,6 +30,12 @@ const EXIT_SLOT: i32 = offset_of!(CpuHeader, exit_slot) as i32;
 const ENTRY_BYTES: usize = size_of::<TlbEntry>();
 const _: () = assert!(ENTRY_BYTES == 32, "the TLB index computation assumes 32-byte entries");
 const TLB_TABLE: usize = offset_of!(CpuHeader, tlb) + offset_of!(SoftTlb, table);
+const JC_BYTES: usize = size_of::<JumpCacheEntry>();
+const _: () = assert!(JC_BYTES == 32, "the jump-cache index computation assumes 32-byte entries");
+const JUMP_CACHE: i32 = offset_of!(CpuHeader, jump_cache) as i32;
+const JC_VPC: i32 = JUMP_CACHE + offset_of!(JumpCacheEntry, vpc) as i32;
+const JC_KEY: i32 = JUMP_CACHE + offset_of!(JumpCacheEntry, key) as i32;
+const JC_CODE: i32 = JUMP_CACHE + offset_of!(JumpCacheEntry, code) as i32;
 
 /// Frame offsets of the position words.
 const STARTED: i32 = 0;
@@ -43,6 +52,8 @@ pub(crate) struct Data {
     pub(crate) counter: u64,
     /// Address of the copy of op `i` for each op that calls `eval_generic` (else 0).
     pub(crate) op_copies: Vec<u64>,
+    /// The CPU mode the block was translated for (jump-cache probes compare it).
+    pub(crate) mode_key: u64,
 }
 
 /// Whether `op` runs through `eval_generic`.
@@ -199,12 +210,17 @@ impl Emitter<'_> {
                         self.a.jmp(label(f));
                     }
                 }
-                Op::ExitDirect { pc, index } => self.exit_direct(data.slots + 8 * index as u64, index as u64, pc, epilogue),
-                Op::ExitDynamic { s } | Op::ExitSyncDynamic { s } => {
+                Op::ExitDirect { pc, index } => self.exit_direct(data.slots + 8 * index as u64, index as u64, pc, data.mode_key, epilogue),
+                Op::ExitDynamic { s } => {
+                    self.get(RSI, s);
+                    self.jump_cache_probe(None, data.mode_key);
+                    self.a.store(W::B64, mem(RBX, PC), RSI);
+                    self.ret(tag::DYNAMIC, epilogue);
+                }
+                Op::ExitSyncDynamic { s } => {
                     self.get(RAX, s);
                     self.a.store(W::B64, mem(RBX, PC), RAX);
-                    let t = if matches!(op, Op::ExitDynamic { .. }) { tag::DYNAMIC } else { tag::SYNC };
-                    self.ret(t, epilogue);
+                    self.ret(tag::SYNC, epilogue);
                 }
                 Op::ExitSync { pc } => {
                     self.store_pc(pc);
@@ -357,24 +373,74 @@ impl Emitter<'_> {
         }
     }
 
-    /// Direct exit number `index` to `pc` through the link slot at `slot`.
-    fn exit_direct(&mut self, slot: u64, index: u64, pc: u64, epilogue: Label) {
+    /// Direct exit number `index` to `pc` through the link slot at `slot`, or, to another
+    /// guest page (never linked: that page's mapping may change), through the jump cache.
+    fn exit_direct(&mut self, slot: u64, index: u64, pc: u64, mode_key: u64, epilogue: Label) {
         self.a.mov_imm(RCX, slot);
-        self.a.load(W::B64, RAX, mem(RCX, 0));
-        self.a.test_rr(W::B64, RAX, RAX);
-        let unlinked = self.a.new_label();
-        self.a.jcc(Cc::E, unlinked);
-        // Linked: tear the frame down and jump (a tail call in Cranelift's `tail` convention).
+        if pc & PAGE_MASK == self.p.vpc() & PAGE_MASK {
+            self.a.load(W::B64, RAX, mem(RCX, 0));
+            self.a.test_rr(W::B64, RAX, RAX);
+            let unlinked = self.a.new_label();
+            self.a.jcc(Cc::E, unlinked);
+            self.tail_jump();
+            self.a.bind(unlinked);
+        } else {
+            self.a.mov_imm(RSI, pc);
+            self.jump_cache_probe(Some(pc), mode_key);
+        }
+        self.store_pc(pc);
+        // The run loop links the slot it came through once the target has code.
+        self.a.store(W::B64, mem(RBX, EXIT_SLOT), RCX);
+        self.ret(tag::DIRECT | index << 8, epilogue);
+    }
+
+    /// Tears the frame down and jumps to the block at `rax` (a tail call in Cranelift's
+    /// `tail` convention: the CPU header in `rdi`, the caller's return address on top).
+    fn tail_jump(&mut self) {
         self.a.mov_rr(RDI, RBX);
         self.a.alu_ri(W::B64, Alu::Add, RSP, self.frame);
         self.a.pop(RBX);
         self.a.pop(RBP);
         self.a.jmp_r(RAX);
-        self.a.bind(unlinked);
-        self.store_pc(pc);
-        // The run loop links the slot it came through once the target has code.
-        self.a.store(W::B64, mem(RBX, EXIT_SLOT), RCX);
-        self.ret(tag::DIRECT | index << 8, epilogue);
+    }
+
+    /// Looks the guest PC in `rsi` up in the jump cache for `mode_key` and tail-calls the
+    /// block found; falls through on a miss with `rsi` and `rcx` unchanged. `pc`: the PC, when
+    /// it is a constant (the entry's address is then one too).
+    fn jump_cache_probe(&mut self, pc: Option<u64>, mode_key: u64) {
+        let e = match pc {
+            Some(pc) => {
+                self.a.mov_imm(RAX, (jump_cache_index(pc) * JC_BYTES) as u64);
+                RAX
+            }
+            None => {
+                // ferrite_softmmu::jump_cache_index, scaled to bytes.
+                let buckets = (JUMP_CACHE_ENTRIES / JUMP_CACHE_BUCKET) as i32;
+                self.a.mov_rr(RAX, RSI);
+                self.a.shift_imm(W::B64, Shift::Shr, RAX, PAGE_BITS as u8);
+                self.a.mov_rr(RDX, RAX);
+                self.a.shift_imm(W::B64, Shift::Shr, RDX, 6);
+                self.a.alu_rr(W::B64, Alu::Xor, RAX, RDX);
+                self.a.alu_ri(W::B32, Alu::And, RAX, buckets - 1);
+                self.a.shift_imm(W::B64, Shift::Shl, RAX, (JUMP_CACHE_BUCKET * JC_BYTES).trailing_zeros() as u8);
+                self.a.mov_rr(RDX, RSI);
+                self.a.shift_imm(W::B64, Shift::Shl, RDX, (JC_BYTES / 4).trailing_zeros() as u8);
+                self.a.alu_ri(W::B32, Alu::And, RDX, ((JUMP_CACHE_BUCKET - 1) * JC_BYTES) as i32);
+                self.a.alu_rr(W::B64, Alu::Or, RAX, RDX);
+                RAX
+            }
+        };
+        let miss = self.a.new_label();
+        self.a.alu_rm(W::B64, Alu::Cmp, RSI, mem_idx(RBX, e, JC_VPC));
+        self.a.jcc(Cc::Ne, miss);
+        self.a.mov_imm(RDX, mode_key);
+        self.a.alu_rm(W::B64, Alu::Cmp, RDX, mem_idx(RBX, e, JC_KEY));
+        self.a.jcc(Cc::Ne, miss);
+        self.a.load(W::B64, RAX, mem_idx(RBX, e, JC_CODE));
+        self.a.test_rr(W::B64, RAX, RAX);
+        self.a.jcc(Cc::E, miss);
+        self.tail_jump();
+        self.a.bind(miss);
     }
 
     /// Ops that continue with the next one.

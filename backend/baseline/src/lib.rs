@@ -19,6 +19,7 @@ use ferrite_ir::interp::{Op, Program};
 use ferrite_jit::arena::Arena;
 use ferrite_jit::{Compiled, JitError};
 use std::mem::size_of;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A block compiled by the baseline compiler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,18 +36,23 @@ pub struct BaselineCode {
 pub struct Counter(u64);
 
 impl Counter {
-    /// Times the block was entered.
-    pub fn runs(self) -> u32 {
-        // SAFETY: the counter lives in the arena's data, which stays mapped while the
-        // `Baseline` lives; only the vCPU thread (running the code or the run loop) touches it.
-        unsafe { std::ptr::read_volatile(self.0 as *const u32) }
+    /// The counter (`k = 0`) or the limit (`k = 1`). The code reads and writes them with plain
+    /// moves, which on x86-64 are relaxed atomic accesses; the compile thread reads counts too.
+    fn cell(self, k: u64) -> &'static AtomicU32 {
+        // SAFETY: the pair lives in the arena's data, 8-byte aligned; the arena stays mapped
+        // while the `Baseline` that made the counter lives (its owner outlives every reader).
+        unsafe { &*((self.0 + 4 * k) as *const AtomicU32) }
     }
 
-    /// Makes the block leave with a request when its run count reaches `limit` (never, with
-    /// `u32::MAX`... or after four billion runs).
+    /// Times the block was entered.
+    pub fn runs(self) -> u32 {
+        self.cell(0).load(Ordering::Relaxed)
+    }
+
+    /// Makes the block leave with a request when its run count reaches `limit`
+    /// (`u32::MAX`: in practice never).
     pub fn set_limit(self, limit: u32) {
-        // SAFETY: as in `runs`.
-        unsafe { std::ptr::write_volatile((self.0 + 4) as *mut u32, limit) }
+        self.cell(1).store(limit, Ordering::Relaxed);
     }
 }
 
@@ -62,18 +68,19 @@ impl Baseline {
         Ok(Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default() })
     }
 
-    /// Compiles `p`; the block will leave with a request when its run count reaches `limit`.
-    /// Deterministic mode (instruction budgets) is not supported: its blocks stay interpreted.
-    pub fn compile(&mut self, p: &Program, limit: u32) -> Result<BaselineCode, JitError> {
+    /// Compiles `p`, translated for CPU mode `mode_key`; the block will leave with a request
+    /// when its run count reaches `limit`. Deterministic mode (instruction budgets) is not
+    /// supported: its blocks stay interpreted.
+    pub fn compile(&mut self, p: &Program, mode_key: u64, limit: u32) -> Result<BaselineCode, JitError> {
         let mark = self.arena.data_mark();
-        let r = self.compile_at(p, limit);
+        let r = self.compile_at(p, mode_key, limit);
         if r.is_err() {
             self.arena.release_data_to(mark);
         }
         r
     }
 
-    fn compile_at(&mut self, p: &Program, limit: u32) -> Result<BaselineCode, JitError> {
+    fn compile_at(&mut self, p: &Program, mode_key: u64, limit: u32) -> Result<BaselineCode, JitError> {
         let ops = p.ops();
         let n_slots = ops.iter().map(|o| if let Op::ExitDirect { index, .. } = o { *index as usize + 1 } else { 0 }).max().unwrap_or(0);
         let generic: Vec<usize> = (0..ops.len()).filter(|&i| emit::is_generic(&ops[i])).collect();
@@ -90,7 +97,7 @@ impl Baseline {
         let counter = Counter(counter);
         counter.set_limit(limit);
         self.asm.clear();
-        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, op_copies });
+        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, op_copies, mode_key });
         let bytes = &self.asm.buf;
         let dst = self.arena.alloc_code(bytes.len())?;
         // SAFETY: dst was reserved for bytes.len() bytes; the code is position independent

@@ -3,6 +3,7 @@
 
 use ferrite_ir::interp::Program;
 use ferrite_ir::Block;
+use ferrite_baseline::BaselineCode;
 use ferrite_jit::Compiled;
 use ferrite_softmmu::{CpuHeader, PAGE_MASK};
 use rustc_hash::FxHashMap;
@@ -47,6 +48,11 @@ pub struct Tb {
     pub serial: u64,
     /// Times the interpreter ran it.
     pub runs: u32,
+    /// Its baseline code (tier 1), until Cranelift's replaces it.
+    pub baseline: Option<BaselineCode>,
+    /// The baseline counter's value when the run count last restarted (an eviction from
+    /// the compile queue).
+    pub baseline_base: u32,
     /// How it runs.
     pub code: Code,
     /// While queued: interpreted runs since, shared with the compile job.
@@ -72,6 +78,8 @@ impl Tb {
             code_span: (ppc, ppc + 4 * u64::from(ir.n_insns.max(1))),
             serial,
             runs: 0,
+            baseline: None,
+            baseline_base: 0,
             code: Code::Interp,
             heat: None,
             incoming: Vec::new(),
@@ -79,12 +87,20 @@ impl Tb {
         }
     }
 
-    /// Entry point of the compiled code, if compiled.
+    /// Entry point of its code (Cranelift's, else the baseline's), if it has any.
     pub fn entry(&self) -> Option<u64> {
-        match self.code {
-            Code::Compiled(c) => Some(c.entry),
+        match (self.code, self.baseline) {
+            (Code::Compiled(c), _) => Some(c.entry),
+            (_, Some(b)) => Some(b.code.entry),
             _ => None,
         }
+    }
+
+    /// Runs since it was translated (or last sent back from the compile queue), interpreted
+    /// or as baseline code.
+    pub fn total_runs(&self) -> u32 {
+        let own = self.baseline.map_or(0, |b| b.counter.runs().wrapping_sub(self.baseline_base));
+        self.runs.saturating_add(own)
     }
 }
 
@@ -158,15 +174,52 @@ impl BlockCache {
         self.map.is_empty()
     }
 
-    /// Records compiled code for a block and the owner of its link slots.
-    pub fn set_compiled(&mut self, id: TbId, c: Compiled) {
+    /// Records Cranelift's code for a block and the owner of its link slots. Baseline code it
+    /// had is retired: the links into it and `env`'s jump-cache entry move to the new code,
+    /// its own links are forgotten.
+    pub fn set_compiled(&mut self, id: TbId, c: Compiled, env: &mut CpuHeader) {
+        let Some(tb) = self.get_mut(id) else { return };
+        tb.code = Code::Compiled(c);
+        tb.heat = None;
+        tb.prog.release();
+        if let Some(old) = tb.baseline.take() {
+            for &slot in &tb.incoming {
+                write_slot(slot, c.entry);
+            }
+            let outgoing = std::mem::take(&mut tb.outgoing);
+            let vpc = tb.vpc;
+            for (slot, target) in outgoing {
+                if let Some(t) = self.get_mut(target) {
+                    t.incoming.retain(|&s| s != slot);
+                }
+            }
+            self.forget_slots(old.code);
+            let jc = &mut env.jump_cache[jump_cache_index(vpc)];
+            if jc.block == id as u64 && jc.vpc == vpc {
+                jc.code = c.entry;
+            }
+        }
+        self.own_slots(id, c);
+    }
+
+    /// Records baseline code for a block (it must have none) and the owner of its link slots.
+    pub fn set_baseline(&mut self, id: TbId, b: BaselineCode) {
+        let Some(tb) = self.get_mut(id) else { return };
+        debug_assert!(tb.baseline.is_none() && tb.entry().is_none());
+        tb.baseline = Some(b);
+        tb.prog.release();
+        self.own_slots(id, b.code);
+    }
+
+    fn own_slots(&mut self, id: TbId, c: Compiled) {
         for i in 0..c.n_slots as u64 {
             self.slot_owner.insert(c.slots + 8 * i, id);
         }
-        if let Some(tb) = self.get_mut(id) {
-            tb.code = Code::Compiled(c);
-            tb.heat = None;
-            tb.prog.release();
+    }
+
+    fn forget_slots(&mut self, c: Compiled) {
+        for i in 0..c.n_slots as u64 {
+            self.slot_owner.remove(&(c.slots + 8 * i));
         }
     }
 
@@ -210,9 +263,10 @@ impl BlockCache {
             }
         }
         if let Code::Compiled(c) = tb.code {
-            for i in 0..c.n_slots as u64 {
-                self.slot_owner.remove(&(c.slots + 8 * i));
-            }
+            self.forget_slots(c);
+        }
+        if let Some(b) = tb.baseline {
+            self.forget_slots(b.code);
         }
         let jc = &mut env.jump_cache[jump_cache_index(tb.vpc)];
         if jc.block == id as u64 && jc.vpc == tb.vpc {

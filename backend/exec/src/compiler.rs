@@ -1,6 +1,7 @@
 //! The compile thread: Cranelift runs on the second host core while the vCPU keeps
 //! interpreting; finished code is picked up by the run loop between blocks.
 
+use ferrite_baseline::Counter;
 use ferrite_ir::Block;
 use ferrite_jit::{CompileOptions, Compiled, EnterFn, Jit, JitError};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
@@ -21,9 +22,26 @@ pub struct Job {
     pub block: Arc<Block>,
     /// Code generation options.
     pub opts: CompileOptions,
-    /// Interpreted runs of the block since it was queued (the run loop counts them; the
-    /// thread compiles the hottest job first).
-    pub heat: Arc<AtomicU32>,
+    /// How often the block ran since it was queued (the thread compiles the hottest first).
+    pub heat: Heat,
+}
+
+/// Runs of a queued block since it was queued: those the run loop counted (interpreted, or
+/// entered from the loop) plus those its baseline code counted itself.
+#[derive(Clone, Debug)]
+pub struct Heat {
+    /// Counted by the run loop.
+    pub counted: Arc<AtomicU32>,
+    /// The block's baseline run counter and its value when the block was queued.
+    pub baseline: Option<(Counter, u32)>,
+}
+
+impl Heat {
+    /// Runs since queued.
+    pub fn get(&self) -> u32 {
+        let own = self.baseline.map_or(0, |(c, base)| c.runs().wrapping_sub(base));
+        self.counted.load(Ordering::Relaxed).wrapping_add(own)
+    }
 }
 
 /// A finished compilation.
@@ -68,7 +86,7 @@ impl Queue {
     fn take_first_by(&mut self, beats: impl Fn(u32, u32) -> bool) -> Option<Job> {
         let mut best: Option<(usize, u32)> = None;
         for (i, job) in self.jobs.iter().enumerate() {
-            let heat = job.heat.load(Ordering::Relaxed);
+            let heat = job.heat.get();
             if best.is_none_or(|(_, h)| beats(heat, h)) {
                 best = Some((i, heat));
             }
@@ -227,7 +245,7 @@ mod tests {
 
     fn job(id: u32, heat: u32) -> Job {
         let block = Arc::new(Block::new(&ferrite_ir::testing::DESC, 0x100));
-        Job { id, serial: 0, generation: 0, block, opts: CompileOptions::default(), heat: Arc::new(AtomicU32::new(heat)) }
+        Job { id, serial: 0, generation: 0, block, opts: CompileOptions::default(), heat: Heat { counted: Arc::new(AtomicU32::new(heat)), baseline: None } }
     }
 
     #[test]
@@ -237,7 +255,7 @@ mod tests {
             q.jobs.push(job(id, heat));
         }
         // Heat changes after queueing count.
-        q.jobs[0].heat.store(7, Ordering::Relaxed);
+        q.jobs[0].heat.counted.store(7, Ordering::Relaxed);
         let order: Vec<u32> = std::iter::from_fn(|| q.take_hottest().map(|j| j.id)).collect();
         assert_eq!(order, [3, 4, 1, 2, 5]);
     }

@@ -2,7 +2,8 @@
 //! and act on how it left.
 
 use crate::cache::{jump_cache_index, BlockCache, Code, Tb, TbId};
-use crate::compiler::{Compiler, Job};
+use crate::compiler::{Compiler, Heat, Job};
+use ferrite_baseline::Baseline;
 use ferrite_ir::GuestCpu;
 use crate::stats::Stats;
 use ferrite_ir::exit::tag;
@@ -22,6 +23,10 @@ pub struct EngineConfig {
     pub jit: bool,
     /// Interpreted runs after which a block is queued for compilation.
     pub jit_threshold: u32,
+    /// Runs after which a block is compiled by the baseline compiler (tier 1, on the vCPU
+    /// thread, microseconds per block) until Cranelift's code replaces it; 0 turns tier 1 off.
+    /// Not in deterministic mode.
+    pub baseline_runs: u32,
     /// Deterministic mode: blocks count instructions against `icount_budget`.
     pub count_insns: bool,
     /// Size of the JIT's code arena in bytes.
@@ -34,7 +39,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { jit: true, jit_threshold: 300, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
+        EngineConfig { jit: true, jit_threshold: 300, baseline_runs: 2, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
     }
 }
 
@@ -65,6 +70,9 @@ pub struct Engine {
     cfg: EngineConfig,
     pub(crate) cache: BlockCache,
     compiler: Option<Compiler>,
+    /// Declared after the compiler: the compile thread reads baseline run counters, so the
+    /// baseline arena must outlive it.
+    baseline: Option<Baseline>,
     enter: Option<EnterFn>,
     pub(crate) interp: Interpreter,
     serial: u64,
@@ -83,6 +91,7 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
         let compiler = if cfg.jit { Some(Compiler::start(cfg.arena_bytes)?) } else { None };
         let enter = compiler.as_ref().map(|c| c.enter_fn());
+        let baseline = if cfg.jit && cfg.baseline_runs > 0 && !cfg.count_insns { Some(Baseline::new(cfg.arena_bytes)?) } else { None };
         let perf_map = if cfg.perf_map {
             let path = format!("/tmp/perf-{}.map", std::process::id());
             let f = std::fs::File::create(&path).map_err(|e| EngineError::PerfMap(format!("{path}: {e}")))?;
@@ -94,6 +103,7 @@ impl Engine {
             cfg,
             cache: BlockCache::new(),
             compiler,
+            baseline,
             enter,
             interp: Interpreter::new(),
             serial: 0,
@@ -116,6 +126,9 @@ impl Engine {
         self.cache.clear(hdr);
         if let Some(c) = &mut self.compiler {
             c.reset();
+        }
+        if let Some(b) = &mut self.baseline {
+            b.reset();
         }
         self.stats.flushes += 1;
     }
@@ -273,10 +286,10 @@ impl Engine {
     /// Runs block `id`; returns how it left and whether it ran compiled.
     fn execute(&mut self, id: TbId, env: *mut CpuHeader) -> (Exit, bool) {
         let tb = self.cache.get(id).expect("looked-up block exists");
-        if let (Code::Compiled(c), Some(enter)) = (tb.code, self.enter) {
+        if let (Some(entry), Some(enter)) = (tb.entry(), self.enter) {
             self.stats.jit_entries += 1;
             // SAFETY: the code was compiled for this guest and this mode; env is live.
-            let ret = unsafe { enter(c.entry, env) };
+            let ret = unsafe { enter(entry, env) };
             // SAFETY: live header.
             let hdr = unsafe { &*env };
             return (Exit::decode(ret, hdr.pc, hdr.exit_slot), true);
@@ -289,8 +302,10 @@ impl Engine {
         (interpret(&mut self.interp, tb, env, self.cfg.count_insns), false)
     }
 
-    /// Counts an interpreted run of `id` and queues it for the JIT once it is hot (translating
-    /// it again: the cache keeps no IR).
+    /// Counts an interpreted run of `id`, compiles it with the baseline compiler once it has
+    /// run a few times, and queues it for Cranelift once it is hot (translating it again: the
+    /// cache keeps no IR). Baseline code counts its own runs and comes back here (with a
+    /// request exit) when its count reaches the next point where this policy looks again.
     fn maybe_compile(&mut self, cpu: &mut dyn GuestCpu, id: TbId, env: *mut CpuHeader) {
         let generation = self.cache.generation;
         let count_insns = self.cfg.count_insns;
@@ -301,24 +316,35 @@ impl Engine {
         if !matches!(tb.code, Code::Interp) {
             return;
         }
-        tb.runs += 1;
+        if tb.baseline.is_none() {
+            tb.runs += 1;
+        }
+        let runs = tb.total_runs();
         // With the compile thread idle, straight-line code is compiled early (a workload that
         // has just started, such as the first pass over a new I/O path, would otherwise run
         // it interpreted for hundreds of requests); while the thread is behind, only what is
         // hot. Loops always wait for the full threshold: by then the blocks around them have
         // run enough to be compiled with them as one region.
         let eager = (full / EAGER_DIVISOR).max(MIN_EAGER_RUNS).min(full);
-        let threshold = if tb.runs >= full {
+        // With baseline code (tier 1) the early compiles are not worth their round trips
+        // through the run loop: only what is hot goes to Cranelift.
+        let tier1 = self.baseline.is_some();
+        let threshold = if runs >= full {
             full
-        } else if idle && !count_insns && tb.runs % eager == 0 && !self.on_loop(id, eager) {
+        } else if !tier1 && idle && !count_insns && runs % eager == 0 && !self.on_loop(id, eager) {
             eager
         } else {
+            self.tier1(id, runs, full, env);
             return;
         };
         let tb = self.cache.get_mut(id).expect("looked-up block exists");
         tb.code = Code::Queued;
-        let heat = Arc::new(AtomicU32::new(0));
-        tb.heat = Some(heat.clone());
+        let counted = Arc::new(AtomicU32::new(0));
+        tb.heat = Some(counted.clone());
+        let heat = Heat { counted, baseline: tb.baseline.map(|b| (b.counter, b.counter.runs())) };
+        if let Some(b) = tb.baseline {
+            b.counter.set_limit(u32::MAX);
+        }
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
         // Deterministic mode charges whole blocks to the budget at entry: no regions there.
         let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE) } else { self.build_region(cpu, env, id, threshold) };
@@ -336,11 +362,15 @@ impl Engine {
             heat,
         });
         if let Some(cold) = evicted {
-            // Back to the interpreter; it may be queued again once it has run as often again.
+            // Back to the lower tiers; it may be queued again once it has run as often again.
             if let Some(t) = self.cache.get_mut(cold.id).filter(|t| t.serial == cold.serial) {
                 t.code = Code::Interp;
                 t.heat = None;
                 t.runs = 0;
+                if let Some(b) = t.baseline {
+                    t.baseline_base = b.counter.runs();
+                    b.counter.set_limit(t.baseline_base.wrapping_add(eager));
+                }
             }
             self.stats.compile_evictions += 1;
         }
@@ -348,6 +378,38 @@ impl Engine {
             if let Some(done) = compiler.wait() {
                 self.finish_compile(done, env);
             }
+        }
+    }
+
+    /// Tier 1 for block `id`, which has run `runs` times and is not queued: compiles it with
+    /// the baseline compiler once it has run `baseline_runs` times, and makes its baseline code
+    /// come back to the run loop when it has run `next` times.
+    fn tier1(&mut self, id: TbId, runs: u32, next: u32, env: *mut CpuHeader) {
+        let Some(base) = self.baseline.as_mut() else { return };
+        let tb = self.cache.get_mut(id).expect("looked-up block exists");
+        let more = next.saturating_sub(runs).max(1);
+        if let Some(b) = tb.baseline {
+            b.counter.set_limit(b.counter.runs().wrapping_add(more));
+            return;
+        }
+        if runs < self.cfg.baseline_runs {
+            return;
+        }
+        let t0 = Instant::now();
+        match base.compile(&tb.prog, tb.key, more) {
+            Ok(b) => {
+                self.stats.baseline_blocks += 1;
+                self.stats.baseline_bytes += b.code.code_size as u64;
+                self.stats.baseline_time += t0.elapsed();
+                if let Some(m) = &mut self.perf_map {
+                    use std::io::Write;
+                    let _ = writeln!(m, "{:x} {:x} guest_{:08x}_tier1", b.code.entry, b.code.code_size, tb.vpc);
+                }
+                self.cache.set_baseline(id, b);
+            }
+            // Start over, as when Cranelift's arena fills.
+            Err(JitError::ArenaFull) => self.flush(env),
+            Err(e) => tracing::debug!(target: "jit", "block {:#x} stays interpreted: {e}", tb.vpc),
         }
     }
 
@@ -418,7 +480,8 @@ impl Engine {
                 }
                 self.stats.compiled_blocks += 1;
                 self.stats.code_bytes += c.code_size as u64;
-                self.cache.set_compiled(done.id, c);
+                // SAFETY: live header, not in generated code.
+                self.cache.set_compiled(done.id, c, unsafe { &mut *env });
             }
             Ok(_) => {}
             Err(JitError::ArenaFull) => {

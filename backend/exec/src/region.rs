@@ -95,6 +95,6 @@ impl Engine {
     /// for its host registers), reached through a link.
     fn warm(&self, phys: u64, pc: u64, key: u64, threshold: u32) -> Option<&Tb> {
         let tb = self.cache.find(phys, pc, key).and_then(|t| self.cache.get(t))?;
-        (matches!(tb.code, Code::Interp) && tb.runs.saturating_mul(4) >= threshold).then_some(tb)
+        (matches!(tb.code, Code::Interp) && tb.total_runs().saturating_mul(4) >= threshold).then_some(tb)
     }
 }

@@ -11,6 +11,12 @@ pub struct Stats {
     pub translated_insns: u64,
     /// Time spent translating (decode, IR, passes).
     pub translate_time: Duration,
+    /// Blocks compiled by the baseline compiler (tier 1).
+    pub baseline_blocks: u64,
+    /// Time the baseline compiler took (on the vCPU thread).
+    pub baseline_time: Duration,
+    /// Host code bytes it produced.
+    pub baseline_bytes: u64,
     /// Blocks compiled by the JIT.
     pub compiled_blocks: u64,
     /// Further blocks compiled into those as members of their regions.
@@ -45,13 +51,16 @@ impl Stats {
     /// A human-readable summary.
     pub fn report(&self) -> String {
         format!(
-            "translated {} blocks / {} insns in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s, {} refused, {} evicted from the queue; \
+            "translated {} blocks / {} insns in {:.3}s; baseline-compiled {} blocks ({} KiB) in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s, {} refused, {} evicted from the queue; \
              interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
              jump cache hits {} misses {}; \
              exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}",
             self.translated_blocks,
             self.translated_insns,
             self.translate_time.as_secs_f64(),
+            self.baseline_blocks,
+            self.baseline_bytes / 1024,
+            self.baseline_time.as_secs_f64(),
             self.compiled_blocks,
             self.region_members,
             self.code_bytes / 1024,

@@ -261,7 +261,8 @@ fn exit_requests_stop_a_chained_loop() {
 
 #[test]
 fn with_the_compiler_idle_straight_line_code_is_compiled_early_and_loops_wait() {
-    let cfg = EngineConfig { jit: true, jit_threshold: 64, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
+    // (Without tier 1: with baseline code, only hot blocks go to Cranelift.)
+    let cfg = EngineConfig { jit: true, jit_threshold: 64, baseline_runs: 0, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
     // A block that jumps through a register to another that branches back: no block leads
     // back to itself through direct exits, so neither is a loop the JIT could compile whole.
     let mut prog = vec![
@@ -288,4 +289,38 @@ fn with_the_compiler_idle_straight_line_code_is_compiled_early_and_loops_wait() 
     assert_eq!(e.run(&mut t), Stop::Halted);
     assert_eq!(t.m.cpu.r[0], 30);
     assert_eq!(e.stats.compiled_blocks, 0, "{}", e.stats.report());
+}
+
+#[test]
+fn warm_blocks_run_as_baseline_code_until_cranelift_code_replaces_them() {
+    let cfg = EngineConfig { jit: true, jit_threshold: 200, baseline_runs: 2, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
+    // A loop of two blocks (the second jumps back through a register, so no region forms):
+    // 30 iterations make it warm, not hot.
+    let looped = |n: i16| {
+        let mut prog = vec![
+            insn(ADDI, 1, n),  // 0x1000: r1 = n
+            insn(ADDI, 0, 1),  // 0x1004: r0 += 1
+            insn(JR, 2, 0),    // 0x1008: to r2 (0x1040)
+        ];
+        prog.resize(16, insn(HALT, 0, 0));
+        prog.extend([insn(ADDI, 1, -1), insn(BNEZ, 1, -16), insn(HALT, 0, 0)]);
+        let mut t = toy(&prog);
+        t.m.cpu.r[2] = 0x1040;
+        t
+    };
+    let mut t = looped(30);
+    let mut e = Engine::new(cfg.clone()).unwrap();
+    assert_eq!(e.run(&mut t), Stop::Halted);
+    assert_eq!(t.m.cpu.r[0], 30);
+    assert!(e.stats.baseline_blocks >= 2, "{}", e.stats.report());
+    assert_eq!(e.stats.compiled_blocks, 0, "{}", e.stats.report());
+    assert!(e.stats.interp_runs <= 6, "each block is interpreted at most twice: {}", e.stats.report());
+
+    // 1000 iterations: the blocks get hot and Cranelift's code takes over, links included.
+    let mut t = looped(1000);
+    let mut e = Engine::new(cfg).unwrap();
+    assert_eq!(e.run(&mut t), Stop::Halted);
+    assert_eq!(t.m.cpu.r[0], 1000);
+    assert!(e.stats.compiled_blocks >= 2, "{}", e.stats.report());
+    assert!(e.stats.jit_entries < 200, "the loop ran chained, not from the run loop: {}", e.stats.report());
 }

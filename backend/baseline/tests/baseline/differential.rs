@@ -27,7 +27,7 @@ fn differential(first_seed: u64, count: u64, cfg: Config) {
         let mut a = machine(regs, seed);
         let mut b = machine(regs, seed);
         let ea = run_interp(&block, &mut a);
-        let code = base.compile(&Program::new(&block), u32::MAX).expect("compile").code;
+        let code = base.compile(&Program::new(&block), 0, u32::MAX).expect("compile").code;
         let eb = enter(&jit, code.entry, code.slots, &mut b, &block);
         let (oa, ob) = (outcome(&a, ea), outcome(&b, eb));
         let ram = ram_difference(&a, &b);
@@ -69,7 +69,7 @@ fn the_run_counter_stops_the_block_at_its_limit() {
     let jit = Jit::new(1 << 20).unwrap();
     let mut base = Baseline::new(1 << 20).unwrap();
     let block = (1..).map(|s| gen::block(s, Config { max_ops: 12, max_bbs: 1, nan_pairs: false })).find(|b| b.insts.iter().any(|i| i.op == Opcode::SetReg)).unwrap();
-    let c = base.compile(&Program::new(&block), 3).unwrap();
+    let c = base.compile(&Program::new(&block), 0, 3).unwrap();
     let regs = [1, 2, 3, 4, 5];
     for run in 1..=4u32 {
         let mut m = machine(regs, 7);
