@@ -91,10 +91,8 @@ impl Alu {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Shift {
     Rol = 0,
-    Ror = 1,
     Shl = 4,
     Shr = 5,
-    Sar = 7,
 }
 
 /// A jump target.
@@ -276,10 +274,6 @@ impl Asm {
         // (The B8 width only forces a REX for sil/dil; the operation itself is 32-bit.)
     }
 
-    /// Zero-extends the low 16 bits of `src` into `dst`.
-    pub(crate) fn movzx16(&mut self, dst: R, src: R) {
-        self.inst(W::B32, &[0x0f, 0xb7], dst, Rm::Reg(src));
-    }
 
     /// `lea dst, [m]`.
     pub(crate) fn lea(&mut self, dst: R, m: Mem) {
@@ -345,15 +339,7 @@ impl Asm {
         self.byte(n);
     }
 
-    /// `neg dst`.
-    pub(crate) fn neg(&mut self, w: W, dst: R) {
-        self.inst(w, &[0xf7], 3, Rm::Reg(dst));
-    }
 
-    /// `not dst`.
-    pub(crate) fn not(&mut self, w: W, dst: R) {
-        self.inst(w, &[0xf7], 2, Rm::Reg(dst));
-    }
 
     /// `bswap dst` (32 or 64 bits; no ModRM byte).
     pub(crate) fn bswap(&mut self, w: W, dst: R) {

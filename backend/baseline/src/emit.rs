@@ -14,7 +14,7 @@
 
 use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, W};
 use ferrite_ir::exit::tag;
-use ferrite_ir::interp::{eval_generic, Op, Program, Slot};
+use ferrite_ir::interp::{eval_generic, CallSite, Op, Program, Slot};
 use ferrite_ir::{IntCC, Type};
 use ferrite_softmmu::{
     jump_cache_index, slow_path, CpuHeader, Endian, JumpCacheEntry, MemOp, SoftTlb, TlbEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_BITS,
@@ -65,13 +65,81 @@ pub(crate) fn is_generic(op: &Op) -> bool {
     }
 }
 
-/// The slots an op reads.
-fn operands(op: &Op) -> ([Slot; 3], usize) {
+/// The slots an op reads (`calls`: the program's call sites).
+fn reads(op: &Op, calls: &[CallSite]) -> ([Slot; 4], usize) {
     match *op {
-        Op::Icmp { a, b, .. } | Op::Binary { a, b, .. } | Op::Fcmp { a, b, .. } => ([a, b, 0], 2),
-        Op::Unary { a, .. } | Op::Convert { a, .. } => ([a, 0, 0], 1),
-        Op::Ternary { a, b, c, .. } | Op::Carry { a, b, c, .. } => ([a, b, c], 3),
-        _ => ([0; 3], 0),
+        Op::Set8 { s, .. } | Op::Set16 { s, .. } | Op::Set32 { s, .. } | Op::Set64 { s, .. } | Op::SetLocal { s, .. } => ([s, 0, 0, 0], 1),
+        Op::Add { a, b, .. }
+        | Op::Sub { a, b, .. }
+        | Op::Mul { a, b, .. }
+        | Op::And { a, b, .. }
+        | Op::Or { a, b, .. }
+        | Op::Xor { a, b, .. }
+        | Op::Shl { a, b, .. }
+        | Op::ShrU { a, b, .. }
+        | Op::Icmp { a, b, .. }
+        | Op::Binary { a, b, .. }
+        | Op::Fcmp { a, b, .. }
+        | Op::Store { a, s: b, .. } => ([a, b, 0, 0], 2),
+        Op::Trunc { a, .. } | Op::Unary { a, .. } | Op::Convert { a, .. } | Op::Load { a, .. } => ([a, 0, 0, 0], 1),
+        Op::Select { c, a, b, .. } | Op::Ternary { a, b, c, .. } | Op::Carry { a, b, c, .. } => ([a, b, c, 0], 3),
+        Op::Branch { c, .. } => ([c, 0, 0, 0], 1),
+        Op::ExitDynamic { s } | Op::ExitSyncDynamic { s } | Op::Raise { s, .. } => ([s, 0, 0, 0], 1),
+        Op::Call { site, .. } => {
+            let c = &calls[site as usize];
+            (c.args, c.nargs as usize)
+        }
+        _ => ([0; 4], 0),
+    }
+}
+
+/// Per op: whether its result can stay in `rax` for the next op instead of going to the
+/// frame. That holds when the next op, in the same basic block, is the value's only reader
+/// and takes its operands in registers: every expansion below reads all its operands before
+/// anything else writes `rax`, and reads into `rax` last.
+fn kept_in_rax(p: &Program, targets: &[bool]) -> Vec<bool> {
+    let ops = p.ops();
+    let mut uses = vec![0u32; p.n_slots()];
+    for op in ops {
+        let (r, n) = reads(op, p.calls());
+        for &x in &r[..n] {
+            uses[x as usize] += 1;
+        }
+    }
+    let mut keep = vec![false; ops.len()];
+    for i in 0..ops.len().saturating_sub(1) {
+        let Some(d) = result(&ops[i]) else { continue };
+        let next = &ops[i + 1];
+        if uses[d as usize] == 1 && !targets[i + 1] && !is_generic(next) {
+            let (r, n) = reads(next, p.calls());
+            keep[i] = r[..n].contains(&d);
+        }
+    }
+    keep
+}
+
+/// The slot an op writes, for the ops whose expansion leaves it in `rax`.
+fn result(op: &Op) -> Option<Slot> {
+    match *op {
+        Op::Get8 { d, .. }
+        | Op::Get16 { d, .. }
+        | Op::Get32 { d, .. }
+        | Op::Get64 { d, .. }
+        | Op::GetLocal { d, .. }
+        | Op::Add { d, .. }
+        | Op::Sub { d, .. }
+        | Op::Mul { d, .. }
+        | Op::And { d, .. }
+        | Op::Or { d, .. }
+        | Op::Xor { d, .. }
+        | Op::Shl { d, .. }
+        | Op::ShrU { d, .. }
+        | Op::Trunc { d, .. }
+        | Op::Select { d, .. }
+        | Op::Load { d, .. }
+        | Op::Call { d, .. } => Some(d),
+        Op::Icmp { d, .. } if !is_generic(op) => Some(d),
+        _ => None,
     }
 }
 
@@ -85,7 +153,16 @@ enum Cold {
 
 /// Emits `p` into `a`. `data` gives the addresses the code refers to.
 pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data) {
-    let mut e = Emitter { a, p, frame: frame_bytes(p), cold: Vec::new(), fault_labels: vec![None; p.sites().len()] };
+    let mut e = Emitter {
+        a,
+        p,
+        frame: frame_bytes(p),
+        cold: Vec::new(),
+        fault_labels: vec![None; p.sites().len()],
+        keep_current: false,
+        in_rax: None,
+        left_in_rax: None,
+    };
     e.body(data);
 }
 
@@ -102,6 +179,12 @@ struct Emitter<'a> {
     cold: Vec<Cold>,
     /// Per site: the label of its fault exit, once something jumps there.
     fault_labels: Vec<Option<Label>>,
+    /// The current op's result stays in `rax` (see [`kept_in_rax`]).
+    keep_current: bool,
+    /// The slot the previous op left in `rax`, for the current op.
+    in_rax: Option<Slot>,
+    /// The slot the current op leaves in `rax`.
+    left_in_rax: Option<Slot>,
 }
 
 /// Width of an access of `size` bytes.
@@ -129,15 +212,27 @@ impl Emitter<'_> {
 
     /// Loads slot `s` into `r`.
     fn get(&mut self, r: R, s: Slot) {
+        if self.in_rax == Some(s) {
+            if r != RAX {
+                self.a.mov_rr(r, RAX);
+            }
+            return;
+        }
         match self.konst(s) {
             Some(k) => self.a.mov_imm(r, k),
             None => self.a.load(W::B64, r, self.slot(s)),
         }
     }
 
-    fn put(&mut self, s: Slot, r: R) {
-        let m = self.slot(s);
-        self.a.store(W::B64, m, r);
+    /// Stores the current op's result, in `rax`, to slot `s` (unless the next op takes it
+    /// from `rax`).
+    fn put(&mut self, s: Slot) {
+        if self.keep_current {
+            self.left_in_rax = Some(s);
+        } else {
+            let m = self.slot(s);
+            self.a.store(W::B64, m, RAX);
+        }
     }
 
     /// `r &= m` for a type mask.
@@ -167,7 +262,7 @@ impl Emitter<'_> {
 
     fn body(&mut self, data: &Data) {
         let ops = self.p.ops();
-        let mut targets = vec![None; ops.len()];
+        let mut targets: Vec<Option<Label>> = vec![None; ops.len()];
         for op in ops {
             let ts: &[u32] = match op {
                 Op::Jump { to, .. } | Op::Chain { to, .. } => &[*to],
@@ -180,6 +275,7 @@ impl Emitter<'_> {
                 }
             }
         }
+        let keep = kept_in_rax(self.p, &targets.iter().map(Option::is_some).collect::<Vec<_>>());
         let epilogue = self.a.new_label();
         let request = self.a.new_label();
         self.prologue(data, request);
@@ -187,6 +283,8 @@ impl Emitter<'_> {
             if let Some(l) = targets[i] {
                 self.a.bind(l);
             }
+            self.in_rax = self.left_in_rax.take();
+            self.keep_current = keep[i];
             let label = |t: u32| targets[t as usize].expect("jump targets have labels");
             match *op {
                 Op::Jump { to, from } => {
@@ -310,7 +408,7 @@ impl Emitter<'_> {
         let n_consts = self.p.consts().len();
         let mut need = vec![false; n_consts];
         for op in self.p.ops().iter().filter(|o| is_generic(o)) {
-            let (s, n) = operands(op);
+            let (s, n) = reads(op, self.p.calls());
             for &x in &s[..n] {
                 if (x as usize) < n_consts {
                     need[x as usize] = true;
@@ -319,7 +417,8 @@ impl Emitter<'_> {
         }
         for (k, _) in need.iter().enumerate().filter(|(_, n)| **n) {
             self.a.mov_imm(RAX, self.p.consts()[k]);
-            self.put(k as Slot, RAX);
+            let m = self.slot(k as Slot);
+            self.a.store(W::B64, m, RAX);
         }
     }
 
@@ -457,7 +556,7 @@ impl Emitter<'_> {
             Op::GetLocal { d, l } => {
                 let m = self.local(l);
                 self.a.load(W::B64, RAX, m);
-                self.put(d, RAX);
+                self.put(d);
             }
             Op::SetLocal { s, l } => {
                 self.get(RAX, s);
@@ -470,32 +569,32 @@ impl Emitter<'_> {
             Op::Or { d, a, b } => self.alu(Alu::Or, d, a, b, u64::MAX),
             Op::Xor { d, a, b } => self.alu(Alu::Xor, d, a, b, u64::MAX),
             Op::Mul { d, a, b, m } => {
-                self.get(RAX, a);
                 self.get(RCX, b);
+                self.get(RAX, a);
                 let w = if m == u32::MAX as u64 { W::B32 } else { W::B64 };
                 self.a.imul_rr(w, RAX, RCX);
                 self.mask(RAX, m);
-                self.put(d, RAX);
+                self.put(d);
             }
             Op::Shl { d, a, b, m } => self.shift(Shift::Shl, d, a, b, m.count_ones(), m),
             Op::ShrU { d, a, b, bits } => self.shift(Shift::Shr, d, a, b, bits, u64::MAX),
             Op::Trunc { d, a, m } => {
                 self.get(RAX, a);
                 self.mask(RAX, m);
-                self.put(d, RAX);
+                self.put(d);
             }
             Op::Select { d, c, a, b } => {
-                self.get(RAX, a);
-                self.get(RCX, b);
                 self.get(RDX, c);
+                self.get(RCX, b);
+                self.get(RAX, a);
                 self.a.test_r8_imm(RDX, 1);
                 self.a.cmov(Cc::E, RAX, RCX);
-                self.put(d, RAX);
+                self.put(d);
             }
             Op::Icmp { d, a, b, cc, ty } if !is_generic(op) => {
                 let w = if ty == Type::I32 { W::B32 } else { W::B64 };
-                self.get(RAX, a);
                 self.get(RCX, b);
+                self.get(RAX, a);
                 self.a.alu_rr(w, Alu::Cmp, RAX, RCX);
                 let cc = match cc {
                     IntCC::Eq => Cc::E,
@@ -511,7 +610,7 @@ impl Emitter<'_> {
                 };
                 self.a.setcc(cc, RAX);
                 self.a.movzx8(RAX, RAX);
-                self.put(d, RAX);
+                self.put(d);
             }
             Op::Load { d, a, memop, m, at } => self.load(d, a, MemOp(memop), m, at),
             Op::Store { a, s, memop, at } => self.store(a, s, MemOp(memop), at),
@@ -533,7 +632,7 @@ impl Emitter<'_> {
                     self.a.jcc(Cc::Ne, fault);
                 }
                 self.mask(RAX, c.ret_mask);
-                self.put(d, RAX);
+                self.put(d);
             }
             _ => {
                 debug_assert!(is_generic(op), "{op:?} has no expansion");
@@ -547,7 +646,7 @@ impl Emitter<'_> {
 
     fn get_reg(&mut self, w: W, d: Slot, off: u32) {
         self.a.load(w, RAX, mem(RBX, off as i32));
-        self.put(d, RAX);
+        self.put(d);
     }
 
     fn set_reg(&mut self, w: W, s: Slot, off: u32) {
@@ -558,28 +657,34 @@ impl Emitter<'_> {
     /// `d = (a op b) & m`.
     fn alu(&mut self, op: Alu, d: Slot, a: Slot, b: Slot, m: u64) {
         let w = if m == u32::MAX as u64 { W::B32 } else { W::B64 };
-        self.get(RAX, a);
         match self.konst(b).and_then(|k| i32::try_from(k as i64).ok().or((w == W::B32).then_some(k as u32 as i32))) {
-            Some(k) => self.a.alu_ri(w, op, RAX, k),
+            Some(k) => {
+                self.get(RAX, a);
+                self.a.alu_ri(w, op, RAX, k);
+            }
             None => {
                 self.get(RCX, b);
+                self.get(RAX, a);
                 self.a.alu_rr(w, op, RAX, RCX);
             }
         }
         if w == W::B64 {
             self.mask(RAX, m);
         }
-        self.put(d, RAX);
+        self.put(d);
     }
 
     /// `d = (a shift (b & (bits - 1))) & m` on zero-extended values.
     fn shift(&mut self, op: Shift, d: Slot, a: Slot, b: Slot, bits: u32, m: u64) {
         let w = if bits == 32 { W::B32 } else { W::B64 };
-        self.get(RAX, a);
         match self.konst(b) {
-            Some(k) => self.a.shift_imm(w, op, RAX, (k & (bits as u64 - 1)) as u8),
+            Some(k) => {
+                self.get(RAX, a);
+                self.a.shift_imm(w, op, RAX, (k & (bits as u64 - 1)) as u8);
+            }
             None => {
                 self.get(RCX, b);
+                self.get(RAX, a);
                 if bits < 32 {
                     self.a.alu_ri(W::B32, Alu::And, RCX, bits as i32 - 1);
                 }
@@ -589,7 +694,7 @@ impl Emitter<'_> {
         if bits < 32 {
             self.mask(RAX, m);
         }
-        self.put(d, RAX);
+        self.put(d);
     }
 
     /// The soft-TLB check for an access of `op` at the address in `rsi`: on a hit, `rsi`
@@ -633,7 +738,7 @@ impl Emitter<'_> {
         let back = self.a.new_label();
         self.a.bind(back);
         self.mask(RAX, m);
-        self.put(d, RAX);
+        self.put(d);
         let fault = self.fault_label(at);
         self.cold.push(Cold::Slow { at: slow, store: false, memop: op.0, fault, back });
     }

@@ -32,7 +32,7 @@ impl FerriteRunner {
         let space = Arc::new(AddressSpace::new());
         space.add_ram("ram", 0, Arc::new(Ram::new(1 << 30)?))?;
         let cpu = PpcCpu::new(&space, 0, ManualClock::new(), None);
-        let engine = Engine::new(EngineConfig { jit, jit_threshold: 1, sync_compile: true, count_insns: true, arena_bytes: 64 << 20, perf_map: false })?;
+        let engine = Engine::new(EngineConfig { jit, jit_threshold: 1, sync_compile: true, count_insns: true, arena_bytes: 64 << 20, perf_map: false, baseline_runs: 0 })?;
         space.write_ram(SENTINEL as u64, &0x4400_0002u32.to_be_bytes())?;
         Ok(FerriteRunner { space, cpu, engine })
     }
