@@ -300,9 +300,10 @@ impl Emitter<'_> {
                     self.a.jmp(label(to));
                 }
                 Op::Branch { c, t, f, from } => {
+                    // The condition first: it may be in rax, which leave_bb writes.
+                    self.get(RDX, c);
                     self.leave_bb(from);
-                    self.get(RAX, c);
-                    self.a.test_r8_imm(RAX, 1);
+                    self.a.test_r8_imm(RDX, 1);
                     self.a.jcc(Cc::Ne, label(t));
                     if f as usize != i + 1 {
                         self.a.jmp(label(f));

@@ -20,7 +20,8 @@ fn differential(first_seed: u64, count: u64, cfg: Config) {
     let mut seen_ops = HashSet::new();
     let mut seen_exits = HashSet::new();
     for seed in first_seed..first_seed + count {
-        let block = gen::block(seed, cfg);
+        // Every other block at a kernel address (PCs that need 64-bit immediates).
+        let block = gen::block_at(seed, cfg, if seed % 2 == 0 { 0x1000 } else { 0xc000_1000 });
         seen_ops.extend(block.insts.iter().map(|i| i.op));
         let mut rng = Rng(seed ^ 0x5555_5555_5555_5555);
         let regs = [rng.interesting(), rng.interesting(), rng.interesting(), rng.interesting(), rng.interesting()];

@@ -135,9 +135,15 @@ pub struct Gen<'a> {
 
 /// Generates one verified block from `seed`.
 pub fn block(seed: u64, cfg: Config) -> Block {
-    let mut blk = Block::new(&GEN_DESC, 0x1000);
+    block_at(seed, cfg, 0x1000)
+}
+
+/// Generates one verified block from `seed` whose code starts at guest PC `pc` (kernel-like
+/// addresses do not fit a sign-extended 32-bit immediate).
+pub fn block_at(seed: u64, cfg: Config, pc: u64) -> Block {
+    let mut blk = Block::new(&GEN_DESC, pc);
     {
-        let mut g = Gen { rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), b: Builder::new(&mut blk), cfg, pool: vec![], locals: vec![], pc: 0x1000 };
+        let mut g = Gen { rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), b: Builder::new(&mut blk), cfg, pool: vec![], locals: vec![], pc };
         g.body();
     }
     if let Err(e) = verify(&blk) {
