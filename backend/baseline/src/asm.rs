@@ -91,8 +91,10 @@ impl Alu {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Shift {
     Rol = 0,
+    Ror = 1,
     Shl = 4,
     Shr = 5,
+    Sar = 7,
 }
 
 /// A jump target.
@@ -274,7 +276,6 @@ impl Asm {
         // (The B8 width only forces a REX for sil/dil; the operation itself is 32-bit.)
     }
 
-
     /// `lea dst, [m]`.
     pub(crate) fn lea(&mut self, dst: R, m: Mem) {
         self.inst(W::B64, &[0x8d], dst, Rm::Mem(m));
@@ -340,6 +341,16 @@ impl Asm {
     }
 
 
+
+    /// `neg dst`.
+    pub(crate) fn neg(&mut self, w: W, dst: R) {
+        self.inst(w, &[0xf7], 3, Rm::Reg(dst));
+    }
+
+    /// `not dst`.
+    pub(crate) fn not(&mut self, w: W, dst: R) {
+        self.inst(w, &[0xf7], 2, Rm::Reg(dst));
+    }
 
     /// `bswap dst` (32 or 64 bits; no ModRM byte).
     pub(crate) fn bswap(&mut self, w: W, dst: R) {

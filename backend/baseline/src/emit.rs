@@ -15,7 +15,7 @@
 use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, W};
 use ferrite_ir::exit::tag;
 use ferrite_ir::interp::{eval_generic, CallSite, Op, Program, Slot};
-use ferrite_ir::{IntCC, Type};
+use ferrite_ir::{IntCC, Opcode, Type};
 use ferrite_softmmu::{
     jump_cache_index, slow_path, CpuHeader, Endian, JumpCacheEntry, MemOp, SoftTlb, TlbEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_BITS,
     PAGE_MASK, TLB_ENTRIES,
@@ -56,10 +56,15 @@ pub(crate) struct Data {
     pub(crate) mode_key: u64,
 }
 
-/// Whether `op` runs through `eval_generic`.
+/// Whether `op` runs through `eval_generic` (everything without an expansion below: the
+/// float ops, conversions, carries, division and the narrow integer types are rare in the
+/// code tier 1 runs).
 pub(crate) fn is_generic(op: &Op) -> bool {
+    let wide = |ty: Type| matches!(ty, Type::I32 | Type::I64);
     match *op {
-        Op::Icmp { ty, .. } => !matches!(ty, Type::I32 | Type::I64),
+        Op::Icmp { ty, .. } => !wide(ty),
+        Op::Binary { op: Opcode::Rotl | Opcode::Rotr | Opcode::ShrS, ty, .. } => !wide(ty),
+        Op::Unary { op: Opcode::Not | Opcode::Neg, ty, .. } => !wide(ty),
         Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } | Op::Fcmp { .. } => true,
         _ => false,
     }
@@ -138,7 +143,7 @@ fn result(op: &Op) -> Option<Slot> {
         | Op::Select { d, .. }
         | Op::Load { d, .. }
         | Op::Call { d, .. } => Some(d),
-        Op::Icmp { d, .. } if !is_generic(op) => Some(d),
+        Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } if !is_generic(op) => Some(d),
         _ => None,
     }
 }
@@ -611,6 +616,25 @@ impl Emitter<'_> {
                 };
                 self.a.setcc(cc, RAX);
                 self.a.movzx8(RAX, RAX);
+                self.put(d);
+            }
+            Op::Binary { d, a, b, op: bop, ty } if !is_generic(op) => {
+                let sh = match bop {
+                    Opcode::Rotl => Shift::Rol,
+                    Opcode::Rotr => Shift::Ror,
+                    _ => Shift::Sar,
+                };
+                // 32- and 64-bit forms only: their counts wrap as the IR's do.
+                self.shift(sh, d, a, b, ty.bits(), u64::MAX);
+            }
+            Op::Unary { d, a, op: uop, ty } if !is_generic(op) => {
+                let w = if ty == Type::I32 { W::B32 } else { W::B64 };
+                self.get(RAX, a);
+                if uop == Opcode::Not {
+                    self.a.not(w, RAX);
+                } else {
+                    self.a.neg(w, RAX);
+                }
                 self.put(d);
             }
             Op::Load { d, a, memop, m, at } => self.load(d, a, MemOp(memop), m, at),

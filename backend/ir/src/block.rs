@@ -135,6 +135,9 @@ impl GuestDesc {
     }
 }
 
+/// IR instructions reserved for a new block (a guest block of ~10 instructions needs ~100).
+const TYPICAL_INSTS: usize = 160;
+
 /// One translation unit: the IR of one guest block, entered at `bbs[0]`.
 #[derive(Clone, Debug)]
 pub struct Block {
@@ -155,7 +158,10 @@ pub struct Block {
 impl Block {
     /// An empty block for `desc` starting at `vpc`.
     pub fn new(desc: &'static GuestDesc, vpc: u64) -> Block {
-        Block { desc, vpc, n_insns: 0, insts: Vec::new(), bbs: vec![BasicBlock::default()], locals: Vec::new() }
+        // Room for a typical translation up front: growing from empty costs a run of
+        // reallocations on every one of the tens of thousands of blocks a boot translates.
+        let entry = BasicBlock { insts: Vec::with_capacity(TYPICAL_INSTS) };
+        Block { desc, vpc, n_insns: 0, insts: Vec::with_capacity(TYPICAL_INSTS), bbs: vec![entry], locals: Vec::new() }
     }
 
     /// The instruction defining `v`.

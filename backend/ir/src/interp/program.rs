@@ -163,10 +163,21 @@ impl Program {
             assert!(x != u32::MAX, "operand without a slot (unverified block?)");
             x
         };
-        let mut sites: Vec<Site> = Vec::new();
+        // Exact sizes, so that nothing grows or needs shrinking (tens of thousands of programs
+        // are made, and those that stay cached keep no spare capacity).
+        let (mut n_ops, mut n_sites, mut n_calls) = (0, 0, 0);
+        for bb in &block.bbs {
+            for &ii in &bb.insts {
+                let op = block.insts[ii as usize].op;
+                n_ops += !matches!(op, Opcode::Nop | Opcode::Const | Opcode::Zext | Opcode::InsnStart) as usize;
+                n_sites += matches!(op, Opcode::Load | Opcode::Store | Opcode::Call | Opcode::Raise) as usize;
+                n_calls += (op == Opcode::Call) as usize;
+            }
+        }
+        let mut sites: Vec<Site> = Vec::with_capacity(n_sites);
         let mut bb_marks: Vec<(u64, u64)> = Vec::with_capacity(block.bbs.len());
-        let mut ops = Vec::with_capacity(block.insts.len());
-        let mut calls = Vec::new();
+        let mut ops = Vec::with_capacity(n_ops);
+        let mut calls = Vec::with_capacity(n_calls);
         let mut bb_start = vec![0u32; block.bbs.len()];
         // Link-slot numbers: direct exits in instruction order, as in compiled code.
         let mut exit_index = vec![0u32; block.insts.len()];
@@ -323,12 +334,8 @@ impl Program {
                 _ => unreachable!(),
             }
         }
-        // Tens of thousands of programs stay cached: keep no spare capacity (ops were sized for
-        // every IR instruction, and constants and markers need none).
-        ops.shrink_to_fit();
-        calls.shrink_to_fit();
+        debug_assert!(ops.len() == n_ops && sites.len() == n_sites && calls.len() == n_calls);
         consts.shrink_to_fit();
-        sites.shrink_to_fit();
         Program { ops, calls, consts, sites, bb_marks, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
     }
 
