@@ -5,7 +5,7 @@
 //! common opcode/type pairs get their own variants so the run loop dispatches once per op.
 //!
 //! Three kinds of IR instruction cost no dispatch at all (a third of a typical block):
-//! constants live in the first slots, filled by one copy when the program starts; a
+//! constants live in the first slots (one per constant), filled by one copy when the program starts; a
 //! zero-extension shares its operand's slot (slots hold values zero-extended, and every value
 //! has its own slot, so the operand is never overwritten); and instruction markers are counted
 //! per basic block: a jump or branch adds its block's markers to the running count, and an op
@@ -112,34 +112,35 @@ impl Program {
     /// Flattens a verified block.
     pub fn new(block: &Block) -> Program {
         let mut slot_of = vec![u32::MAX; block.insts.len()];
-        // Constants first, each value once: their slots are filled in one copy at the start of
-        // each run.
-        let mut consts: Vec<u64> = Vec::new();
+        // Exact sizes, so that nothing grows or needs shrinking (tens of thousands of programs
+        // are made, and those that stay cached keep no spare capacity).
+        let (mut n_consts, mut n_ops, mut n_sites, mut n_calls) = (0, 0, 0, 0);
+        for bb in &block.bbs {
+            for &ii in &bb.insts {
+                let op = block.insts[ii as usize].op;
+                n_consts += (op == Opcode::Const) as u32;
+                n_ops += !matches!(op, Opcode::Nop | Opcode::Const | Opcode::Zext | Opcode::InsnStart) as usize;
+                n_sites += matches!(op, Opcode::Load | Opcode::Store | Opcode::Call | Opcode::Raise) as usize;
+                n_calls += (op == Opcode::Call) as usize;
+            }
+        }
+        // Constants take the first slots (filled by one copy at the start of each run), one
+        // each: finding duplicates costs more per translation than the copy saves on the few
+        // runs a program has before tier 1 compiles it. Then dense slot numbers for every
+        // other value-producing instruction that is placed; a zero-extension shares its
+        // operand's slot.
+        let mut consts: Vec<u64> = Vec::with_capacity(n_consts as usize);
+        let mut n_slots = n_consts;
         for bb in &block.bbs {
             for &ii in &bb.insts {
                 let inst = &block.insts[ii as usize];
                 if inst.op == Opcode::Const {
-                    // Blocks hold a few dozen constants: a linear search beats hashing.
-                    slot_of[ii as usize] = match consts.iter().position(|c| *c == inst.imm) {
-                        Some(k) => k as u32,
-                        None => {
-                            consts.push(inst.imm);
-                            consts.len() as u32 - 1
-                        }
-                    };
-                }
-            }
-        }
-        let mut n_slots = consts.len() as u32;
-        // Dense slot numbers for every other value-producing instruction that is placed; a
-        // zero-extension shares its operand's slot.
-        for bb in &block.bbs {
-            for &ii in &bb.insts {
-                let inst = &block.insts[ii as usize];
-                if matches!(inst.op, Opcode::Const | Opcode::Zext) {
-                    continue;
-                }
-                if inst.ty != Type::Void && !matches!(inst.op.sig(), Sig::SetReg | Sig::SetLocal | Sig::Store) {
+                    slot_of[ii as usize] = consts.len() as u32;
+                    consts.push(inst.imm);
+                } else if inst.op != Opcode::Zext
+                    && inst.ty != Type::Void
+                    && !matches!(inst.op.sig(), Sig::SetReg | Sig::SetLocal | Sig::Store)
+                {
                     slot_of[ii as usize] = n_slots;
                     n_slots += 1;
                 }
@@ -163,29 +164,11 @@ impl Program {
             assert!(x != u32::MAX, "operand without a slot (unverified block?)");
             x
         };
-        // Exact sizes, so that nothing grows or needs shrinking (tens of thousands of programs
-        // are made, and those that stay cached keep no spare capacity).
-        let (mut n_ops, mut n_sites, mut n_calls) = (0, 0, 0);
-        for bb in &block.bbs {
-            for &ii in &bb.insts {
-                let op = block.insts[ii as usize].op;
-                n_ops += !matches!(op, Opcode::Nop | Opcode::Const | Opcode::Zext | Opcode::InsnStart) as usize;
-                n_sites += matches!(op, Opcode::Load | Opcode::Store | Opcode::Call | Opcode::Raise) as usize;
-                n_calls += (op == Opcode::Call) as usize;
-            }
-        }
         let mut sites: Vec<Site> = Vec::with_capacity(n_sites);
         let mut bb_marks: Vec<(u64, u64)> = Vec::with_capacity(block.bbs.len());
         let mut ops = Vec::with_capacity(n_ops);
         let mut calls = Vec::with_capacity(n_calls);
         let mut bb_start = vec![0u32; block.bbs.len()];
-        // Link-slot numbers: direct exits in instruction order, as in compiled code.
-        let mut exit_index = vec![0u32; block.insts.len()];
-        let mut n_exits = 0;
-        for (ii, inst) in block.insts.iter().enumerate() {
-            exit_index[ii] = n_exits;
-            n_exits += (inst.op == Opcode::ExitDirect) as u32;
-        }
         let mut fixups: Vec<usize> = Vec::new();
         for (bi, bb) in block.bbs.iter().enumerate() {
             bb_start[bi] = ops.len() as u32;
@@ -279,7 +262,8 @@ impl Program {
                         fixups.push(ops.len());
                         Op::Branch { c: s(a[0]), t: (inst.imm & 0xffff_ffff) as u32, f: (inst.imm >> 32) as u32, from: bi as u32 }
                     }
-                    Opcode::ExitDirect => Op::ExitDirect { pc: inst.imm, index: exit_index[ii as usize] },
+                    // Link-slot numbers: direct exits in instruction order, as in compiled code.
+                    Opcode::ExitDirect => Op::ExitDirect { pc: inst.imm, index: super::direct_exit_index(block, ii) },
                     Opcode::ExitDynamic => Op::ExitDynamic { s: s(a[0]) },
                     Opcode::ExitSync => Op::ExitSync { pc: inst.imm },
                     Opcode::ExitSyncDynamic => Op::ExitSyncDynamic { s: s(a[0]) },
@@ -335,7 +319,6 @@ impl Program {
             }
         }
         debug_assert!(ops.len() == n_ops && sites.len() == n_sites && calls.len() == n_calls);
-        consts.shrink_to_fit();
         Program { ops, calls, consts, sites, bb_marks, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
     }
 
