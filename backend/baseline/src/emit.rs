@@ -50,8 +50,6 @@ pub(crate) struct Data {
     /// Address of the `u32` run counter, followed by the `u32` count at which the block
     /// leaves with a request instead of running (see `crate::Counter`).
     pub(crate) counter: u64,
-    /// Address of the copy of op `i` for each op that calls `eval_generic` (else 0).
-    pub(crate) op_copies: Vec<u64>,
     /// The CPU mode the block was translated for (jump-cache probes compare it).
     pub(crate) mode_key: u64,
 }
@@ -102,25 +100,47 @@ fn reads(op: &Op, calls: &[CallSite]) -> ([Slot; 4], usize) {
 /// frame. That holds when the next op, in the same basic block, is the value's only reader
 /// and takes its operands in registers: every expansion below reads all its operands before
 /// anything else writes `rax`, and reads into `rax` last.
-fn kept_in_rax(p: &Program, targets: &[bool]) -> Vec<bool> {
+fn kept_in_rax(p: &Program, targets: &[Option<Label>], uses: &mut Vec<u32>, keep: &mut Vec<bool>) {
     let ops = p.ops();
-    let mut uses = vec![0u32; p.n_slots()];
+    refill(uses, p.n_slots(), 0);
     for op in ops {
         let (r, n) = reads(op, p.calls());
         for &x in &r[..n] {
             uses[x as usize] += 1;
         }
     }
-    let mut keep = vec![false; ops.len()];
+    refill(keep, ops.len(), false);
     for i in 0..ops.len().saturating_sub(1) {
         let Some(d) = result(&ops[i]) else { continue };
         let next = &ops[i + 1];
-        if uses[d as usize] == 1 && !targets[i + 1] && !is_generic(next) {
+        if uses[d as usize] == 1 && targets[i + 1].is_none() && !is_generic(next) {
             let (r, n) = reads(next, p.calls());
             keep[i] = r[..n].contains(&d);
         }
     }
-    keep
+}
+
+/// Empties `v` and fills it with `n` copies of `x` (keeping its allocation).
+fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+/// Buffers reused from one compile to the next (a boot compiles tens of thousands of blocks;
+/// allocating these each time cost more than some of the emission).
+#[derive(Default)]
+pub(crate) struct Scratch {
+    targets: Vec<Option<Label>>,
+    uses: Vec<u32>,
+    keep: Vec<bool>,
+    cold: Vec<Cold>,
+    fault_labels: Vec<Option<Label>>,
+    need: Vec<bool>,
+    /// Per op: the address of its copy in the block's data, for the ops that call
+    /// `eval_generic` (filled by the caller).
+    pub(crate) op_copies: Vec<u64>,
+    /// The ops that call `eval_generic` (filled by the caller).
+    pub(crate) generic: Vec<usize>,
 }
 
 /// The slot an op writes, for the ops whose expansion leaves it in `rax`.
@@ -149,6 +169,7 @@ fn result(op: &Op) -> Option<Slot> {
 }
 
 /// Cold code emitted after the block's body.
+#[derive(Clone, Copy)]
 enum Cold {
     /// Memory slow path: call `func` (the softmmu's load or store), check for a fault, go back.
     Slow { at: Label, store: bool, memop: u32, fault: Label, back: Label },
@@ -156,18 +177,12 @@ enum Cold {
     Request { at: Label, pc: u64 },
 }
 
-/// Emits `p` into `a`. `data` gives the addresses the code refers to.
-pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data) {
-    let mut e = Emitter {
-        a,
-        p,
-        frame: frame_bytes(p),
-        cold: Vec::new(),
-        fault_labels: vec![None; p.sites().len()],
-        keep_current: false,
-        in_rax: None,
-        left_in_rax: None,
-    };
+/// Emits `p` into `a`. `data` gives the addresses the code refers to, `s.op_copies` those of
+/// the generic ops' copies.
+pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data, s: &mut Scratch) {
+    refill(&mut s.fault_labels, p.sites().len(), None);
+    s.cold.clear();
+    let mut e = Emitter { a, p, frame: frame_bytes(p), s, keep_current: false, in_rax: None, left_in_rax: None };
     e.body(data);
 }
 
@@ -181,9 +196,9 @@ struct Emitter<'a> {
     a: &'a mut Asm,
     p: &'a Program,
     frame: i32,
-    cold: Vec<Cold>,
-    /// Per site: the label of its fault exit, once something jumps there.
-    fault_labels: Vec<Option<Label>>,
+    /// Buffers: cold code to emit, per site the label of its fault exit once something jumps
+    /// there, jump targets' labels.
+    s: &'a mut Scratch,
     /// The current op's result stays in `rax` (see [`kept_in_rax`]).
     keep_current: bool,
     /// The slot the previous op left in `rax`, for the current op.
@@ -267,7 +282,7 @@ impl Emitter<'_> {
 
     fn body(&mut self, data: &Data) {
         let ops = self.p.ops();
-        let mut targets: Vec<Option<Label>> = vec![None; ops.len()];
+        refill(&mut self.s.targets, ops.len(), None);
         for op in ops {
             let ts: &[u32] = match op {
                 Op::Jump { to, .. } | Op::Chain { to, .. } => &[*to],
@@ -275,43 +290,43 @@ impl Emitter<'_> {
                 _ => &[],
             };
             for &t in ts {
-                if targets[t as usize].is_none() {
-                    targets[t as usize] = Some(self.a.new_label());
+                if self.s.targets[t as usize].is_none() {
+                    self.s.targets[t as usize] = Some(self.a.new_label());
                 }
             }
         }
-        let keep = kept_in_rax(self.p, &targets.iter().map(Option::is_some).collect::<Vec<_>>());
+        kept_in_rax(self.p, &self.s.targets, &mut self.s.uses, &mut self.s.keep);
         let epilogue = self.a.new_label();
         let request = self.a.new_label();
         self.prologue(data, request);
         for (i, op) in ops.iter().enumerate() {
-            if let Some(l) = targets[i] {
+            if let Some(l) = self.s.targets[i] {
                 self.a.bind(l);
             }
             self.in_rax = self.left_in_rax.take();
-            self.keep_current = keep[i];
-            let label = |t: u32| targets[t as usize].expect("jump targets have labels");
+            self.keep_current = self.s.keep[i];
+            let label = |s: &Scratch, t: u32| s.targets[t as usize].expect("jump targets have labels");
             match *op {
                 Op::Jump { to, from } => {
                     self.leave_bb(from);
-                    self.a.jmp(label(to));
+                    self.a.jmp(label(self.s, to));
                 }
                 Op::Chain { to, from, pc } => {
                     self.leave_bb(from);
                     self.a.alu_mi(W::B32, Alu::Cmp, mem(RBX, EXIT_REQUEST), 0);
                     let at = self.a.new_label();
                     self.a.jcc(Cc::Ne, at);
-                    self.cold.push(Cold::Request { at, pc });
-                    self.a.jmp(label(to));
+                    self.s.cold.push(Cold::Request { at, pc });
+                    self.a.jmp(label(self.s, to));
                 }
                 Op::Branch { c, t, f, from } => {
                     // The condition first: it may be in rax, which leave_bb writes.
                     self.get(RDX, c);
                     self.leave_bb(from);
                     self.a.test_r8_imm(RDX, 1);
-                    self.a.jcc(Cc::Ne, label(t));
+                    self.a.jcc(Cc::Ne, label(self.s, t));
                     if f as usize != i + 1 {
-                        self.a.jmp(label(f));
+                        self.a.jmp(label(self.s, f));
                     }
                 }
                 Op::ExitDirect { pc, index } => self.exit_direct(data.slots + 8 * index as u64, index as u64, pc, data.mode_key, epilogue),
@@ -340,15 +355,15 @@ impl Emitter<'_> {
                     self.position(at);
                     self.ret(tag::RAISE | code << 8, epilogue);
                 }
-                _ => self.straight(i, op, data),
+                _ => self.straight(i, op),
             }
         }
         // Cold code.
         self.a.bind(request);
         self.store_pc(self.p.vpc());
         self.ret(tag::REQUEST, epilogue);
-        for c in std::mem::take(&mut self.cold) {
-            match c {
+        for k in 0..self.s.cold.len() {
+            match self.s.cold[k] {
                 Cold::Slow { at, store, memop, fault, back } => {
                     self.a.bind(at);
                     // The address (and a store's value) are still in rsi (rdx), the second
@@ -373,8 +388,8 @@ impl Emitter<'_> {
                 }
             }
         }
-        for at in 0..self.fault_labels.len() {
-            if let Some(l) = self.fault_labels[at] {
+        for at in 0..self.s.fault_labels.len() {
+            if let Some(l) = self.s.fault_labels[at] {
                 self.a.bind(l);
                 self.position(at as u16);
                 self.ret(tag::FAULT, epilogue);
@@ -412,19 +427,21 @@ impl Emitter<'_> {
             self.a.store_imm64(m, 0);
         }
         let n_consts = self.p.consts().len();
-        let mut need = vec![false; n_consts];
-        for op in self.p.ops().iter().filter(|o| is_generic(o)) {
-            let (s, n) = reads(op, self.p.calls());
+        refill(&mut self.s.need, n_consts, false);
+        for &i in &self.s.generic {
+            let (s, n) = reads(&self.p.ops()[i], self.p.calls());
             for &x in &s[..n] {
                 if (x as usize) < n_consts {
-                    need[x as usize] = true;
+                    self.s.need[x as usize] = true;
                 }
             }
         }
-        for (k, _) in need.iter().enumerate().filter(|(_, n)| **n) {
-            self.a.mov_imm(RAX, self.p.consts()[k]);
-            let m = self.slot(k as Slot);
-            self.a.store(W::B64, m, RAX);
+        for k in 0..n_consts {
+            if self.s.need[k] {
+                self.a.mov_imm(RAX, self.p.consts()[k]);
+                let m = self.slot(k as Slot);
+                self.a.store(W::B64, m, RAX);
+            }
         }
     }
 
@@ -468,11 +485,11 @@ impl Emitter<'_> {
     }
 
     fn fault_label(&mut self, at: u16) -> Label {
-        match self.fault_labels[at as usize] {
+        match self.s.fault_labels[at as usize] {
             Some(l) => l,
             None => {
                 let l = self.a.new_label();
-                self.fault_labels[at as usize] = Some(l);
+                self.s.fault_labels[at as usize] = Some(l);
                 l
             }
         }
@@ -549,7 +566,7 @@ impl Emitter<'_> {
     }
 
     /// Ops that continue with the next one.
-    fn straight(&mut self, i: usize, op: &Op, data: &Data) {
+    fn straight(&mut self, i: usize, op: &Op) {
         match *op {
             Op::Get8 { d, off } => self.get_reg(W::B8, d, off),
             Op::Get16 { d, off } => self.get_reg(W::B16, d, off),
@@ -661,7 +678,7 @@ impl Emitter<'_> {
             }
             _ => {
                 debug_assert!(is_generic(op), "{op:?} has no expansion");
-                self.a.mov_imm(RDI, data.op_copies[i]);
+                self.a.mov_imm(RDI, self.s.op_copies[i]);
                 self.a.lea(RSI, mem(RSP, SLOTS));
                 self.a.mov_imm(RAX, eval_generic as *const () as u64);
                 self.a.call_r(RAX);
@@ -765,7 +782,7 @@ impl Emitter<'_> {
         self.mask(RAX, m);
         self.put(d);
         let fault = self.fault_label(at);
-        self.cold.push(Cold::Slow { at: slow, store: false, memop: op.0, fault, back });
+        self.s.cold.push(Cold::Slow { at: slow, store: false, memop: op.0, fault, back });
     }
 
     fn store(&mut self, a: Slot, s: Slot, op: MemOp, at: u16) {
@@ -785,6 +802,6 @@ impl Emitter<'_> {
         let back = self.a.new_label();
         self.a.bind(back);
         let fault = self.fault_label(at);
-        self.cold.push(Cold::Slow { at: slow, store: true, memop: op.0, fault, back });
+        self.s.cold.push(Cold::Slow { at: slow, store: true, memop: op.0, fault, back });
     }
 }

@@ -60,12 +60,13 @@ impl Counter {
 pub struct Baseline {
     arena: Arena,
     asm: asm::Asm,
+    scratch: emit::Scratch,
 }
 
 impl Baseline {
     /// A compiler with an arena of `arena_bytes`.
     pub fn new(arena_bytes: usize) -> Result<Baseline, JitError> {
-        Ok(Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default() })
+        Ok(Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default(), scratch: emit::Scratch::default() })
     }
 
     /// Compiles `p`, translated for CPU mode `mode_key`; the block will leave with a request
@@ -83,21 +84,24 @@ impl Baseline {
     fn compile_at(&mut self, p: &Program, mode_key: u64, limit: u32) -> Result<BaselineCode, JitError> {
         let ops = p.ops();
         let n_slots = ops.iter().map(|o| if let Op::ExitDirect { index, .. } = o { *index as usize + 1 } else { 0 }).max().unwrap_or(0);
-        let generic: Vec<usize> = (0..ops.len()).filter(|&i| emit::is_generic(&ops[i])).collect();
+        let sc = &mut self.scratch;
+        sc.generic.clear();
+        sc.generic.extend((0..ops.len()).filter(|&i| emit::is_generic(&ops[i])));
         let op_bytes = size_of::<Op>().next_multiple_of(8);
-        let data = self.arena.alloc_data(8 * n_slots + 8 + op_bytes * generic.len())?;
+        let data = self.arena.alloc_data(8 * n_slots + 8 + op_bytes * sc.generic.len())?;
         let counter = data + 8 * n_slots as u64;
-        let mut op_copies = vec![0u64; ops.len()];
-        for (k, &i) in generic.iter().enumerate() {
+        sc.op_copies.clear();
+        sc.op_copies.resize(ops.len(), 0);
+        for (k, &i) in sc.generic.iter().enumerate() {
             let at = counter + 8 + (op_bytes * k) as u64;
             // SAFETY: the data area was just reserved with room for this copy, 8-byte aligned.
             unsafe { std::ptr::write(at as *mut Op, ops[i]) };
-            op_copies[i] = at;
+            sc.op_copies[i] = at;
         }
         let counter = Counter(counter);
         counter.set_limit(limit);
         self.asm.clear();
-        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, op_copies, mode_key });
+        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, mode_key }, sc);
         let bytes = &self.asm.buf;
         let dst = self.arena.alloc_code(bytes.len())?;
         // SAFETY: dst was reserved for bytes.len() bytes; the code is position independent
