@@ -51,10 +51,25 @@ pub struct RegionInfo {
     pub kind: RegionKind,
 }
 
-/// Per-RAM-region bitmap of pages that hold translated code.
+/// Per-RAM-region bitmap of pages that hold translated code, and per page a bitmap of its
+/// 64-byte lines that do: a store to a code page outside those lines (data next to code, a
+/// page reused for data while old translations linger) drops nothing and needs no exit.
 struct CodeMap {
     base: u64,
     bits: Vec<AtomicU64>,
+    lines: Vec<AtomicU64>,
+}
+
+/// Bytes per bit of a page's line bitmap.
+const CODE_LINE: u64 = PAGE_SIZE / 64;
+
+/// The bits of a code page's line bitmap (see [`AddressSpace::mark_code`]) for the bytes
+/// `[addr, addr + len)` that fall in `addr`'s page.
+pub fn code_line_mask(addr: u64, len: u64) -> u64 {
+    let off = addr & (PAGE_SIZE - 1);
+    let end = (off + len.max(1)).min(PAGE_SIZE);
+    let (first, last) = (off / CODE_LINE, (end - 1) / CODE_LINE);
+    (u64::MAX >> (63 - last)) & (u64::MAX << first)
 }
 
 /// A machine's guest physical address space.
@@ -108,7 +123,12 @@ impl AddressSpace {
         let code_map = {
             let mut maps = self.code_maps.write().unwrap();
             let words = (size >> PAGE_BITS).div_ceil(64) as usize;
-            maps.push(CodeMap { base, bits: (0..words).map(|_| AtomicU64::new(0)).collect() });
+            let pages = (size >> PAGE_BITS) as usize;
+            maps.push(CodeMap {
+                base,
+                bits: (0..words).map(|_| AtomicU64::new(0)).collect(),
+                lines: (0..pages).map(|_| AtomicU64::new(0)).collect(),
+            });
             maps.len() - 1
         };
         self.insert(Region { name: name.into(), base, size, kind: RegionKind::Ram { ram, offset: 0, code_map } })
@@ -243,21 +263,35 @@ impl AddressSpace {
         }
     }
 
-    fn code_bit(&self, page: u64) -> Option<(usize, usize, u64)> {
+    /// The code map of `page`'s region and the page's index in it.
+    fn code_page(&self, page: u64) -> Option<(usize, usize)> {
         let regions = self.regions.read().unwrap();
         let r = find(&regions, page)?;
         let RegionKind::Ram { code_map, .. } = r.kind else { return None };
         let maps = self.code_maps.read().unwrap();
-        let idx = ((page - maps[code_map].base) >> PAGE_BITS) as usize;
-        Some((code_map, idx / 64, 1u64 << (idx % 64)))
+        Some((code_map, ((page - maps[code_map].base) >> PAGE_BITS) as usize))
     }
 
-    /// Records that the RAM page at `page` now holds translated code. Returns true if it did
-    /// not before (the caller must then make soft-TLB write entries for it take the slow path);
-    /// false if it already did or is not RAM.
+    fn code_bit(&self, page: u64) -> Option<(usize, usize, u64)> {
+        let (map, idx) = self.code_page(page)?;
+        Some((map, idx / 64, 1u64 << (idx % 64)))
+    }
+
+    /// Records that the RAM page at `page` now holds translated code, all of it. Returns true
+    /// if it did not before (the caller must then make soft-TLB write entries for it take the
+    /// slow path); false if it already did or is not RAM.
     pub fn mark_code_page(&self, page: u64) -> bool {
-        let Some((map, word, bit)) = self.code_bit(page) else { return false };
-        self.code_maps.read().unwrap()[map].bits[word].fetch_or(bit, Ordering::Relaxed) & bit == 0
+        self.mark_code(page & !(PAGE_SIZE - 1), PAGE_SIZE)
+    }
+
+    /// Records that the `len` bytes at `addr` (within one RAM page) now hold translated code.
+    /// Returns true if the page held none before (see [`Self::mark_code_page`]).
+    pub fn mark_code(&self, addr: u64, len: u64) -> bool {
+        let Some((map, idx)) = self.code_page(addr & !(PAGE_SIZE - 1)) else { return false };
+        let maps = self.code_maps.read().unwrap();
+        maps[map].lines[idx].fetch_or(code_line_mask(addr, len), Ordering::Relaxed);
+        let bit = 1u64 << (idx % 64);
+        maps[map].bits[idx / 64].fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
     /// Whether the RAM page at `page` holds translated code.
@@ -276,17 +310,35 @@ impl AddressSpace {
         self.has_dirty_code.store(true, Ordering::Release);
     }
 
-    /// Notes a guest store of `len` bytes at `addr` in a code page: the translations that
-    /// overlap those bytes must be dropped; the page stays a code page until it has none left.
-    pub fn note_code_store(&self, addr: u64, len: u64) {
-        self.dirty_code.lock().unwrap().push((addr, len));
-        self.has_dirty_code.store(true, Ordering::Release);
+    /// Notes a guest store of `len` bytes at `addr` in a code page: if they touch lines with
+    /// translated code, the translations that overlap those bytes must be dropped (the page
+    /// stays a code page until it has none left) and true is returned: the CPU must leave
+    /// its block before running more code.
+    pub fn note_code_store(&self, addr: u64, len: u64) -> bool {
+        let hit = self.code_page(addr & !(PAGE_SIZE - 1)).is_some_and(|(map, idx)| {
+            self.code_maps.read().unwrap()[map].lines[idx].load(Ordering::Relaxed) & code_line_mask(addr, len) != 0
+        });
+        if hit {
+            self.dirty_code.lock().unwrap().push((addr, len));
+            self.has_dirty_code.store(true, Ordering::Release);
+        }
+        hit
+    }
+
+    /// Sets the line bitmap of code page `page` to `mask` (the lines its remaining translations
+    /// cover, after some were dropped).
+    pub fn set_code_lines(&self, page: u64, mask: u64) {
+        if let Some((map, idx)) = self.code_page(page & !(PAGE_SIZE - 1)) {
+            self.code_maps.read().unwrap()[map].lines[idx].store(mask, Ordering::Relaxed);
+        }
     }
 
     /// Records that the RAM page at `page` no longer holds translated code.
     pub fn unmark_code_page(&self, page: u64) {
-        if let Some((map, word, bit)) = self.code_bit(page) {
-            self.code_maps.read().unwrap()[map].bits[word].fetch_and(!bit, Ordering::Relaxed);
+        if let Some((map, idx)) = self.code_page(page & !(PAGE_SIZE - 1)) {
+            let maps = self.code_maps.read().unwrap();
+            maps[map].bits[idx / 64].fetch_and(!(1u64 << (idx % 64)), Ordering::Relaxed);
+            maps[map].lines[idx].store(0, Ordering::Relaxed);
         }
     }
 
@@ -401,6 +453,27 @@ mod tests {
         let a = AddressSpace::new();
         a.add_ram("ram", 0, Arc::new(Ram::new(0x10000).unwrap())).unwrap();
         assert!(a.add_ram("ram2", 0x8000, Arc::new(Ram::new(0x10000).unwrap())).is_err());
+    }
+
+    #[test]
+    fn guest_stores_next_to_code_drop_nothing() {
+        let a = AddressSpace::new();
+        a.add_ram("ram", 0, Arc::new(Ram::new(0x10000).unwrap())).unwrap();
+        // A block of 8 instructions at 0x3100: lines 0x3100..0x3140.
+        assert!(a.mark_code(0x3100, 32));
+        assert!(!a.mark_code(0x3140, 4), "the page was a code page already");
+        assert!(!a.note_code_store(0x30fc, 4), "the line before");
+        assert!(!a.note_code_store(0x3180, 8), "a line after");
+        assert!(!a.has_dirty_code());
+        assert!(a.note_code_store(0x313e, 4), "overlaps the last instruction's line");
+        assert!(a.note_code_store(0x30fe, 4), "straddles into the first line");
+        assert_eq!(a.take_dirty_code(), vec![(0x313e, 4), (0x30fe, 4)]);
+        // Once the page holds no translations, its lines are forgotten with it.
+        a.unmark_code_page(0x3000);
+        assert!(!a.is_code_page(0x3000));
+        assert!(a.mark_code(0x3800, 4));
+        assert!(!a.note_code_store(0x3100, 4));
+        assert_eq!(super::code_line_mask(0x3fff, 8), 1 << 63, "clamped to the page");
     }
 
     #[test]

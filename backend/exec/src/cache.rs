@@ -310,6 +310,17 @@ impl BlockCache {
         (hit.len(), left)
     }
 
+    /// The code-line bitmap (`ferrite_softmmu::code_line_mask`) of the translations left on
+    /// physical page `page`.
+    pub fn code_lines(&self, page: u64) -> u64 {
+        let ids = self.pages.get(&(page & PAGE_MASK)).map_or(&[][..], |v| &v[..]);
+        // (A region's span covers its members, which are on its page.)
+        ids.iter().filter_map(|&id| self.get(id)).fold(0, |m, t| {
+            let (start, end) = t.code_span;
+            m | ferrite_softmmu::code_line_mask(start, end - start)
+        })
+    }
+
     /// Drops everything.
     pub fn clear(&mut self, env: &mut CpuHeader) {
         self.tbs.clear();

@@ -11,6 +11,7 @@ use ferrite_ir::interp::Interpreter;
 use ferrite_ir::{opt, Exit};
 use ferrite_jit::{CompileOptions, EnterFn, JitError};
 use ferrite_softmmu::{slow_path, CpuHeader, Endian, MemOp, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP, PAGE_MASK, PAGE_SIZE};
+use rustc_hash::FxHashMap;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
@@ -82,6 +83,8 @@ pub struct Engine {
     /// The breakpoints the cached translations were cut for, or `None` when the cache was
     /// built outside debug runs (and may hold compiled code).
     pub(crate) cut_for: Option<BTreeSet<u64>>,
+    /// Per physical page: guest stores that hit its translated code so far.
+    code_store_hits: FxHashMap<u64, u32>,
     /// Counters.
     pub stats: Stats,
 }
@@ -110,6 +113,7 @@ impl Engine {
             perf_map,
             breakpoints: BTreeSet::new(),
             cut_for: None,
+            code_store_hits: FxHashMap::default(),
             stats: Stats::default(),
         })
     }
@@ -172,6 +176,9 @@ impl Engine {
         if req != 0 {
             // SAFETY: as above.
             let req = unsafe { (*env).exit_request.swap(0, Ordering::AcqRel) };
+            for (bit, n) in self.stats.requests.iter_mut().enumerate() {
+                *n += u64::from(req >> bit & 1);
+            }
             if req & (EXIT_REQ_EXTERNAL | EXIT_REQ_STOP) != 0 {
                 self.drop_dirty_code(env);
                 return Some(Stop::Request(req));
@@ -190,14 +197,25 @@ impl Engine {
         let hdr = unsafe { &mut *env };
         if hdr.space().has_dirty_code() {
             for (addr, len) in hdr.space().take_dirty_code() {
-                let (n, left) = if len >= PAGE_SIZE {
+                let page = addr & PAGE_MASK;
+                // A page whose code keeps being written (freed and zeroed, reused for data)
+                // goes whole after a few hits, instead of one exit per store; a few hits are
+                // what patching an instruction or two costs.
+                let hits = self.code_store_hits.entry(page).or_insert(0);
+                *hits += 1;
+                let whole = len >= PAGE_SIZE || *hits >= CODE_STORES_BEFORE_PAGE_DROP;
+                let (n, left) = if whole {
                     (self.cache.invalidate_page(addr, hdr), false)
                 } else {
                     self.cache.invalidate_range(addr, len, hdr)
                 };
-                if !left {
+                if left {
+                    // Stores to lines whose translations are gone need no exit any more.
+                    hdr.space().set_code_lines(page, self.cache.code_lines(page));
+                } else {
                     // No translations left: stores to the page may take the fast path again.
-                    hdr.space().unmark_code_page(addr & PAGE_MASK);
+                    hdr.space().unmark_code_page(page);
+                    self.code_store_hits.remove(&page);
                 }
                 self.stats.invalidated_blocks += n as u64;
             }
@@ -243,7 +261,7 @@ impl Engine {
         let block = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
-        if hdr.space().mark_code_page(phys & PAGE_MASK) {
+        if hdr.space().mark_code(phys, 4 * u64::from(block.n_insns.max(1))) {
             hdr.tlb.protect_code_page(phys & PAGE_MASK);
         }
         self.stats.translated_blocks += 1;
@@ -501,6 +519,9 @@ impl Engine {
         }
     }
 }
+
+/// Guest stores into a page's translated code after which all its translations are dropped.
+const CODE_STORES_BEFORE_PAGE_DROP: u32 = 8;
 
 /// Runs before any early compile: by then the blocks of a loop through the block have run
 /// too, and the loop is seen (a block that ran once cannot tell).

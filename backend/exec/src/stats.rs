@@ -45,6 +45,9 @@ pub struct Stats {
     pub jump_cache_misses: u64,
     /// Exits to the run loop by kind: direct, dynamic, sync, raise, halt, fault, request.
     pub exits: [u64; 8],
+    /// Exit requests the run loop found, by cause: interrupt, external (timers, devices,
+    /// the machine), written code, stop.
+    pub requests: [u64; 4],
 }
 
 impl Stats {
@@ -54,7 +57,8 @@ impl Stats {
             "translated {} blocks / {} insns in {:.3}s; baseline-compiled {} blocks ({} KiB) in {:.3}s; compiled {} blocks (+{} region members, {} KiB) in {:.3}s, {} refused, {} evicted from the queue; \
              interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
              jump cache hits {} misses {}; \
-             exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}",
+             exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}; \
+             requests for interrupts {} external {} code writes {} stop {}",
             self.translated_blocks,
             self.translated_insns,
             self.translate_time.as_secs_f64(),
@@ -81,6 +85,10 @@ impl Stats {
             self.exits[5],
             self.exits[6],
             self.exits[7],
+            self.requests[0],
+            self.requests[1],
+            self.requests[2],
+            self.requests[3],
         )
     }
 }
