@@ -18,6 +18,9 @@ pub const EXIT_REQ_EXTERNAL: u32 = 1 << 1;
 pub const EXIT_REQ_CODE_DIRTY: u32 = 1 << 2;
 /// `exit_request` bit: stop running (debugger, shutdown, reset).
 pub const EXIT_REQ_STOP: u32 = 1 << 3;
+/// `exit_request` bit: the compile thread finished code the run loop should install (blocks
+/// chained among themselves would otherwise not come back to the loop for it).
+pub const EXIT_REQ_CODE_READY: u32 = 1 << 4;
 
 /// Kind of memory access, for the guest MMU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

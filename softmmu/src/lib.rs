@@ -27,7 +27,7 @@ mod watch;
 pub use addr::{GuestPhys, GuestVirt};
 pub use address_space::{code_line_mask, AddressSpace, RegionInfo, RegionKind};
 pub use cpu::{
-    current_cpu, jump_cache_index, set_current_cpu, Access, CpuHeader, JumpCacheEntry, TlbFill, TlbFillFn, EXIT_REQ_CODE_DIRTY, EXIT_REQ_EXTERNAL, EXIT_REQ_INTERRUPT,
+    current_cpu, jump_cache_index, set_current_cpu, Access, CpuHeader, JumpCacheEntry, TlbFill, TlbFillFn, EXIT_REQ_CODE_DIRTY, EXIT_REQ_CODE_READY, EXIT_REQ_EXTERNAL, EXIT_REQ_INTERRUPT,
     EXIT_REQ_STOP, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES,
 };
 pub use error::{Error, Result};

@@ -4,6 +4,7 @@
 use ferrite_baseline::Counter;
 use ferrite_ir::Block;
 use ferrite_jit::{CompileOptions, Compiled, EnterFn, Jit, JitError};
+use ferrite_softmmu::EXIT_REQ_CODE_READY;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -102,7 +103,17 @@ pub const MAX_QUEUED: usize = 256;
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
+    /// The `exit_request` of the CPU the engine is running, while it runs one: finished code
+    /// makes it leave its chain of blocks so that the run loop installs the code.
+    kick: Mutex<Option<KickTarget>>,
 }
+
+/// A CPU's `exit_request`, set only while [`Engine::run`](crate::Engine::run) holds the CPU.
+struct KickTarget(*const AtomicU32);
+
+// SAFETY: the pointer is only dereferenced under the `kick` mutex, and the engine clears it
+// (under the same mutex) before the CPU it points into can go away: `Compiler::set_kick`.
+unsafe impl Send for KickTarget {}
 
 /// Handle to the compile thread.
 pub struct Compiler {
@@ -123,7 +134,7 @@ impl Compiler {
     pub fn start(arena_bytes: usize) -> Result<Compiler, JitError> {
         let mut jit = Jit::new(arena_bytes)?;
         let enter = jit.enter_fn();
-        let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new() });
+        let shared = Arc::new(Shared { queue: Mutex::new(Queue::default()), wake: Condvar::new(), kick: Mutex::new(None) });
         let (done_tx, rx) = channel::<Done>();
         let finished = Arc::new(AtomicUsize::new(0));
         let finished_by_thread = finished.clone();
@@ -143,10 +154,22 @@ impl Compiler {
                         break;
                     }
                     finished_by_thread.fetch_add(1, Ordering::Release);
+                    if let Some(k) = &*lock(&shared_by_thread.kick) {
+                        // SAFETY: see KickTarget.
+                        unsafe { (*k.0).fetch_or(EXIT_REQ_CODE_READY, Ordering::AcqRel) };
+                    }
                 }
             })
             .map_err(|e| JitError::Codegen(format!("cannot start the compile thread: {e}")))?;
         Ok(Compiler { shared, rx, thread: Some(thread), enter, in_flight: 0, finished, received: 0 })
+    }
+
+    /// Sets (or, with `None`, clears) the CPU whose `exit_request` finished compilations set.
+    ///
+    /// # Safety
+    /// The caller must clear it before the CPU holding `target` is dropped or moved.
+    pub unsafe fn set_kick(&self, target: Option<&AtomicU32>) {
+        *lock(&self.shared.kick) = target.map(|t| KickTarget(t));
     }
 
     /// The trampoline that runs compiled code.
@@ -235,7 +258,7 @@ fn next_job(shared: &Shared, jit: &mut Jit) -> Option<Job> {
 
 /// The queue, even if a thread panicked while holding it (its data stays consistent: every
 /// change is a single push, remove or flag).
-fn lock(m: &Mutex<Queue>) -> MutexGuard<'_, Queue> {
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 

@@ -140,6 +140,19 @@ impl Engine {
     /// Runs `cpu` until it halts, an external request arrives or the budget runs out.
     pub fn run(&mut self, cpu: &mut dyn GuestCpu) -> Stop {
         let env = cpu.env();
+        // SAFETY: the CPU is borrowed for this call, and the kick is cleared before it ends.
+        if let Some(c) = &self.compiler {
+            unsafe { c.set_kick(Some(&(*env).exit_request)) };
+        }
+        let stop = self.run_cpu(cpu, env);
+        if let Some(c) = &self.compiler {
+            // SAFETY: clearing.
+            unsafe { c.set_kick(None) };
+        }
+        stop
+    }
+
+    fn run_cpu(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader) -> Stop {
         if self.cut_for.take().is_some() {
             // Leaving debug runs: the cut translations stay valid, but compile from here on.
             tracing::debug!(target: "exec", "normal runs resume");

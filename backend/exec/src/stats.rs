@@ -46,8 +46,8 @@ pub struct Stats {
     /// Exits to the run loop by kind: direct, dynamic, sync, raise, halt, fault, request.
     pub exits: [u64; 8],
     /// Exit requests the run loop found, by cause: interrupt, external (timers, devices,
-    /// the machine), written code, stop.
-    pub requests: [u64; 4],
+    /// the machine), written code, stop, compiled code ready.
+    pub requests: [u64; 5],
 }
 
 impl Stats {
@@ -58,7 +58,7 @@ impl Stats {
              interpreted runs {}; jit entries {}; links {}; invalidated {}; flushes {}; \
              jump cache hits {} misses {}; \
              exits direct {} dynamic {} sync {} raise {} halt {} fault {} request {}; \
-             requests for interrupts {} external {} code writes {} stop {}",
+             requests for interrupts {} external {} code writes {} stop {} code ready {}",
             self.translated_blocks,
             self.translated_insns,
             self.translate_time.as_secs_f64(),
@@ -89,6 +89,7 @@ impl Stats {
             self.requests[1],
             self.requests[2],
             self.requests[3],
+            self.requests[4],
         )
     }
 }

@@ -324,3 +324,19 @@ fn warm_blocks_run_as_baseline_code_until_cranelift_code_replaces_them() {
     assert!(e.stats.compiled_blocks >= 2, "{}", e.stats.report());
     assert!(e.stats.jit_entries < 200, "the loop ran chained, not from the run loop: {}", e.stats.report());
 }
+
+#[test]
+fn code_compiled_in_the_background_takes_over_a_loop_chained_in_baseline_code() {
+    // A self-loop runs as baseline code linked to itself, so it never comes back to the run
+    // loop by itself; when Cranelift's code for it is ready, the compile thread makes it.
+    let cfg = EngineConfig { jit: true, jit_threshold: 100, baseline_runs: 2, arena_bytes: 16 << 20, ..Default::default() };
+    let mut t = toy(&[insn(ADDI, 0, 1), insn(ADDI, 1, -1), insn(BNEZ, 1, -2), insn(HALT, 0, 0)]);
+    t.m.cpu.r[1] = 20_000_000;
+    let mut e = Engine::new(cfg).unwrap();
+    let start = std::time::Instant::now();
+    assert_eq!(e.run(&mut t), Stop::Halted);
+    assert_eq!(t.m.cpu.r[0], 20_000_000);
+    assert!(e.stats.requests[4] >= 1, "the compile thread asked for its code to be installed: {}", e.stats.report());
+    assert!(e.stats.compiled_blocks >= 1, "{}", e.stats.report());
+    eprintln!("20M iterations in {:?}", start.elapsed());
+}
