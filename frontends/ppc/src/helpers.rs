@@ -53,4 +53,5 @@ helpers! {
     STFS_CONVERT = "stfs_convert", crate::fp_helpers::helper_stfs, [I64], I32, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
     MSGSND = "msgsnd", crate::doorbell::helper_msgsnd, [I32], Void, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
     MSGCLR = "msgclr", crate::doorbell::helper_msgclr, [I32], Void, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
+    IRQ_CHECK = "irq_check", crate::run::helper_irq_check, [], I32, reads: RegSet::EMPTY.with(regs::MSR), writes: RegSet::EMPTY, raise: false;
 }

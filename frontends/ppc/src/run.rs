@@ -34,6 +34,11 @@ impl PpcCpu {
     /// check, external, critical, watchdog, critical doorbell, FIT, decrementer, doorbell.
     /// (QEMU gates the watchdog and the critical doorbell on MSR[EE].)
     fn enabled_interrupt(&mut self) -> Option<Interrupt> {
+        self.next_interrupt(true)
+    }
+
+    /// As [`Self::enabled_interrupt`]; `take`: consume the edge-like input (doorbell) found.
+    fn next_interrupt(&mut self, take: bool) -> Option<Interrupt> {
         let m = self.regs.msr;
         let ee = m & msr::EE != 0;
         if self.irq_level(IRQ_MCHECK) && m & msr::ME != 0 {
@@ -52,7 +57,7 @@ impl PpcCpu {
         if wdt {
             return Some(Interrupt::Watchdog);
         }
-        if self.take_level(IRQ_CRIT_DOORBELL) {
+        if self.level(IRQ_CRIT_DOORBELL, take) {
             return Some(Interrupt::CritDoorbell);
         }
         if fit {
@@ -61,10 +66,19 @@ impl PpcCpu {
         if dec {
             return Some(Interrupt::Decrementer);
         }
-        if self.take_level(IRQ_DOORBELL) {
+        if self.level(IRQ_DOORBELL, take) {
             return Some(Interrupt::Doorbell);
         }
         None
+    }
+
+    /// Whether input `bit` is set, consuming it with `take` (see [`Self::take_level`]).
+    fn level(&mut self, bit: u32, take: bool) -> bool {
+        if take {
+            self.take_level(bit)
+        } else {
+            self.irq_level(bit)
+        }
     }
 
     /// Clears an edge-like input (doorbells are consumed when delivered); returns whether it
@@ -149,4 +163,12 @@ impl GuestCpu for PpcCpu {
     fn halted(&self) -> bool {
         self.halted
     }
+}
+
+/// `irq_check() -> i32`: 1 if an interrupt is pending and enabled (it would be taken before the
+/// next instruction), else 0; nothing is consumed. Blocks call it after enabling MSR[EE].
+pub(crate) unsafe extern "C" fn helper_irq_check(env: *mut CpuHeader, _: u64, _: u64, _: u64, _: u64) -> u64 {
+    // SAFETY: called from PowerPC generated code.
+    let cpu = unsafe { crate::helpers::cpu(env) };
+    cpu.next_interrupt(false).is_some() as u64
 }

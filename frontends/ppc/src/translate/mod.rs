@@ -104,6 +104,10 @@ pub struct Translator<'a> {
     /// Conditional branches that may still leave the block on their taken path only (the
     /// translation then continues on the fall-through path).
     pub side_exits_left: u32,
+    /// Whether the block may continue after enabling MSR[EE] when no interrupt is waiting
+    /// (not in deterministic mode, which has no side exits either: its blocks charge their
+    /// whole length to the instruction budget up front).
+    pub inline_ee: bool,
     /// The LT, GT, EQ, SO values the last compare put into each CR field, so that a branch on
     /// a bit just computed uses it instead of unpacking the field again.
     crf_bits: [Option<CrBits>; 8],
@@ -127,7 +131,7 @@ pub const MAX_BLOCK_INSNS: usize = 512;
 pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
     let mut block = Block::new(&crate::DESC, vpc);
     {
-        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, crf_bits: [None; 8] };
+        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, inline_ee: side_exits > 0, crf_bits: [None; 8] };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
         for _ in 0..max_insns.max(1) {

@@ -149,7 +149,23 @@ impl Translator<'_> {
         };
         let m = self.b.or(m, bit);
         self.set(regs::MSR, m);
-        self.msr_changed()
+        if !self.inline_ee {
+            return self.msr_changed();
+        }
+        // EE is not part of the translation mode, so the block only has to end where an
+        // interrupt becomes deliverable: never when disabling, and when enabling only if one
+        // is waiting. (Linux toggles EE around every spinlock: ending the block each time was
+        // most of a boot's returns to the run loop.)
+        if ee != Ok(false) {
+            let waiting = self.b.call(helpers::IRQ_CHECK, &[]);
+            let waiting = self.b.icmp_imm(IntCC::Ne, waiting, 0);
+            let (leave, go) = (self.b.create_bb(), self.b.create_bb());
+            self.b.branch(waiting, leave, go);
+            self.b.switch_to(leave);
+            self.b.exit_sync(self.next_pc() as u64);
+            self.b.switch_to(go);
+        }
+        Ok(Flow::Continue)
     }
 
     /// rfi, rfci, rfdi, rfmci: MSR and PC from the class's save/restore pair.
