@@ -109,6 +109,9 @@ pub(crate) struct Asm {
     labels: Vec<u32>,
     /// rel32 fields to patch: (offset of the field, label).
     fixups: Vec<(u32, Label)>,
+    /// rel32 fields of calls to absolute addresses, patched once the code's address is known:
+    /// (offset of the field, target).
+    pub(crate) far: Vec<(u32, u64)>,
 }
 
 /// The ModRM r/m operand: a register or memory.
@@ -123,6 +126,23 @@ impl Asm {
         self.buf.clear();
         self.labels.clear();
         self.fixups.clear();
+        self.far.clear();
+    }
+
+    /// Copies the code to `dst`, resolving the calls to absolute addresses.
+    ///
+    /// # Safety
+    /// `dst` must be writable for `self.buf.len()` bytes, and every far target within
+    /// ±2 GiB of it.
+    pub(crate) unsafe fn install(&self, dst: *mut u8) {
+        // SAFETY: caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(self.buf.as_ptr(), dst, self.buf.len()) };
+        for &(at, target) in &self.far {
+            let rel = target.wrapping_sub(dst as u64 + at as u64 + 4) as i64;
+            let rel = i32::try_from(rel).expect("far call targets are in the same arena");
+            // SAFETY: the field lies inside the code just copied.
+            unsafe { (dst.add(at as usize) as *mut i32).write_unaligned(rel) };
+        }
     }
 
     pub(crate) fn new_label(&mut self) -> Label {
@@ -401,6 +421,13 @@ impl Asm {
     /// `jmp r`.
     pub(crate) fn jmp_r(&mut self, r: R) {
         self.inst(W::B32, &[0xff], 4, Rm::Reg(r));
+    }
+
+    /// `call target` (rel32; resolved by [`Self::install`]).
+    pub(crate) fn call_far(&mut self, target: u64) {
+        self.byte(0xe8);
+        self.far.push((self.buf.len() as u32, target));
+        self.imm32(0);
     }
 
     /// `jmp label`.

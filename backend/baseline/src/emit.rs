@@ -52,6 +52,39 @@ pub(crate) struct Data {
     pub(crate) counter: u64,
     /// The CPU mode the block was translated for (jump-cache probes compare it).
     pub(crate) mode_key: u64,
+    /// The arena's shared slow-path thunks (see [`emit_thunks`]).
+    pub(crate) thunks: Thunks,
+}
+
+/// Addresses of the memory slow-path thunks every block of an arena calls.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Thunks {
+    /// `load`: `rsi` = address, `edx` = memop -> `rax` = value, ZF clear if a fault is pending.
+    pub(crate) load: u64,
+    /// `store`: `rsi` = address, `rdx` = value, `ecx` = memop -> ZF clear if a fault is pending.
+    pub(crate) store: u64,
+}
+
+/// Emits the slow-path thunks (the CPU header in `rbx`, as in blocks): the softmmu's slow
+/// path, then the pending-fault test, whose flags the caller branches on. One copy per arena
+/// instead of one call sequence per memory access keeps blocks small. Returns the offsets of
+/// the load and store thunks in `a`.
+pub(crate) fn emit_thunks(a: &mut Asm) -> (usize, usize) {
+    let one = |a: &mut Asm, func: u64| {
+        let at = a.buf.len();
+        a.mov_rr(RDI, RBX);
+        // Called with rsp 16-byte aligned: the return address misaligns it.
+        a.alu_ri(W::B64, Alu::Sub, RSP, 8);
+        a.mov_imm(RAX, func);
+        a.call_r(RAX);
+        a.alu_ri(W::B64, Alu::Add, RSP, 8);
+        a.alu_mi(W::B32, Alu::Cmp, mem(RBX, PENDING_EXIT), 0);
+        a.ret();
+        at
+    };
+    let load = one(a, slow_path::load as *const () as u64);
+    let store = one(a, slow_path::store as *const () as u64);
+    (load, store)
 }
 
 /// Whether `op` runs through `eval_generic` (everything without an expansion below: the
@@ -281,6 +314,7 @@ impl Emitter<'_> {
     }
 
     fn body(&mut self, data: &Data) {
+        let thunks = data.thunks;
         let ops = self.p.ops();
         refill(&mut self.s.targets, ops.len(), None);
         for op in ops {
@@ -366,18 +400,11 @@ impl Emitter<'_> {
             match self.s.cold[k] {
                 Cold::Slow { at, store, memop, fault, back } => {
                     self.a.bind(at);
-                    // The address (and a store's value) are still in rsi (rdx), the second
-                    // (third) argument of the softmmu's slow paths.
-                    self.a.mov_rr(RDI, RBX);
-                    let (arg, func) = if store {
-                        (RCX, slow_path::store as *const () as u64)
-                    } else {
-                        (RDX, slow_path::load as *const () as u64)
-                    };
+                    // The address (and a store's value) are still in rsi (rdx), where the
+                    // thunks take them.
+                    let (arg, thunk) = if store { (RCX, thunks.store) } else { (RDX, thunks.load) };
                     self.a.mov_imm(arg, memop as u64);
-                    self.a.mov_imm(RAX, func);
-                    self.a.call_r(RAX);
-                    self.a.alu_mi(W::B32, Alu::Cmp, mem(RBX, PENDING_EXIT), 0);
+                    self.a.call_far(thunk);
                     self.a.jcc(Cc::Ne, fault);
                     self.a.jmp(back);
                 }
@@ -388,12 +415,32 @@ impl Emitter<'_> {
                 }
             }
         }
+        // Fault exits: most sites only load their instruction's offset and PC and share the
+        // rest.
+        let fault_tail = self.a.new_label();
+        let mut tail_used = false;
         for at in 0..self.s.fault_labels.len() {
             if let Some(l) = self.s.fault_labels[at] {
                 self.a.bind(l);
-                self.position(at as u16);
-                self.ret(tag::FAULT, epilogue);
+                let s = self.p.sites()[at];
+                if s.k != 0 {
+                    self.a.mov_imm(RCX, s.k - 1);
+                    self.a.mov_imm(RAX, s.pc);
+                    self.a.jmp(fault_tail);
+                    tail_used = true;
+                } else {
+                    self.position(at as u16);
+                    self.ret(tag::FAULT, epilogue);
+                }
             }
+        }
+        if tail_used {
+            // exit_insns = started + rcx, pc = rax (as `position` computes for k != 0).
+            self.a.bind(fault_tail);
+            self.a.store(W::B64, mem(RBX, PC), RAX);
+            self.a.alu_rm(W::B64, Alu::Add, RCX, mem(RSP, STARTED));
+            self.a.store(W::B64, mem(RBX, EXIT_INSNS), RCX);
+            self.ret(tag::FAULT, epilogue);
         }
         self.a.bind(epilogue);
         self.a.alu_ri(W::B64, Alu::Add, RSP, self.frame);

@@ -61,12 +61,27 @@ pub struct Baseline {
     arena: Arena,
     asm: asm::Asm,
     scratch: emit::Scratch,
+    /// The slow-path thunks at the start of the arena.
+    thunks: emit::Thunks,
 }
 
 impl Baseline {
     /// A compiler with an arena of `arena_bytes`.
     pub fn new(arena_bytes: usize) -> Result<Baseline, JitError> {
-        Ok(Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default(), scratch: emit::Scratch::default() })
+        let mut b = Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default(), scratch: emit::Scratch::default(), thunks: emit::Thunks::default() };
+        b.install_thunks()?;
+        Ok(b)
+    }
+
+    /// Emits the slow-path thunks at the start of the (empty) arena.
+    fn install_thunks(&mut self) -> Result<(), JitError> {
+        self.asm.clear();
+        let (load, store) = emit::emit_thunks(&mut self.asm);
+        let dst = self.arena.alloc_code(self.asm.buf.len())?;
+        // SAFETY: dst was reserved for the thunks' length; they make no far calls.
+        unsafe { self.asm.install(dst) };
+        self.thunks = emit::Thunks { load: dst as u64 + load as u64, store: dst as u64 + store as u64 };
+        Ok(())
     }
 
     /// Compiles `p`, translated for CPU mode `mode_key`; the block will leave with a request
@@ -101,19 +116,20 @@ impl Baseline {
         let counter = Counter(counter);
         counter.set_limit(limit);
         self.asm.clear();
-        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, mode_key }, sc);
-        let bytes = &self.asm.buf;
-        let dst = self.arena.alloc_code(bytes.len())?;
-        // SAFETY: dst was reserved for bytes.len() bytes; the code is position independent
-        // (absolute addresses only, jumps relative within it).
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, bytes.len()) };
-        let code = Compiled { entry: dst as u64, slots: data, n_slots: n_slots as u32, code_size: bytes.len() as u32 };
+        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, mode_key, thunks: self.thunks }, sc);
+        let len = self.asm.buf.len();
+        let dst = self.arena.alloc_code(len)?;
+        // SAFETY: dst was reserved for len bytes; the code uses absolute addresses, jumps
+        // relative within it, and calls to the thunks in the same arena.
+        unsafe { self.asm.install(dst) };
+        let code = Compiled { entry: dst as u64, slots: data, n_slots: n_slots as u32, code_size: len as u32 };
         Ok(BaselineCode { code, counter })
     }
 
     /// Forgets all code. The caller guarantees none of it runs any more.
     pub fn reset(&mut self) {
         self.arena.reset();
+        self.install_thunks().expect("an empty arena has room for the thunks");
     }
 
     /// Bytes of the arena in use.
