@@ -14,7 +14,8 @@
 
 use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, W};
 use ferrite_ir::exit::tag;
-use ferrite_ir::interp::{eval_generic, CallSite, Op, Program, Slot};
+use crate::plan::{is_generic, kept_in_rax, refill, Frame, NO_SLOT};
+use ferrite_ir::interp::{eval_generic, Op, Program, Slot};
 use ferrite_ir::{IntCC, Opcode, Type};
 use ferrite_softmmu::{
     jump_cache_index, slow_path, CpuHeader, Endian, JumpCacheEntry, MemOp, SoftTlb, TlbEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_BITS,
@@ -87,78 +88,6 @@ pub(crate) fn emit_thunks(a: &mut Asm) -> (usize, usize) {
     (load, store)
 }
 
-/// Whether `op` runs through `eval_generic` (everything without an expansion below: the
-/// float ops, conversions, carries, division and the narrow integer types are rare in the
-/// code tier 1 runs).
-pub(crate) fn is_generic(op: &Op) -> bool {
-    let wide = |ty: Type| matches!(ty, Type::I32 | Type::I64);
-    match *op {
-        Op::Icmp { ty, .. } => !wide(ty),
-        Op::Binary { op: Opcode::Rotl | Opcode::Rotr | Opcode::ShrS, ty, .. } => !wide(ty),
-        Op::Unary { op: Opcode::Not | Opcode::Neg, ty, .. } => !wide(ty),
-        Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } | Op::Fcmp { .. } => true,
-        _ => false,
-    }
-}
-
-/// The slots an op reads (`calls`: the program's call sites).
-fn reads(op: &Op, calls: &[CallSite]) -> ([Slot; 4], usize) {
-    match *op {
-        Op::Set8 { s, .. } | Op::Set16 { s, .. } | Op::Set32 { s, .. } | Op::Set64 { s, .. } | Op::SetLocal { s, .. } => ([s, 0, 0, 0], 1),
-        Op::Add { a, b, .. }
-        | Op::Sub { a, b, .. }
-        | Op::Mul { a, b, .. }
-        | Op::And { a, b, .. }
-        | Op::Or { a, b, .. }
-        | Op::Xor { a, b, .. }
-        | Op::Shl { a, b, .. }
-        | Op::ShrU { a, b, .. }
-        | Op::Icmp { a, b, .. }
-        | Op::Binary { a, b, .. }
-        | Op::Fcmp { a, b, .. }
-        | Op::Store { a, s: b, .. } => ([a, b, 0, 0], 2),
-        Op::Trunc { a, .. } | Op::Unary { a, .. } | Op::Convert { a, .. } | Op::Load { a, .. } => ([a, 0, 0, 0], 1),
-        Op::Select { c, a, b, .. } | Op::Ternary { a, b, c, .. } | Op::Carry { a, b, c, .. } => ([a, b, c, 0], 3),
-        Op::Branch { c, .. } => ([c, 0, 0, 0], 1),
-        Op::ExitDynamic { s } | Op::ExitSyncDynamic { s } | Op::Raise { s, .. } => ([s, 0, 0, 0], 1),
-        Op::Call { site, .. } => {
-            let c = &calls[site as usize];
-            (c.args, c.nargs as usize)
-        }
-        _ => ([0; 4], 0),
-    }
-}
-
-/// Per op: whether its result can stay in `rax` for the next op instead of going to the
-/// frame. That holds when the next op, in the same basic block, is the value's only reader
-/// and takes its operands in registers: every expansion below reads all its operands before
-/// anything else writes `rax`, and reads into `rax` last.
-fn kept_in_rax(p: &Program, targets: &[Option<Label>], uses: &mut Vec<u32>, keep: &mut Vec<bool>) {
-    let ops = p.ops();
-    refill(uses, p.n_slots(), 0);
-    for op in ops {
-        let (r, n) = reads(op, p.calls());
-        for &x in &r[..n] {
-            uses[x as usize] += 1;
-        }
-    }
-    refill(keep, ops.len(), false);
-    for i in 0..ops.len().saturating_sub(1) {
-        let Some(d) = result(&ops[i]) else { continue };
-        let next = &ops[i + 1];
-        if uses[d as usize] == 1 && targets[i + 1].is_none() && !is_generic(next) {
-            let (r, n) = reads(next, p.calls());
-            keep[i] = r[..n].contains(&d);
-        }
-    }
-}
-
-/// Empties `v` and fills it with `n` copies of `x` (keeping its allocation).
-fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
-    v.clear();
-    v.resize(n, x);
-}
-
 /// Buffers reused from one compile to the next (a boot compiles tens of thousands of blocks;
 /// allocating these each time cost more than some of the emission).
 #[derive(Default)]
@@ -168,37 +97,13 @@ pub(crate) struct Scratch {
     keep: Vec<bool>,
     cold: Vec<Cold>,
     fault_labels: Vec<Option<Label>>,
-    need: Vec<bool>,
+    /// The frame layout (planned by the caller, before it copies the generic ops).
+    pub(crate) frame: Frame,
     /// Per op: the address of its copy in the block's data, for the ops that call
     /// `eval_generic` (filled by the caller).
     pub(crate) op_copies: Vec<u64>,
     /// The ops that call `eval_generic` (filled by the caller).
     pub(crate) generic: Vec<usize>,
-}
-
-/// The slot an op writes, for the ops whose expansion leaves it in `rax`.
-fn result(op: &Op) -> Option<Slot> {
-    match *op {
-        Op::Get8 { d, .. }
-        | Op::Get16 { d, .. }
-        | Op::Get32 { d, .. }
-        | Op::Get64 { d, .. }
-        | Op::GetLocal { d, .. }
-        | Op::Add { d, .. }
-        | Op::Sub { d, .. }
-        | Op::Mul { d, .. }
-        | Op::And { d, .. }
-        | Op::Or { d, .. }
-        | Op::Xor { d, .. }
-        | Op::Shl { d, .. }
-        | Op::ShrU { d, .. }
-        | Op::Trunc { d, .. }
-        | Op::Select { d, .. }
-        | Op::Load { d, .. }
-        | Op::Call { d, .. } => Some(d),
-        Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } if !is_generic(op) => Some(d),
-        _ => None,
-    }
 }
 
 /// Cold code emitted after the block's body.
@@ -215,13 +120,13 @@ enum Cold {
 pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data, s: &mut Scratch) {
     refill(&mut s.fault_labels, p.sites().len(), None);
     s.cold.clear();
-    let mut e = Emitter { a, p, frame: frame_bytes(p), s, keep_current: false, in_rax: None, left_in_rax: None };
+    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.frame), s, keep_current: false, in_rax: None, left_in_rax: None };
     e.body(data);
 }
 
 /// Bytes the prologue reserves below the saved registers (keeps `rsp` 16-byte aligned).
-fn frame_bytes(p: &Program) -> i32 {
-    let words = 2 + p.n_slots() + p.n_locals();
+fn frame_bytes(p: &Program, frame: &Frame) -> i32 {
+    let words = 2 + frame.len as usize + p.n_locals();
     (words | 1) as i32 * 8
 }
 
@@ -252,11 +157,13 @@ fn width(size: u64) -> W {
 
 impl Emitter<'_> {
     fn slot(&self, s: Slot) -> Mem {
-        mem(RSP, SLOTS + 8 * s as i32)
+        let f = self.s.frame.slot_of[s as usize];
+        debug_assert!(f != NO_SLOT, "slot {s} has no place in the frame");
+        mem(RSP, SLOTS + 8 * f as i32)
     }
 
     fn local(&self, l: u32) -> Mem {
-        mem(RSP, SLOTS + 8 * (self.p.n_slots() as i32 + l as i32))
+        mem(RSP, SLOTS + 8 * (self.s.frame.len as i32 + l as i32))
     }
 
     fn konst(&self, s: Slot) -> Option<u64> {
@@ -473,18 +380,8 @@ impl Emitter<'_> {
             let m = self.local(l);
             self.a.store_imm64(m, 0);
         }
-        let n_consts = self.p.consts().len();
-        refill(&mut self.s.need, n_consts, false);
-        for &i in &self.s.generic {
-            let (s, n) = reads(&self.p.ops()[i], self.p.calls());
-            for &x in &s[..n] {
-                if (x as usize) < n_consts {
-                    self.s.need[x as usize] = true;
-                }
-            }
-        }
-        for k in 0..n_consts {
-            if self.s.need[k] {
+        for k in 0..self.p.consts().len() {
+            if self.s.frame.need[k] {
                 self.a.mov_imm(RAX, self.p.consts()[k]);
                 let m = self.slot(k as Slot);
                 self.a.store(W::B64, m, RAX);

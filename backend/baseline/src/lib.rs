@@ -14,6 +14,7 @@
 
 mod asm;
 mod emit;
+mod plan;
 
 use ferrite_ir::interp::{Op, Program};
 use ferrite_jit::arena::Arena;
@@ -101,7 +102,8 @@ impl Baseline {
         let n_slots = ops.iter().map(|o| if let Op::ExitDirect { index, .. } = o { *index as usize + 1 } else { 0 }).max().unwrap_or(0);
         let sc = &mut self.scratch;
         sc.generic.clear();
-        sc.generic.extend((0..ops.len()).filter(|&i| emit::is_generic(&ops[i])));
+        sc.generic.extend((0..ops.len()).filter(|&i| plan::is_generic(&ops[i])));
+        sc.frame.plan(p, &sc.generic);
         let op_bytes = size_of::<Op>().next_multiple_of(8);
         let data = self.arena.alloc_data(8 * n_slots + 8 + op_bytes * sc.generic.len())?;
         let counter = data + 8 * n_slots as u64;
@@ -110,7 +112,7 @@ impl Baseline {
         for (k, &i) in sc.generic.iter().enumerate() {
             let at = counter + 8 + (op_bytes * k) as u64;
             // SAFETY: the data area was just reserved with room for this copy, 8-byte aligned.
-            unsafe { std::ptr::write(at as *mut Op, ops[i]) };
+            unsafe { std::ptr::write(at as *mut Op, plan::remap(&ops[i], &sc.frame.slot_of)) };
             sc.op_copies[i] = at;
         }
         let counter = Counter(counter);

@@ -21,7 +21,7 @@ unsafe extern "C" fn shuffle(env: *mut CpuHeader, k: u64, _: u64, _: u64, _: u64
 }
 
 /// The test guest's helper plus one that reads and writes registers.
-static GEN_HELPERS: [HelperInfo; 2] = [
+static GEN_HELPERS: [HelperInfo; 3] = [
     HELPERS[0],
     HelperInfo {
         name: "shuffle",
@@ -32,6 +32,8 @@ static GEN_HELPERS: [HelperInfo; 2] = [
         writes: RegSet(0b10010),
         may_raise: true,
     },
+    // `bump`: no result (void calls share the interpreter's discard slot).
+    HELPERS[1],
 ];
 
 /// The guest generated blocks are written for (the test CPU's registers).
@@ -489,6 +491,10 @@ impl Gen<'_> {
     }
 
     fn call(&mut self) {
+        if self.rng.chance(20) {
+            self.b.call(2, &[]);
+            return;
+        }
         if self.rng.chance(40) {
             let k = self.get(Type::I64);
             let v = self.b.call(1, &[k]);

@@ -1,0 +1,224 @@
+//! What the emitter decides before it emits a program: which ops call `eval_generic`, which
+//! results stay in `rax` for the next op, and where every value lives in the frame.
+
+use crate::asm::Label;
+use ferrite_ir::interp::{CallSite, Op, Program, Slot};
+use ferrite_ir::{Opcode, Type};
+
+/// Whether `op` runs through `eval_generic` (everything without an expansion below: the
+/// float ops, conversions, carries, division and the narrow integer types are rare in the
+/// code tier 1 runs).
+pub(crate) fn is_generic(op: &Op) -> bool {
+    let wide = |ty: Type| matches!(ty, Type::I32 | Type::I64);
+    match *op {
+        Op::Icmp { ty, .. } => !wide(ty),
+        Op::Binary { op: Opcode::Rotl | Opcode::Rotr | Opcode::ShrS, ty, .. } => !wide(ty),
+        Op::Unary { op: Opcode::Not | Opcode::Neg, ty, .. } => !wide(ty),
+        Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } | Op::Fcmp { .. } => true,
+        _ => false,
+    }
+}
+
+/// The slots an op reads (`calls`: the program's call sites).
+pub(crate) fn reads(op: &Op, calls: &[CallSite]) -> ([Slot; 4], usize) {
+    match *op {
+        Op::Set8 { s, .. } | Op::Set16 { s, .. } | Op::Set32 { s, .. } | Op::Set64 { s, .. } | Op::SetLocal { s, .. } => ([s, 0, 0, 0], 1),
+        Op::Add { a, b, .. }
+        | Op::Sub { a, b, .. }
+        | Op::Mul { a, b, .. }
+        | Op::And { a, b, .. }
+        | Op::Or { a, b, .. }
+        | Op::Xor { a, b, .. }
+        | Op::Shl { a, b, .. }
+        | Op::ShrU { a, b, .. }
+        | Op::Icmp { a, b, .. }
+        | Op::Binary { a, b, .. }
+        | Op::Fcmp { a, b, .. }
+        | Op::Store { a, s: b, .. } => ([a, b, 0, 0], 2),
+        Op::Trunc { a, .. } | Op::Unary { a, .. } | Op::Convert { a, .. } | Op::Load { a, .. } => ([a, 0, 0, 0], 1),
+        Op::Select { c, a, b, .. } | Op::Ternary { a, b, c, .. } | Op::Carry { a, b, c, .. } => ([a, b, c, 0], 3),
+        Op::Branch { c, .. } => ([c, 0, 0, 0], 1),
+        Op::ExitDynamic { s } | Op::ExitSyncDynamic { s } | Op::Raise { s, .. } => ([s, 0, 0, 0], 1),
+        Op::Call { site, .. } => {
+            let c = &calls[site as usize];
+            (c.args, c.nargs as usize)
+        }
+        _ => ([0; 4], 0),
+    }
+}
+
+/// The slot an op writes, for the ops whose expansion leaves it in `rax`.
+pub(crate) fn result(op: &Op) -> Option<Slot> {
+    match *op {
+        Op::Get8 { d, .. }
+        | Op::Get16 { d, .. }
+        | Op::Get32 { d, .. }
+        | Op::Get64 { d, .. }
+        | Op::GetLocal { d, .. }
+        | Op::Add { d, .. }
+        | Op::Sub { d, .. }
+        | Op::Mul { d, .. }
+        | Op::And { d, .. }
+        | Op::Or { d, .. }
+        | Op::Xor { d, .. }
+        | Op::Shl { d, .. }
+        | Op::ShrU { d, .. }
+        | Op::Trunc { d, .. }
+        | Op::Select { d, .. }
+        | Op::Load { d, .. }
+        | Op::Call { d, .. } => Some(d),
+        Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } if !is_generic(op) => Some(d),
+        _ => None,
+    }
+}
+
+/// Per op: whether its result can stay in `rax` for the next op instead of going to the
+/// frame. That holds when the next op, in the same basic block, is the value's only reader
+/// and takes its operands in registers: every expansion below reads all its operands before
+/// anything else writes `rax`, and reads into `rax` last.
+pub(crate) fn kept_in_rax(p: &Program, targets: &[Option<Label>], uses: &mut Vec<u32>, keep: &mut Vec<bool>) {
+    let ops = p.ops();
+    refill(uses, p.n_slots(), 0);
+    for op in ops {
+        let (r, n) = reads(op, p.calls());
+        for &x in &r[..n] {
+            uses[x as usize] += 1;
+        }
+    }
+    refill(keep, ops.len(), false);
+    for i in 0..ops.len().saturating_sub(1) {
+        let Some(d) = result(&ops[i]) else { continue };
+        let next = &ops[i + 1];
+        if uses[d as usize] == 1 && targets[i + 1].is_none() && !is_generic(next) {
+            let (r, n) = reads(next, p.calls());
+            keep[i] = r[..n].contains(&d);
+        }
+    }
+}
+
+/// Empties `v` and fills it with `n` copies of `x` (keeping its allocation).
+pub(crate) fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
+    v.clear();
+    v.resize(n, x);
+}
+
+/// The slot an op writes, if any.
+fn written(op: &Op) -> Option<Slot> {
+    match *op {
+        Op::Ternary { d, .. } | Op::Carry { d, .. } | Op::Convert { d, .. } | Op::Fcmp { d, .. } | Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } => Some(d),
+        _ => result(op),
+    }
+}
+
+/// Jump targets of an op.
+fn targets(op: &Op) -> impl Iterator<Item = u32> {
+    let (a, b) = match *op {
+        Op::Jump { to, .. } | Op::Chain { to, .. } => (Some(to), None),
+        Op::Branch { t, f, .. } => (Some(t), Some(f)),
+        _ => (None, None),
+    };
+    a.into_iter().chain(b)
+}
+
+/// No frame slot (a constant the code uses as an immediate).
+pub(crate) const NO_SLOT: u32 = u32::MAX;
+
+/// Where the values of a program live in the frame. The interpreter gives every value its
+/// own slot (a block has dozens); here a value's frame slot is reused once its last reader
+/// has run, so that frames stay small and are addressed with 8-bit displacements. (Programs
+/// that jump backwards keep the interpreter's numbering: a value read in a loop lives across
+/// it, which a scan in layout order would not see.)
+#[derive(Default)]
+pub(crate) struct Frame {
+    /// Per program slot: its frame slot, or [`NO_SLOT`].
+    pub(crate) slot_of: Vec<u32>,
+    /// Frame slots in use (the IR locals follow them).
+    pub(crate) len: u32,
+    /// Per constant: whether a generic op reads it from the frame.
+    pub(crate) need: Vec<bool>,
+    last: Vec<u32>,
+    free: Vec<u32>,
+}
+
+impl Frame {
+    /// Lays out the frame of `p`, whose ops at `generic` call `eval_generic`.
+    pub(crate) fn plan(&mut self, p: &Program, generic: &[usize]) {
+        let (ops, calls) = (p.ops(), p.calls());
+        let (n, nc) = (p.n_slots(), p.consts().len());
+        refill(&mut self.need, nc, false);
+        for &i in generic {
+            let (r, k) = reads(&ops[i], calls);
+            for &x in &r[..k] {
+                if (x as usize) < nc {
+                    self.need[x as usize] = true;
+                }
+            }
+        }
+        refill(&mut self.slot_of, n, NO_SLOT);
+        if ops.iter().enumerate().any(|(i, op)| targets(op).any(|t| t as usize <= i)) {
+            for (s, f) in self.slot_of.iter_mut().enumerate() {
+                *f = s as u32;
+            }
+            self.len = n as u32;
+            return;
+        }
+        refill(&mut self.last, n, NO_SLOT);
+        for (i, op) in ops.iter().enumerate() {
+            let (r, k) = reads(op, calls);
+            for &x in &r[..k] {
+                self.last[x as usize] = i as u32;
+            }
+        }
+        self.free.clear();
+        self.len = 0;
+        let mut sink = None;
+        for k in 0..nc {
+            if self.need[k] {
+                self.slot_of[k] = self.len;
+                self.len += 1;
+            }
+        }
+        for (i, op) in ops.iter().enumerate() {
+            // Every expansion reads all its operands before it writes its result, so the
+            // result may take the slot of an operand read for the last time.
+            let (r, k) = reads(op, calls);
+            for &x in &r[..k] {
+                if x as usize >= nc && self.last[x as usize] == i as u32 {
+                    self.last[x as usize] = NO_SLOT;
+                    self.free.push(self.slot_of[x as usize]);
+                }
+            }
+            if let Some(d) = written(op) {
+                let f = if self.last[d as usize] == NO_SLOT {
+                    // Never read (void calls all write one such slot): one sink for all.
+                    *sink.get_or_insert_with(|| {
+                        self.len += 1;
+                        self.len - 1
+                    })
+                } else {
+                    self.free.pop().unwrap_or_else(|| {
+                        self.len += 1;
+                        self.len - 1
+                    })
+                };
+                self.slot_of[d as usize] = f;
+            }
+        }
+    }
+}
+
+/// `op` (a generic one) with its slots renumbered to frame slots, for `eval_generic`, which
+/// reads and writes the frame.
+pub(crate) fn remap(op: &Op, slot_of: &[u32]) -> Op {
+    let f = |s: Slot| slot_of[s as usize];
+    match *op {
+        Op::Icmp { d, a, b, cc, ty } => Op::Icmp { d: f(d), a: f(a), b: f(b), cc, ty },
+        Op::Unary { d, a, op, ty } => Op::Unary { d: f(d), a: f(a), op, ty },
+        Op::Binary { d, a, b, op, ty } => Op::Binary { d: f(d), a: f(a), b: f(b), op, ty },
+        Op::Ternary { d, a, b, c, op, ty } => Op::Ternary { d: f(d), a: f(a), b: f(b), c: f(c), op, ty },
+        Op::Carry { d, a, b, c, op, ty } => Op::Carry { d: f(d), a: f(a), b: f(b), c: f(c), op, ty },
+        Op::Convert { d, a, op, from, to } => Op::Convert { d: f(d), a: f(a), op, from, to },
+        Op::Fcmp { d, a, b, cc, ty } => Op::Fcmp { d: f(d), a: f(a), b: f(b), cc, ty },
+        other => other,
+    }
+}
