@@ -14,7 +14,7 @@
 
 use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, W};
 use ferrite_ir::exit::tag;
-use crate::plan::{is_generic, kept_in_rax, refill, Frame, NO_SLOT};
+use crate::plan::{is_generic, refill, Plan, NO_SLOT};
 use ferrite_ir::interp::{eval_generic, Op, Program, Slot};
 use ferrite_ir::{IntCC, Opcode, Type};
 use ferrite_softmmu::{
@@ -93,12 +93,11 @@ pub(crate) fn emit_thunks(a: &mut Asm) -> (usize, usize) {
 #[derive(Default)]
 pub(crate) struct Scratch {
     targets: Vec<Option<Label>>,
-    uses: Vec<u32>,
-    keep: Vec<bool>,
     cold: Vec<Cold>,
     fault_labels: Vec<Option<Label>>,
-    /// The frame layout (planned by the caller, before it copies the generic ops).
-    pub(crate) frame: Frame,
+    /// The frame layout and register use (planned by the caller, before it copies the
+    /// generic ops).
+    pub(crate) plan: Plan,
     /// Per op: the address of its copy in the block's data, for the ops that call
     /// `eval_generic` (filled by the caller).
     pub(crate) op_copies: Vec<u64>,
@@ -120,13 +119,13 @@ enum Cold {
 pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data, s: &mut Scratch) {
     refill(&mut s.fault_labels, p.sites().len(), None);
     s.cold.clear();
-    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.frame), s, keep_current: false, in_rax: None, left_in_rax: None };
+    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.plan), s, keep_current: false, in_rax: None, left_in_rax: None };
     e.body(data);
 }
 
 /// Bytes the prologue reserves below the saved registers (keeps `rsp` 16-byte aligned).
-fn frame_bytes(p: &Program, frame: &Frame) -> i32 {
-    let words = 2 + frame.len as usize + p.n_locals();
+fn frame_bytes(p: &Program, plan: &Plan) -> i32 {
+    let words = 2 + plan.len as usize + p.n_locals();
     (words | 1) as i32 * 8
 }
 
@@ -137,7 +136,7 @@ struct Emitter<'a> {
     /// Buffers: cold code to emit, per site the label of its fault exit once something jumps
     /// there, jump targets' labels.
     s: &'a mut Scratch,
-    /// The current op's result stays in `rax` (see [`kept_in_rax`]).
+    /// The current op's result stays in `rax` (see [`Plan`]).
     keep_current: bool,
     /// The slot the previous op left in `rax`, for the current op.
     in_rax: Option<Slot>,
@@ -157,13 +156,13 @@ fn width(size: u64) -> W {
 
 impl Emitter<'_> {
     fn slot(&self, s: Slot) -> Mem {
-        let f = self.s.frame.slot_of[s as usize];
+        let f = self.s.plan.slot_of[s as usize];
         debug_assert!(f != NO_SLOT, "slot {s} has no place in the frame");
         mem(RSP, SLOTS + 8 * f as i32)
     }
 
     fn local(&self, l: u32) -> Mem {
-        mem(RSP, SLOTS + 8 * (self.s.frame.len as i32 + l as i32))
+        mem(RSP, SLOTS + 8 * (self.s.plan.len as i32 + l as i32))
     }
 
     fn konst(&self, s: Slot) -> Option<u64> {
@@ -236,7 +235,6 @@ impl Emitter<'_> {
                 }
             }
         }
-        kept_in_rax(self.p, &self.s.targets, &mut self.s.uses, &mut self.s.keep);
         let epilogue = self.a.new_label();
         let request = self.a.new_label();
         self.prologue(data, request);
@@ -245,7 +243,7 @@ impl Emitter<'_> {
                 self.a.bind(l);
             }
             self.in_rax = self.left_in_rax.take();
-            self.keep_current = self.s.keep[i];
+            self.keep_current = self.s.plan.keep[i];
             let label = |s: &Scratch, t: u32| s.targets[t as usize].expect("jump targets have labels");
             match *op {
                 Op::Jump { to, from } => {
@@ -381,7 +379,7 @@ impl Emitter<'_> {
             self.a.store_imm64(m, 0);
         }
         for k in 0..self.p.consts().len() {
-            if self.s.frame.need[k] {
+            if self.s.plan.need[k] {
                 self.a.mov_imm(RAX, self.p.consts()[k]);
                 let m = self.slot(k as Slot);
                 self.a.store(W::B64, m, RAX);

@@ -103,7 +103,7 @@ impl Baseline {
         let sc = &mut self.scratch;
         sc.generic.clear();
         sc.generic.extend((0..ops.len()).filter(|&i| plan::is_generic(&ops[i])));
-        sc.frame.plan(p, &sc.generic);
+        sc.plan.make(p, &sc.generic);
         let op_bytes = size_of::<Op>().next_multiple_of(8);
         let data = self.arena.alloc_data(8 * n_slots + 8 + op_bytes * sc.generic.len())?;
         let counter = data + 8 * n_slots as u64;
@@ -112,7 +112,7 @@ impl Baseline {
         for (k, &i) in sc.generic.iter().enumerate() {
             let at = counter + 8 + (op_bytes * k) as u64;
             // SAFETY: the data area was just reserved with room for this copy, 8-byte aligned.
-            unsafe { std::ptr::write(at as *mut Op, plan::remap(&ops[i], &sc.frame.slot_of)) };
+            unsafe { std::ptr::write(at as *mut Op, plan::remap(&ops[i], &sc.plan.slot_of)) };
             sc.op_copies[i] = at;
         }
         let counter = Counter(counter);

@@ -1,7 +1,6 @@
 //! What the emitter decides before it emits a program: which ops call `eval_generic`, which
 //! results stay in `rax` for the next op, and where every value lives in the frame.
 
-use crate::asm::Label;
 use ferrite_ir::interp::{CallSite, Op, Program, Slot};
 use ferrite_ir::{Opcode, Type};
 
@@ -72,30 +71,6 @@ pub(crate) fn result(op: &Op) -> Option<Slot> {
     }
 }
 
-/// Per op: whether its result can stay in `rax` for the next op instead of going to the
-/// frame. That holds when the next op, in the same basic block, is the value's only reader
-/// and takes its operands in registers: every expansion below reads all its operands before
-/// anything else writes `rax`, and reads into `rax` last.
-pub(crate) fn kept_in_rax(p: &Program, targets: &[Option<Label>], uses: &mut Vec<u32>, keep: &mut Vec<bool>) {
-    let ops = p.ops();
-    refill(uses, p.n_slots(), 0);
-    for op in ops {
-        let (r, n) = reads(op, p.calls());
-        for &x in &r[..n] {
-            uses[x as usize] += 1;
-        }
-    }
-    refill(keep, ops.len(), false);
-    for i in 0..ops.len().saturating_sub(1) {
-        let Some(d) = result(&ops[i]) else { continue };
-        let next = &ops[i + 1];
-        if uses[d as usize] == 1 && targets[i + 1].is_none() && !is_generic(next) {
-            let (r, n) = reads(next, p.calls());
-            keep[i] = r[..n].contains(&d);
-        }
-    }
-}
-
 /// Empties `v` and fills it with `n` copies of `x` (keeping its allocation).
 pub(crate) fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
     v.clear();
@@ -123,26 +98,36 @@ fn targets(op: &Op) -> impl Iterator<Item = u32> {
 /// No frame slot (a constant the code uses as an immediate).
 pub(crate) const NO_SLOT: u32 = u32::MAX;
 
-/// Where the values of a program live in the frame. The interpreter gives every value its
-/// own slot (a block has dozens); here a value's frame slot is reused once its last reader
-/// has run, so that frames stay small and are addressed with 8-bit displacements. (Programs
-/// that jump backwards keep the interpreter's numbering: a value read in a loop lives across
-/// it, which a scan in layout order would not see.)
+/// The plan of a program's code: where its values live in the frame, and which results stay
+/// in `rax` for the next op.
+///
+/// The interpreter gives every value its own slot (a block has dozens); here a value's frame
+/// slot is reused once its last reader has run, so that frames stay small and are addressed
+/// with 8-bit displacements. (Programs that jump backwards keep the interpreter's numbering:
+/// a value read in a loop lives across it, which a scan in layout order would not see.)
+///
+/// A result stays in `rax` (is never stored) when the next op, in the same basic block, is
+/// its only reader and takes its operands in registers: every expansion reads all its
+/// operands before anything else writes `rax`, and reads into `rax` last.
 #[derive(Default)]
-pub(crate) struct Frame {
+pub(crate) struct Plan {
     /// Per program slot: its frame slot, or [`NO_SLOT`].
     pub(crate) slot_of: Vec<u32>,
     /// Frame slots in use (the IR locals follow them).
     pub(crate) len: u32,
     /// Per constant: whether a generic op reads it from the frame.
     pub(crate) need: Vec<bool>,
+    /// Per op: whether its result stays in `rax`.
+    pub(crate) keep: Vec<bool>,
+    uses: Vec<u32>,
     last: Vec<u32>,
+    target: Vec<bool>,
     free: Vec<u32>,
 }
 
-impl Frame {
-    /// Lays out the frame of `p`, whose ops at `generic` call `eval_generic`.
-    pub(crate) fn plan(&mut self, p: &Program, generic: &[usize]) {
+impl Plan {
+    /// Plans `p`, whose ops at `generic` call `eval_generic`.
+    pub(crate) fn make(&mut self, p: &Program, generic: &[usize]) {
         let (ops, calls) = (p.ops(), p.calls());
         let (n, nc) = (p.n_slots(), p.consts().len());
         refill(&mut self.need, nc, false);
@@ -154,34 +139,51 @@ impl Frame {
                 }
             }
         }
+        refill(&mut self.uses, n, 0);
+        refill(&mut self.last, n, NO_SLOT);
+        refill(&mut self.target, ops.len(), false);
+        let mut backward = false;
+        for (i, op) in ops.iter().enumerate() {
+            for t in targets(op) {
+                self.target[t as usize] = true;
+                backward |= t as usize <= i;
+            }
+            let (r, k) = reads(op, calls);
+            for &x in &r[..k] {
+                self.uses[x as usize] += 1;
+                self.last[x as usize] = i as u32;
+            }
+        }
+        refill(&mut self.keep, ops.len(), false);
         refill(&mut self.slot_of, n, NO_SLOT);
-        if ops.iter().enumerate().any(|(i, op)| targets(op).any(|t| t as usize <= i)) {
+        self.free.clear();
+        self.len = 0;
+        if backward {
             for (s, f) in self.slot_of.iter_mut().enumerate() {
                 *f = s as u32;
             }
             self.len = n as u32;
-            return;
+        } else {
+            for k in 0..nc {
+                if self.need[k] {
+                    self.slot_of[k] = self.len;
+                    self.len += 1;
+                }
+            }
         }
-        refill(&mut self.last, n, NO_SLOT);
+        let mut sink = None;
         for (i, op) in ops.iter().enumerate() {
             let (r, k) = reads(op, calls);
-            for &x in &r[..k] {
-                self.last[x as usize] = i as u32;
+            if i > 0 && !self.target[i] && !is_generic(op) {
+                if let Some(d) = result(&ops[i - 1]) {
+                    self.keep[i - 1] = self.uses[d as usize] == 1 && r[..k].contains(&d);
+                }
             }
-        }
-        self.free.clear();
-        self.len = 0;
-        let mut sink = None;
-        for k in 0..nc {
-            if self.need[k] {
-                self.slot_of[k] = self.len;
-                self.len += 1;
+            if backward {
+                continue;
             }
-        }
-        for (i, op) in ops.iter().enumerate() {
             // Every expansion reads all its operands before it writes its result, so the
             // result may take the slot of an operand read for the last time.
-            let (r, k) = reads(op, calls);
             for &x in &r[..k] {
                 if x as usize >= nc && self.last[x as usize] == i as u32 {
                     self.last[x as usize] = NO_SLOT;
