@@ -184,14 +184,13 @@ impl Emitter<'_> {
     }
 
     /// Stores the current op's result, in `rax`, to slot `s` (unless the next op takes it
-    /// from `rax`).
+    /// from `rax` and nothing else reads it). Either way the next op finds it in `rax`.
     fn put(&mut self, s: Slot) {
-        if self.keep_current {
-            self.left_in_rax = Some(s);
-        } else {
+        if !self.keep_current {
             let m = self.slot(s);
             self.a.store(W::B64, m, RAX);
         }
+        self.left_in_rax = Some(s);
     }
 
     /// `r &= m` for a type mask.
@@ -242,7 +241,8 @@ impl Emitter<'_> {
             if let Some(l) = self.s.targets[i] {
                 self.a.bind(l);
             }
-            self.in_rax = self.left_in_rax.take();
+            // (Reached by a jump, rax holds whatever the jumping path left.)
+            self.in_rax = self.left_in_rax.take().filter(|_| self.s.targets[i].is_none());
             self.keep_current = self.s.plan.keep[i];
             let label = |s: &Scratch, t: u32| s.targets[t as usize].expect("jump targets have labels");
             match *op {
@@ -558,9 +558,17 @@ impl Emitter<'_> {
             }
             Op::Icmp { d, a, b, cc, ty } if !is_generic(op) => {
                 let w = if ty == Type::I32 { W::B32 } else { W::B64 };
-                self.get(RCX, b);
-                self.get(RAX, a);
-                self.a.alu_rr(w, Alu::Cmp, RAX, RCX);
+                match self.konst(b).and_then(|k| i32::try_from(k as i64).ok().or((w == W::B32).then_some(k as u32 as i32))) {
+                    Some(k) => {
+                        self.get(RAX, a);
+                        self.a.alu_ri(w, Alu::Cmp, RAX, k);
+                    }
+                    None => {
+                        self.get(RCX, b);
+                        self.get(RAX, a);
+                        self.a.alu_rr(w, Alu::Cmp, RAX, RCX);
+                    }
+                }
                 let cc = match cc {
                     IntCC::Eq => Cc::E,
                     IntCC::Ne => Cc::Ne,
