@@ -340,3 +340,29 @@ fn code_compiled_in_the_background_takes_over_a_loop_chained_in_baseline_code() 
     assert!(e.stats.compiled_blocks >= 1, "{}", e.stats.report());
     eprintln!("20M iterations in {:?}", start.elapsed());
 }
+
+#[test]
+fn stores_next_to_code_do_not_leave_the_block_and_stores_into_its_lines_do() {
+    // A loop storing r0 to r3's address 20 times.
+    let looped = [insn(ADDI, 1, 20), insn(STORE, 0, 3), insn(ADDI, 1, -1), insn(BNEZ, 1, -2), insn(HALT, 0, 0)];
+    for jit in [false, true] {
+        // Far from the code's lines, on its page: no exit, nothing dropped.
+        let mut t = toy(&looped);
+        t.m.cpu.r[3] = 0x1800;
+        let mut e = engine(jit);
+        assert_eq!(e.run(&mut t), Stop::Halted);
+        assert_eq!(e.stats.requests[2], 0, "no code-write exits: {}", e.stats.report());
+        assert_eq!(e.stats.invalidated_blocks, 0, "{}", e.stats.report());
+
+        // Onto the HALT at 0x1010 (rewriting it with itself), in the loop's line: each store
+        // leaves the block, the HALT block is dropped, and the loop still ends right.
+        let mut t = toy(&looped);
+        t.m.cpu.r[3] = 0x1010;
+        t.m.cpu.r[0] = insn(HALT, 0, 0) as u64;
+        let mut e = engine(jit);
+        assert_eq!(e.run(&mut t), Stop::Halted);
+        assert_eq!(t.m.cpu.r[1], 0);
+        assert!(e.stats.requests[2] >= 1, "{}", e.stats.report());
+        assert!(e.stats.invalidated_blocks >= 1, "{}", e.stats.report());
+    }
+}
