@@ -366,3 +366,22 @@ fn stores_next_to_code_do_not_leave_the_block_and_stores_into_its_lines_do() {
         assert!(e.stats.invalidated_blocks >= 1, "{}", e.stats.report());
     }
 }
+
+#[test]
+fn a_full_code_arena_is_flushed_and_the_guest_goes_on() {
+    // 300 one-instruction blocks (each ends with a taken branch to the next), run 3 times:
+    // their baseline code does not fit a 64 KiB arena.
+    const N: usize = 300;
+    let mut prog = vec![insn(ADDI, 2, 3)];
+    for _ in 0..N {
+        prog.extend([insn(ADDI, 0, 1), insn(BNEZ, 2, 1)]);
+    }
+    prog.extend([insn(ADDI, 2, -1), insn(BNEZ, 2, -(2 * N as i16) - 1), insn(HALT, 0, 0)]);
+    let mut t = toy(&prog);
+    let cfg = EngineConfig { jit: true, jit_threshold: 1000, baseline_runs: 2, sync_compile: true, arena_bytes: 64 << 10, ..Default::default() };
+    let mut e = Engine::new(cfg).unwrap();
+    assert_eq!(e.run(&mut t), Stop::Halted);
+    assert_eq!(t.m.cpu.r[0], 3 * N as u64);
+    assert!(e.stats.flushes >= 1, "{}", e.stats.report());
+    assert!(e.stats.baseline_blocks as usize * 300 > 64 << 10, "more code than the arena holds: {}", e.stats.report());
+}
