@@ -557,16 +557,46 @@ impl Emitter<'_> {
                 self.put(d);
             }
             Op::Icmp { d, a, b, cc, ty } if !is_generic(op) => {
-                let w = if ty == Type::I32 { W::B32 } else { W::B64 };
-                match self.konst(b).and_then(|k| i32::try_from(k as i64).ok().or((w == W::B32).then_some(k as u32 as i32))) {
-                    Some(k) => {
-                        self.get(RAX, a);
-                        self.a.alu_ri(w, Alu::Cmp, RAX, k);
+                let signed = matches!(cc, IntCC::Slt | IntCC::Sle | IntCC::Sgt | IntCC::Sge);
+                let narrow = match ty {
+                    Type::I8 => Some(W::B8),
+                    Type::I16 => Some(W::B16),
+                    _ => None,
+                };
+                match (narrow, signed) {
+                    // Signed compares of narrow values (slots hold them zero-extended):
+                    // sign-extend both to 64 bits.
+                    (Some(from), true) => {
+                        let ext = |k: u64| ((k << (64 - ty.bits())) as i64 >> (64 - ty.bits())) as i32;
+                        match self.konst(b) {
+                            Some(k) => {
+                                self.get(RAX, a);
+                                self.a.movsx(from, RAX, RAX);
+                                self.a.alu_ri(W::B64, Alu::Cmp, RAX, ext(k));
+                            }
+                            None => {
+                                self.get(RCX, b);
+                                self.get(RAX, a);
+                                self.a.movsx(from, RAX, RAX);
+                                self.a.movsx(from, RCX, RCX);
+                                self.a.alu_rr(W::B64, Alu::Cmp, RAX, RCX);
+                            }
+                        }
                     }
-                    None => {
-                        self.get(RCX, b);
-                        self.get(RAX, a);
-                        self.a.alu_rr(w, Alu::Cmp, RAX, RCX);
+                    // 32-bit compares (zero-extended narrow values compare alike), 64-bit ones.
+                    _ => {
+                        let w = if ty == Type::I64 { W::B64 } else { W::B32 };
+                        match self.konst(b).and_then(|k| i32::try_from(k as i64).ok().or((w == W::B32).then_some(k as u32 as i32))) {
+                            Some(k) => {
+                                self.get(RAX, a);
+                                self.a.alu_ri(w, Alu::Cmp, RAX, k);
+                            }
+                            None => {
+                                self.get(RCX, b);
+                                self.get(RAX, a);
+                                self.a.alu_rr(w, Alu::Cmp, RAX, RCX);
+                            }
+                        }
                     }
                 }
                 let cc = match cc {
@@ -602,6 +632,18 @@ impl Emitter<'_> {
                 } else {
                     self.a.neg(w, RAX);
                 }
+                self.put(d);
+            }
+            Op::Carry { d, a, b, c, .. } if !is_generic(op) => {
+                // add_carry.i32: bit 32 of a + b + (c & 1) computed in 64 bits (slots hold
+                // the operands zero-extended).
+                self.get(RDX, c);
+                self.get(RCX, b);
+                self.get(RAX, a);
+                self.a.alu_ri(W::B32, Alu::And, RDX, 1);
+                self.a.alu_rr(W::B64, Alu::Add, RAX, RCX);
+                self.a.alu_rr(W::B64, Alu::Add, RAX, RDX);
+                self.a.shift_imm(W::B64, Shift::Shr, RAX, 32);
                 self.put(d);
             }
             Op::Load { d, a, memop, m, at } => self.load(d, a, MemOp(memop), m, at),

@@ -10,7 +10,8 @@ use ferrite_ir::{Opcode, Type};
 pub(crate) fn is_generic(op: &Op) -> bool {
     let wide = |ty: Type| matches!(ty, Type::I32 | Type::I64);
     match *op {
-        Op::Icmp { ty, .. } => !wide(ty),
+        Op::Icmp { ty, .. } => !ty.is_int(),
+        Op::Carry { op: Opcode::AddCarry, ty: Type::I32, .. } => false,
         Op::Binary { op: Opcode::Rotl | Opcode::Rotr | Opcode::ShrS, ty, .. } => !wide(ty),
         Op::Unary { op: Opcode::Not | Opcode::Neg, ty, .. } => !wide(ty),
         Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } | Op::Fcmp { .. } => true,
@@ -66,7 +67,7 @@ pub(crate) fn result(op: &Op) -> Option<Slot> {
         | Op::Select { d, .. }
         | Op::Load { d, .. }
         | Op::Call { d, .. } => Some(d),
-        Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } if !is_generic(op) => Some(d),
+        Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } | Op::Carry { d, .. } if !is_generic(op) => Some(d),
         _ => None,
     }
 }
