@@ -1,7 +1,12 @@
 //! Algebraic simplification of integer operations, within a basic block:
 //!
 //! * identities: `and x, all-ones`, `and x, x`, `or x, x`, and `x op 0` for `or`, `xor`,
-//!   `add`, `sub` and the shifts and rotates become `x`;
+//!   `add`, `sub` and the shifts and rotates become `x` (`0 op x` too where `op` commutes);
+//!   `and x, m` becomes `x` when `m` keeps every bit `x` can have (a byte load masked
+//!   with 0xff);
+//! * a test of a comparison's result, `icmp eq c, 1` or `icmp eq c, 0` (how guests test a
+//!   flag they computed), becomes the comparison or its inverse, which the host fuses with
+//!   the branch;
 //! * a rotate whose result is masked so that only the bits shifted in from one side survive
 //!   is that shift: `and (rotl x, k), m` becomes `shl x, k` or `shru x, w-k` when `m` keeps
 //!   exactly those bits, and `and (shl x, k), m` (or `shru`) when it keeps some of them.
@@ -76,14 +81,22 @@ const fn new_value(k: u32) -> Value {
 
 fn rewrite(block: &Block, i: usize) -> Option<Rewrite> {
     let inst = block.insts[i];
+    if inst.op == Opcode::Icmp {
+        return flag_test(block, inst);
+    }
     let ty = inst.ty;
     if !ty.is_int() || !matches!(inst.op.sig(), crate::opcodes::Sig::Binary) {
         return None;
     }
-    let [x, y, ..] = inst.args;
+    let [mut x, mut y, ..] = inst.args;
+    let commutes = matches!(inst.op, Opcode::And | Opcode::Or | Opcode::Xor | Opcode::Add);
+    if commutes && block.as_const(x).is_some() && block.as_const(y).is_none() {
+        std::mem::swap(&mut x, &mut y);
+    }
     let k = block.as_const(y).map(|k| k & ty.mask());
     match inst.op {
-        Opcode::And if k == Some(ty.mask()) || x == y => Some(Rewrite::Value(x)),
+        Opcode::And if x == y => Some(Rewrite::Value(x)),
+        Opcode::And if k.is_some_and(|k| may_be_set(block, x, 4) & !k == 0) => Some(Rewrite::Value(x)),
         Opcode::Or if x == y => Some(Rewrite::Value(x)),
         Opcode::Or
         | Opcode::Xor
@@ -100,6 +113,53 @@ fn rewrite(block: &Block, i: usize) -> Option<Rewrite> {
         }
         Opcode::And => masked_rotate(block, inst, k?),
         _ => None,
+    }
+}
+
+/// `icmp eq|ne c, 0|1` where `c` is an integer comparison: `c` or its inverse.
+fn flag_test(block: &Block, inst: Inst) -> Option<Rewrite> {
+    let [c, k, ..] = inst.args;
+    let cmp = block.insts[c.index()];
+    let k = block.as_const(k)?;
+    if cmp.op != Opcode::Icmp || k > 1 || inst.imm > 1 {
+        return None;
+    }
+    // eq 1 and ne 0 test the flag; eq 0 and ne 1 its inverse.
+    if (inst.imm == 0) == (k == 1) {
+        return Some(Rewrite::Value(c));
+    }
+    // Inverse conditions, by `imm`: eq/ne, slt/sge, sle/sgt, ult/uge, ule/ugt.
+    const INVERSE: [u64; 10] = [1, 0, 5, 4, 3, 2, 9, 8, 7, 6];
+    Some(Rewrite::Insts(Vec::new(), Inst { imm: *INVERSE.get(cmp.imm as usize)?, ..cmp }))
+}
+
+/// The bits of `v` that may be 1 (a superset), looking `depth` definitions back.
+fn may_be_set(block: &Block, v: Value, depth: u32) -> u64 {
+    let inst = block.insts[v.index()];
+    let all = inst.ty.mask();
+    if depth == 0 {
+        return all;
+    }
+    let arg = |k: usize| may_be_set(block, inst.args[k], depth - 1);
+    let amount = || block.as_const(inst.args[1]).filter(|&n| n < u64::from(inst.ty.bits()));
+    all & match inst.op {
+        Opcode::Const => inst.imm,
+        Opcode::Icmp | Opcode::Fcmp => 1,
+        Opcode::Load => {
+            let op = ferrite_softmmu::MemOp(inst.imm as u32);
+            if op.signed() || op.size() >= 8 {
+                all
+            } else {
+                (1u64 << (8 * op.size())) - 1
+            }
+        }
+        Opcode::Zext => arg(0) & block.ty(inst.args[0]).mask(),
+        Opcode::And => arg(0) & arg(1),
+        Opcode::Or | Opcode::Xor => arg(0) | arg(1),
+        Opcode::Select => arg(1) | arg(2),
+        Opcode::ShrU => amount().map_or(all, |n| arg(0) >> n),
+        Opcode::Shl => amount().map_or(all, |n| arg(0) << n),
+        _ => all,
     }
 }
 
@@ -236,5 +296,60 @@ mod tests {
         run(&mut blk);
         verify(&blk).unwrap();
         assert_eq!(ops(&blk), ops(&before));
+    }
+
+    /// r1 = (icmp cc r0, 5) tested with `test` against `k`, as 0/1.
+    fn flag_block(cc: crate::IntCC, test: crate::IntCC, k: u64) -> Block {
+        let mut blk = Block::new(&DESC, 0x100);
+        let mut b = Builder::new(&mut blk);
+        b.insn_start(0x100);
+        let x = b.get_reg(Reg(0));
+        let c = b.icmp_imm(cc, x, 5);
+        let t = b.icmp_imm(test, c, k);
+        let r = b.zext(Type::I64, t);
+        b.set_reg(Reg(1), r);
+        b.exit_direct(0x104);
+        blk
+    }
+
+    #[test]
+    fn tests_of_a_flag_become_the_comparison_or_its_inverse() {
+        use crate::IntCC::*;
+        for cc in crate::IntCC::ALL {
+            for (test, k) in [(Eq, 0), (Eq, 1), (Ne, 0), (Ne, 1)] {
+                let before = flag_block(cc, test, k);
+                let mut after = before.clone();
+                run(&mut after);
+                crate::opt::dce::run(&mut after);
+                verify(&after).unwrap();
+                let icmps = ops(&after).iter().filter(|&&o| o == Opcode::Icmp).count();
+                assert_eq!(icmps, 1, "{cc:?} {test:?} {k}");
+                for x in [0u64, 4, 5, 6, u64::MAX, 1 << 63] {
+                    assert_eq!(run_on(&after, x), run_on(&before, x), "{cc:?} {test:?} {k} x={x:#x}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_mask_keeping_every_possible_bit_disappears() {
+        let mut blk = Block::new(&DESC, 0x100);
+        let mut b = Builder::new(&mut blk);
+        b.insn_start(0x100);
+        let a = b.get_reg(Reg(0));
+        let u8_load = ferrite_softmmu::MemOp::new(0, false, ferrite_softmmu::Endian::Big, 0);
+        let s8_load = ferrite_softmmu::MemOp::new(0, true, ferrite_softmmu::Endian::Big, 0);
+        let v = b.load(Type::I32, u8_load, a);
+        let m = b.and_imm(v, 0xff); // redundant
+        let w = b.load(Type::I32, s8_load, a);
+        let n = b.and_imm(w, 0xff); // needed: sign bits
+        let r = b.add(m, n);
+        let r = b.zext(Type::I64, r);
+        b.set_reg(Reg(1), r);
+        b.exit_direct(0x104);
+        run(&mut blk);
+        crate::opt::dce::run(&mut blk);
+        verify(&blk).unwrap();
+        assert_eq!(ops(&blk).iter().filter(|&&o| o == Opcode::And).count(), 1);
     }
 }
