@@ -8,6 +8,7 @@
 
 mod arith;
 mod exits;
+mod groups;
 mod memory;
 
 use crate::analysis::{self, Facts, Position};
@@ -81,6 +82,10 @@ pub(crate) struct Lower<'a, 'f> {
     /// Registers possibly dirty at the current point.
     dirty: RegSet,
     pos: Pos,
+    /// Per instruction: its role in a group of memory accesses sharing a TLB check.
+    groups: Vec<Option<groups::Role>>,
+    /// Per access group: the variable holding its TLB addend (0: check each access).
+    group_vars: Vec<Variable>,
     /// Memory flags: CPU structure fields, guest RAM.
     env_flags: MemFlagsData,
     ram_flags: MemFlagsData,
@@ -166,6 +171,8 @@ pub(crate) fn lower_block(
             done: b.declare_var(types::I64),
         },
     };
+    let (groups, n_groups) = groups::assign(block, &facts.reachable);
+    let group_vars = (0..n_groups).map(|_| b.declare_var(types::I64)).collect();
     let mut exit_index = Vec::with_capacity(block.insts.len());
     let mut n = 0;
     for inst in &block.insts {
@@ -186,6 +193,8 @@ pub(crate) fn lower_block(
         stubs: *stubs,
         load_out: None,
         exit_index,
+        groups,
+        group_vars,
         dirty: RegSet::EMPTY,
         pos,
         env_flags: flags_in(env_region),
@@ -407,11 +416,11 @@ impl Lower<'_, '_> {
                 let (from, x) = (self.block.ty(a[0]), self.arg(a[0]));
                 Some(arith::convert(&mut self.b, inst.op, from, ty, x))
             }
-            Opcode::Load => Some(self.load(ty, MemOp(inst.imm as u32), a[0])),
+            Opcode::Load => Some(self.load(ii, ty, MemOp(inst.imm as u32), a[0])),
             Opcode::Store => {
                 let vty = self.block.ty(a[1]);
                 let v = self.arg(a[1]);
-                self.store(vty, MemOp(inst.imm as u32), a[0], v);
+                self.store(ii, vty, MemOp(inst.imm as u32), a[0], v);
                 None
             }
             Opcode::Call => self.call(inst.imm as usize, &a),
