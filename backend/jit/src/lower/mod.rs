@@ -79,6 +79,8 @@ pub(crate) struct Lower<'a, 'f> {
     load_out: Option<ir::StackSlot>,
     /// Per instruction: number of `exit_direct` before it in arena order (its slot index).
     exit_index: Vec<u32>,
+    /// The IR basic block being lowered.
+    cur_bb: usize,
     /// Registers possibly dirty at the current point.
     dirty: RegSet,
     pos: Pos,
@@ -195,6 +197,7 @@ pub(crate) fn lower_block(
         exit_index,
         groups,
         group_vars,
+        cur_bb: 0,
         dirty: RegSet::EMPTY,
         pos,
         env_flags: flags_in(env_region),
@@ -278,6 +281,7 @@ impl Lower<'_, '_> {
     fn lower_bb(&mut self, bb: usize) -> Result<(), JitError> {
         let cb = self.bbs[bb].expect("reachable");
         self.b.switch_to_block(cb);
+        self.cur_bb = bb;
         self.dirty = self.facts.dirty_in[bb];
         if let (Pos::Static(_), Some(p)) = (self.pos, &self.facts.positions) {
             self.pos = Pos::Static(p[bb]);
@@ -437,7 +441,11 @@ impl Lower<'_, '_> {
             Opcode::Chain => {
                 let target = self.bbs[inst.imm as usize].expect("successors are reachable");
                 let pc = self.block.bb_start_pc(inst.imm as usize).expect("verified: chain targets start an instruction");
-                self.chain(target, pc);
+                if self.facts.chain_checks[self.cur_bb] {
+                    self.chain(target, pc);
+                } else {
+                    self.b.ins().jump(target, &[]);
+                }
                 None
             }
             Opcode::Branch => {
