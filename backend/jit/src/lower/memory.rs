@@ -165,20 +165,26 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// A load through its own TLB lookup (fast path) or the slow path; both jump to `join`
-    /// with the raw value. `cold`: all of it is off the hot path (a group's fallback).
-    fn load_full(&mut self, op: MemOp, aty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, cold: bool) {
+    /// An access's own TLB lookup: leaves the builder in the (new) hit block and returns the
+    /// guest address, the host address for the hit and the (cold, unsealed) miss block.
+    /// `cold`: the hit block is off the hot path too (a group's fallback).
+    fn own_lookup(&mut self, op: MemOp, ir_addr: ferrite_ir::Value, store: bool, cold: bool) -> (ir::Value, ir::Value, ir::Block) {
         let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
         let (fast, slow) = (self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(slow);
         if cold {
             self.b.set_cold_block(fast);
         }
-        let (entry, base) = self.tlb_lookup(op, addr, based, false, fast, slow);
-
+        let (entry, base) = self.tlb_lookup(op, addr, based, store, fast, slow);
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
-        let host = self.host_addr(entry, base, addr);
+        (addr, self.host_addr(entry, base, addr), slow)
+    }
+
+    /// A load through its own TLB lookup (fast path) or the slow path; both jump to `join`
+    /// with the raw value. `cold`: all of it is off the hot path (a group's fallback).
+    fn load_full(&mut self, op: MemOp, aty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, cold: bool) {
+        let (addr, host, slow) = self.own_lookup(op, ir_addr, false, cold);
         let v = self.load_host(op, aty, host);
         self.b.ins().jump(join, &[v.into()]);
 
@@ -236,17 +242,7 @@ impl Lower<'_, '_> {
     /// A store through its own TLB lookup (fast path) or the slow path; both jump to `join`.
     /// `cold`: all of it is off the hot path (a group's fallback).
     fn store_full(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value, join: ir::Block, cold: bool) {
-        let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
-        let (fast, slow) = (self.b.create_block(), self.b.create_block());
-        self.b.set_cold_block(slow);
-        if cold {
-            self.b.set_cold_block(fast);
-        }
-        let (entry, base) = self.tlb_lookup(op, addr, based, true, fast, slow);
-
-        self.b.switch_to_block(fast);
-        self.b.seal_block(fast);
-        let host = self.host_addr(entry, base, addr);
+        let (addr, host, slow) = self.own_lookup(op, ir_addr, true, cold);
         self.store_host(ty, op, val, host);
         self.b.ins().jump(join, &[]);
 
