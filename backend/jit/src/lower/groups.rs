@@ -69,14 +69,19 @@ fn signed(ty: Type, k: u64) -> i64 {
     ((k << sh) as i64) >> sh
 }
 
+/// Accesses that may share a check: same base value, loads or stores, same MMU mode.
+type Key = (Value, bool, usize);
+/// The groups being collected: key and member instructions.
+type Open = Vec<(Key, Vec<usize>)>;
+
 /// The roles of the accesses of `block` (indexed by instruction; `None`: not grouped) and the
 /// number of groups.
 pub(crate) fn assign(block: &Block, reachable: &[bool]) -> (Vec<Option<Role>>, usize) {
     let mut roles = vec![None; block.insts.len()];
     let mut n_groups = 0;
-    // Open groups of the current stretch: (key, member instructions).
-    let mut open: Vec<((Value, bool, usize), Vec<usize>)> = Vec::new();
-    let mut close = |open: &mut Vec<((Value, bool, usize), Vec<usize>)>, roles: &mut Vec<Option<Role>>| {
+    // Open groups of the current stretch (since the last call).
+    let mut open: Open = Vec::new();
+    let mut close = |open: &mut Open, roles: &mut Vec<Option<Role>>| {
         for ((base, _, _), members) in open.drain(..) {
             if let Some((lo, hi)) = range(block, &members) {
                 roles[members[0]] = Some(Role::First { group: n_groups, base, lo, hi });
