@@ -121,6 +121,11 @@ fn flag_test(block: &Block, inst: Inst) -> Option<Rewrite> {
     let [c, k, ..] = inst.args;
     let cmp = block.insts[c.index()];
     let k = block.as_const(k)?;
+    if k == 0 && inst.imm <= 1 {
+        if let Some(r) = bit_test(block, inst) {
+            return Some(r);
+        }
+    }
     if cmp.op != Opcode::Icmp || k > 1 || inst.imm > 1 {
         return None;
     }
@@ -131,6 +136,26 @@ fn flag_test(block: &Block, inst: Inst) -> Option<Rewrite> {
     // Inverse conditions, by `imm`: eq/ne, slt/sge, sle/sgt, ult/uge, ule/ugt.
     const INVERSE: [u64; 10] = [1, 0, 5, 4, 3, 2, 9, 8, 7, 6];
     Some(Rewrite::Insts(Vec::new(), Inst { imm: *INVERSE.get(cmp.imm as usize)?, ..cmp }))
+}
+
+/// `icmp eq|ne (and (shru x, n), m), 0` (or without the `and`) as
+/// `icmp eq|ne (and x, m << n), 0`: a test of bits in place (a CR bit read from its field),
+/// which the host does with one `test`.
+fn bit_test(block: &Block, inst: Inst) -> Option<Rewrite> {
+    let tested = block.insts[inst.args[0].index()];
+    let ty = tested.ty;
+    let (shr, m) = match tested.op {
+        Opcode::And => (block.insts[tested.args[0].index()], block.as_const(tested.args[1])?),
+        Opcode::ShrU => (tested, ty.mask()),
+        _ => return None,
+    };
+    if shr.op != Opcode::ShrU {
+        return None;
+    }
+    let n = block.as_const(shr.args[1]).filter(|&n| n < u64::from(shr.ty.bits()))?;
+    let mask = Inst { op: Opcode::Const, ty, args: [Value::NONE; 4], imm: (m << n) & ty.mask() };
+    let bits = Inst { op: Opcode::And, ty, args: [shr.args[0], new_value(0), Value::NONE, Value::NONE], imm: 0 };
+    Some(Rewrite::Insts(vec![mask, bits], Inst { args: [new_value(1), inst.args[1], Value::NONE, Value::NONE], ..inst }))
 }
 
 /// The bits of `v` that may be 1 (a superset), looking `depth` definitions back.
@@ -351,5 +376,33 @@ mod tests {
         crate::opt::dce::run(&mut blk);
         verify(&blk).unwrap();
         assert_eq!(ops(&blk).iter().filter(|&&o| o == Opcode::And).count(), 1);
+    }
+
+    #[test]
+    fn tests_of_shifted_bits_test_them_in_place() {
+        for (n, m) in [(3, 1), (0, 1), (2, 3), (7, 0xff), (4, 0xf0)] {
+            for test in [crate::IntCC::Eq, crate::IntCC::Ne] {
+                // r1 = ((r0.i8 >> n) & m) ==/!= 0
+                let mut before = Block::new(&DESC, 0x100);
+                let mut b = Builder::new(&mut before);
+                b.insn_start(0x100);
+                let x = b.get_reg(Reg(0));
+                let x = b.trunc(Type::I8, x);
+                let s = b.shru_imm(x, n);
+                let a = b.and_imm(s, m);
+                let t = b.icmp_imm(test, a, 0);
+                let r = b.zext(Type::I64, t);
+                b.set_reg(Reg(1), r);
+                b.exit_direct(0x104);
+                let mut after = before.clone();
+                run(&mut after);
+                crate::opt::dce::run(&mut after);
+                verify(&after).unwrap();
+                assert!(!ops(&after).contains(&Opcode::ShrU), "n={n} m={m:#x}");
+                for v in 0..=255u64 {
+                    assert_eq!(run_on(&after, v), run_on(&before, v), "n={n} m={m:#x} {test:?} x={v:#x}");
+                }
+            }
+        }
     }
 }
