@@ -12,7 +12,8 @@
 //!   somewhere but possibly still undefined at an exit that stores them (a forward
 //!   must-analysis of "defined");
 //! * per basic block, the guest PC and count of started instructions at its entry, when
-//!   every path agrees (always, unless the IR loops across `insn_start`).
+//!   every path agrees (always, unless the IR loops across `insn_start`);
+//! * which `chain`s must test for an exit request (see [`checked_chains`]).
 
 use ferrite_ir::{Block, Opcode, RegSet};
 
@@ -44,6 +45,8 @@ pub(crate) struct Facts {
     pub(crate) written: RegSet,
     /// Per basic block: position at entry; `None` when some join point disagrees.
     pub(crate) positions: Option<Vec<Position>>,
+    /// Per basic block ending with `chain`: whether the chain tests for an exit request.
+    pub(crate) chain_checks: Vec<bool>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -118,7 +121,55 @@ pub(crate) fn analyze(block: &Block) -> Facts {
     let positions = (!pos_conflict)
         .then(|| state.iter().map(|s| s.map_or(Position { pc: block.vpc, started: 0 }, |s| s.pos)).collect());
     let entry_loads = RegSet(read.0 & written.0).union(violations);
-    Facts { reachable, dirty_in, entry_loads, written, positions }
+    let chain_checks = checked_chains(block, &reachable);
+    Facts { reachable, dirty_in, entry_loads, written, positions, chain_checks }
+}
+
+/// Which `chain`s (per basic block ending with one) test for an exit request. A chain to an
+/// earlier or the same basic block closes a loop: it always tests, so a loop stays
+/// interruptible. A chain forward runs at most once per pass and may skip the test, unless
+/// a store or helper call may have run since the entry or the last test: a store may have
+/// written code of a later member (the run loop must drop it before it runs), a helper may
+/// have asked to stop. If the IR has backward jumps or branches (loops not closed by a
+/// chain), every chain tests.
+fn checked_chains(block: &Block, reachable: &[bool]) -> Vec<bool> {
+    let n = block.bbs.len();
+    let last = |bb: usize| block.bbs[bb].insts.last().map(|&i| &block.insts[i as usize]);
+    let backward_jumps = (0..n).filter(|&bb| reachable[bb]).any(|bb| match last(bb) {
+        Some(i) if i.op == Opcode::Jump => i.imm as usize <= bb,
+        Some(i) if i.op == Opcode::Branch => ((i.imm & 0xffff_ffff) as usize) <= bb || ((i.imm >> 32) as usize) <= bb,
+        _ => false,
+    });
+    let mut checks: Vec<bool> = (0..n).map(|bb| last(bb).is_some_and(|i| i.op == Opcode::Chain)).collect();
+    if backward_jumps {
+        return checks;
+    }
+    // "A store or call may have run since the last test", at each basic block's entry; blocks
+    // are in an order where every edge but a backward chain goes forward.
+    let mut dirty_in = vec![false; n];
+    for bb in (0..n).filter(|&bb| reachable[bb]) {
+        let mut dirty = dirty_in[bb];
+        for &ii in &block.bbs[bb].insts {
+            let inst = &block.insts[ii as usize];
+            match inst.op {
+                Opcode::Store | Opcode::Call => dirty = true,
+                Opcode::Jump => dirty_in[inst.imm as usize] |= dirty,
+                Opcode::Branch => {
+                    dirty_in[(inst.imm & 0xffff_ffff) as usize] |= dirty;
+                    dirty_in[(inst.imm >> 32) as usize] |= dirty;
+                }
+                Opcode::Chain => {
+                    let target = inst.imm as usize;
+                    checks[bb] = target <= bb || dirty;
+                    if !checks[bb] {
+                        dirty_in[target] |= dirty;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    checks
 }
 
 /// Applies basic block `bb` to `st`; records registers stored while possibly undefined.
@@ -192,7 +243,7 @@ fn reachability(block: &Block) -> Vec<bool> {
 mod tests {
     use super::*;
     use ferrite_ir::testing::DESC;
-    use ferrite_ir::{Builder, IntCC, Reg, Type};
+    use ferrite_ir::{BbId, Builder, IntCC, Reg, Type};
 
     #[test]
     fn write_only_registers_are_loaded_only_when_a_path_may_skip_the_write() {
@@ -219,5 +270,26 @@ mod tests {
         assert!(!f.entry_loads.contains(Reg(0)));
         assert_eq!(f.dirty_in[2], RegSet::EMPTY.with(Reg(0)).with(Reg(1)));
         assert_eq!(f.positions.unwrap()[2], Position { pc: 0x100, started: 1 });
+    }
+
+    #[test]
+    fn only_loop_closing_chains_and_chains_after_a_store_test_for_exit_requests() {
+        use ferrite_softmmu::{Endian, MemOp};
+        // bb0 -chain-> bb1 (nothing stored yet) -store, chain-> bb2 -chain-> bb0 (loop).
+        let mut blk = Block::new(&DESC, 0x100);
+        let mut b = Builder::new(&mut blk);
+        let (b1, b2) = (b.create_bb(), b.create_bb());
+        b.insn_start(0x100);
+        b.chain(b1);
+        b.switch_to(b1);
+        b.insn_start(0x104);
+        let a = b.get_reg(Reg(0));
+        b.store(MemOp::new(2, false, Endian::Big, 0), a, a);
+        b.chain(b2);
+        b.switch_to(b2);
+        b.insn_start(0x108);
+        b.chain(BbId(0));
+        let f = analyze(&blk);
+        assert_eq!(f.chain_checks, vec![false, true, true]);
     }
 }

@@ -160,12 +160,13 @@ impl Jit {
     }
 
     /// Compiles `block` without installing it and returns the host code listing (Cranelift's
-    /// VCode after register allocation), for debugging and code-quality tests. Link slots are
-    /// shown at address 0.
+    /// VCode after register allocation) as [`Jit::compile`] would make it, for debugging and
+    /// code-quality tests. Link slots are shown at address 0.
     pub fn disassemble(&mut self, block: &Block, opts: &CompileOptions) -> Result<String, JitError> {
         self.build(block, opts, 0)?;
         self.ctx.set_disasm(true);
-        let r = backend::compile(&mut self.ctx, &self.isa).map(|e| e.vcode.unwrap_or_default().to_string());
+        let isa = if opts.optimize { &self.isa_opt } else { &self.isa };
+        let r = backend::compile(&mut self.ctx, isa).map(|e| e.vcode.unwrap_or_default().to_string());
         self.ctx.set_disasm(false);
         r
     }
@@ -174,7 +175,8 @@ impl Jit {
     /// link slots are at address 0.
     pub fn machine_code(&mut self, block: &Block, opts: &CompileOptions) -> Result<Vec<u8>, JitError> {
         self.build(block, opts, 0)?;
-        backend::compile(&mut self.ctx, &self.isa).map(|e| e.bytes.to_vec())
+        let isa = if opts.optimize { &self.isa_opt } else { &self.isa };
+        backend::compile(&mut self.ctx, isa).map(|e| e.bytes.to_vec())
     }
 
     /// Forgets all compiled code and link slots. The caller guarantees none of it runs any

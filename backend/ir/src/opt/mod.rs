@@ -7,11 +7,13 @@ pub mod const_fold;
 pub mod dce;
 pub mod dead_set_reg;
 pub mod reg_forward;
+pub mod simplify;
 
 /// The standard pipeline, in order.
 pub fn optimize(block: &mut Block) {
     reg_forward::run(block);
     const_fold::run(block);
+    simplify::run(block);
     dead_set_reg::run(block);
     dce::run(block);
     #[cfg(debug_assertions)]

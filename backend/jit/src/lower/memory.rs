@@ -7,6 +7,7 @@
 //! block and leaves through a fault path if it set `pending_exit`.
 
 use super::arith::{from_u64, to_u64};
+use super::groups::Role;
 use super::{clif_type, hdr, Lower};
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
 use ferrite_ir::{Opcode, RegSet, Type};
@@ -41,23 +42,70 @@ impl Lower<'_, '_> {
         hit: ir::Block,
         miss: ir::Block,
     ) -> (ir::Value, i32) {
-        let base = (TLB_TABLE + op.mmu_idx() * TLB_ENTRIES * ENTRY_BYTES) as i32;
-        // ((addr >> PAGE_BITS) & (TLB_ENTRIES - 1)) * 32, in two instructions.
-        let shifted = self.b.ins().ushr_imm_s(addr, (PAGE_BITS - ENTRY_BYTES.trailing_zeros()) as i64);
-        let index = self.b.ins().band_imm_s(shifted, ((TLB_ENTRIES - 1) * ENTRY_BYTES) as i64);
-        let entry = self.b.ins().iadd(self.env, index);
-        let field = if store { offset_of!(TlbEntry, addr_write) } else { offset_of!(TlbEntry, addr_read) };
-        let tag = self.b.ins().load(types::I64, self.env_flags, entry, base + field as i32);
         let last = match (op.size(), base_offset) {
             (1, _) => addr,
             // Fold the address's own displacement: one lea instead of two adds.
             (n, Some((b, off))) => self.b.ins().iadd_imm_s(b, off.wrapping_add(n as i64 - 1)),
             (n, None) => self.b.ins().iadd_imm_s(addr, n as i64 - 1),
         };
+        self.tlb_check(op.mmu_idx(), addr, last, store, hit, miss)
+    }
+
+    /// Branches to `hit` if the TLB entry of `first`'s page (in MMU mode `mmu_idx`) holds the
+    /// page of `last` with read (or write, if `store`) permission, else to `miss`. Returns
+    /// the entry's address and the offset of its first field.
+    fn tlb_check(&mut self, mmu_idx: usize, first: ir::Value, last: ir::Value, store: bool, hit: ir::Block, miss: ir::Block) -> (ir::Value, i32) {
+        let base = (TLB_TABLE + mmu_idx * TLB_ENTRIES * ENTRY_BYTES) as i32;
+        // ((first >> PAGE_BITS) & (TLB_ENTRIES - 1)) * 32, in two instructions.
+        let shifted = self.b.ins().ushr_imm_s(first, (PAGE_BITS - ENTRY_BYTES.trailing_zeros()) as i64);
+        let index = self.b.ins().band_imm_s(shifted, ((TLB_ENTRIES - 1) * ENTRY_BYTES) as i64);
+        let entry = self.b.ins().iadd(self.env, index);
+        let field = if store { offset_of!(TlbEntry, addr_write) } else { offset_of!(TlbEntry, addr_read) };
+        let tag = self.b.ins().load(types::I64, self.env_flags, entry, base + field as i32);
         let page = self.b.ins().band_imm_s(last, PAGE_MASK as i64);
         let eq = self.b.ins().icmp(IntCC::Equal, tag, page);
         self.b.ins().brif(eq, hit, &[], miss, &[]);
         (entry, base)
+    }
+
+    /// The guest address `base + offset` as the IR computes it (in `base`'s type, then
+    /// zero-extended).
+    fn based_addr(&mut self, base: ferrite_ir::Value, offset: i64) -> ir::Value {
+        let b = self.arg(base);
+        let a = self.b.ins().iadd_imm_s(b, offset);
+        if self.block.ty(base) == Type::I64 {
+            a
+        } else {
+            self.b.ins().uextend(types::I64, a)
+        }
+    }
+
+    /// Starts an access of group role `role`: branches to `hit` with the host address of
+    /// `addr` when the group's check holds, to `full` (the access's own lookup) otherwise.
+    /// Returns the host address, valid in `hit`.
+    fn group_check(&mut self, role: Role, op: MemOp, addr: ir::Value, store: bool, hit: ir::Block, full: ir::Block) -> ir::Value {
+        match role {
+            Role::First { group, base, lo, hi } => {
+                let var = self.group_vars[group];
+                let none = self.b.ins().iconst(types::I64, 0);
+                self.b.def_var(var, none);
+                let first = self.based_addr(base, lo);
+                let last = self.based_addr(base, hi);
+                let (entry, tbase) = self.tlb_check(op.mmu_idx(), first, last, store, hit, full);
+                self.b.switch_to_block(hit);
+                self.b.seal_block(hit);
+                let addend = self.b.ins().load(types::I64, self.env_flags, entry, tbase + offset_of!(TlbEntry, addend) as i32);
+                self.b.def_var(var, addend);
+                self.b.ins().iadd(addr, addend)
+            }
+            Role::Member { group } => {
+                let addend = self.b.use_var(self.group_vars[group]);
+                self.b.ins().brif(addend, hit, &[], full, &[]);
+                self.b.switch_to_block(hit);
+                self.b.seal_block(hit);
+                self.b.ins().iadd(addr, addend)
+            }
+        }
     }
 
     /// `v` as a Cranelift base value plus a constant, if the IR computed it as `add x, const`.
@@ -73,24 +121,71 @@ impl Lower<'_, '_> {
         self.b.ins().iadd(addr, addend)
     }
 
-    /// A guest load of IR type `ty`.
-    pub(super) fn load(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value) -> ir::Value {
-        let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
+    /// A guest load of IR type `ty` (instruction `ii`).
+    pub(super) fn load(&mut self, ii: usize, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value) -> ir::Value {
+        let addr = self.arg(ir_addr);
         // Both paths meet with the raw access-sized value; extending once after the join keeps
         // the hot path free of extra moves.
         let aty = access_type(op.size());
-        let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
-        self.b.set_cold_block(slow);
+        let join = self.b.create_block();
         let raw = self.b.append_block_param(join, aty);
-        let (entry, base) = self.tlb_lookup(op, addr, based, false, fast, slow);
+        if let Some(role) = self.groups[ii] {
+            let (hit, full) = (self.b.create_block(), self.b.create_block());
+            self.b.set_cold_block(full);
+            let host = self.group_check(role, op, addr, false, hit, full);
+            let v = self.load_host(op, aty, host);
+            self.b.ins().jump(join, &[v.into()]);
+            self.b.switch_to_block(full);
+            self.b.seal_block(full);
+        }
+        self.load_full(op, aty, ir_addr, join, self.groups[ii].is_some());
 
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+        if ty.is_float() {
+            self.b.ins().bitcast(clif_type(ty), ir::MemFlagsData::new(), raw)
+        } else if ty.bytes() as u64 > op.size() {
+            if op.signed() {
+                self.b.ins().sextend(clif_type(ty), raw)
+            } else {
+                self.b.ins().uextend(clif_type(ty), raw)
+            }
+        } else {
+            raw
+        }
+    }
+
+    /// The access-sized value at host address `host`, in guest byte order.
+    fn load_host(&mut self, op: MemOp, aty: types::Type, host: ir::Value) -> ir::Value {
+        let v = self.b.ins().load(aty, self.ram_flags, host, 0);
+        if op.endian() == Endian::Big && op.size() > 1 {
+            self.b.ins().bswap(v)
+        } else {
+            v
+        }
+    }
+
+    /// An access's own TLB lookup: leaves the builder in the (new) hit block and returns the
+    /// guest address, the host address for the hit and the (cold, unsealed) miss block.
+    /// `cold`: the hit block is off the hot path too (a group's fallback).
+    fn own_lookup(&mut self, op: MemOp, ir_addr: ferrite_ir::Value, store: bool, cold: bool) -> (ir::Value, ir::Value, ir::Block) {
+        let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
+        let (fast, slow) = (self.b.create_block(), self.b.create_block());
+        self.b.set_cold_block(slow);
+        if cold {
+            self.b.set_cold_block(fast);
+        }
+        let (entry, base) = self.tlb_lookup(op, addr, based, store, fast, slow);
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
-        let host = self.host_addr(entry, base, addr);
-        let mut v = self.b.ins().load(aty, self.ram_flags, host, 0);
-        if op.endian() == Endian::Big && op.size() > 1 {
-            v = self.b.ins().bswap(v);
-        }
+        (addr, self.host_addr(entry, base, addr), slow)
+    }
+
+    /// A load through its own TLB lookup (fast path) or the slow path; both jump to `join`
+    /// with the raw value. `cold`: all of it is off the hot path (a group's fallback).
+    fn load_full(&mut self, op: MemOp, aty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, cold: bool) {
+        let (addr, host, slow) = self.own_lookup(op, ir_addr, false, cold);
+        let v = self.load_host(op, aty, host);
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(slow);
@@ -109,32 +204,28 @@ impl Lower<'_, '_> {
         self.check_fault(true);
         let v = self.b.ins().stack_load(types::I64, aty, out, 0);
         self.b.ins().jump(join, &[v.into()]);
-
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
-        if ty.is_float() {
-            self.b.ins().bitcast(clif_type(ty), ir::MemFlagsData::new(), raw)
-        } else if ty.bytes() as u64 > op.size() {
-            if op.signed() {
-                self.b.ins().sextend(clif_type(ty), raw)
-            } else {
-                self.b.ins().uextend(clif_type(ty), raw)
-            }
-        } else {
-            raw
-        }
     }
 
-    /// A guest store of `val` (IR type `ty`).
-    pub(super) fn store(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value) {
-        let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
-        let (fast, slow, join) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
-        self.b.set_cold_block(slow);
-        let (entry, base) = self.tlb_lookup(op, addr, based, true, fast, slow);
+    /// A guest store of `val` (IR type `ty`; instruction `ii`).
+    pub(super) fn store(&mut self, ii: usize, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value) {
+        let addr = self.arg(ir_addr);
+        let join = self.b.create_block();
+        if let Some(role) = self.groups[ii] {
+            let (hit, full) = (self.b.create_block(), self.b.create_block());
+            self.b.set_cold_block(full);
+            let host = self.group_check(role, op, addr, true, hit, full);
+            self.store_host(ty, op, val, host);
+            self.b.ins().jump(join, &[]);
+            self.b.switch_to_block(full);
+            self.b.seal_block(full);
+        }
+        self.store_full(ty, op, ir_addr, val, join, self.groups[ii].is_some());
+        self.b.switch_to_block(join);
+        self.b.seal_block(join);
+    }
 
-        self.b.switch_to_block(fast);
-        self.b.seal_block(fast);
-        let host = self.host_addr(entry, base, addr);
+    /// Writes `val` to host address `host` in guest byte order.
+    fn store_host(&mut self, ty: Type, op: MemOp, val: ir::Value, host: ir::Value) {
         let big = op.endian() == Endian::Big && op.size() > 1;
         let mut v = val;
         if ty.is_float() && big {
@@ -146,6 +237,13 @@ impl Lower<'_, '_> {
             v = self.b.ins().bswap(v);
         }
         self.b.ins().store(self.ram_flags, v, host, 0);
+    }
+
+    /// A store through its own TLB lookup (fast path) or the slow path; both jump to `join`.
+    /// `cold`: all of it is off the hot path (a group's fallback).
+    fn store_full(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value, join: ir::Block, cold: bool) {
+        let (addr, host, slow) = self.own_lookup(op, ir_addr, true, cold);
+        self.store_host(ty, op, val, host);
         self.b.ins().jump(join, &[]);
 
         self.b.switch_to_block(slow);
@@ -156,9 +254,6 @@ impl Lower<'_, '_> {
         self.b.ins().call_indirect(self.sigs.store, f, &[self.env, addr, wide, m]);
         self.check_fault(true);
         self.b.ins().jump(join, &[]);
-
-        self.b.switch_to_block(join);
-        self.b.seal_block(join);
     }
 
     /// Calls helper `h` with the operands in `args`; returns its result, if it has one.

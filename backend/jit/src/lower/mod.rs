@@ -8,6 +8,7 @@
 
 mod arith;
 mod exits;
+mod groups;
 mod memory;
 
 use crate::analysis::{self, Facts, Position};
@@ -78,9 +79,15 @@ pub(crate) struct Lower<'a, 'f> {
     load_out: Option<ir::StackSlot>,
     /// Per instruction: number of `exit_direct` before it in arena order (its slot index).
     exit_index: Vec<u32>,
+    /// The IR basic block being lowered.
+    cur_bb: usize,
     /// Registers possibly dirty at the current point.
     dirty: RegSet,
     pos: Pos,
+    /// Per instruction: its role in a group of memory accesses sharing a TLB check.
+    groups: Vec<Option<groups::Role>>,
+    /// Per access group: the variable holding its TLB addend (0: check each access).
+    group_vars: Vec<Variable>,
     /// Memory flags: CPU structure fields, guest RAM.
     env_flags: MemFlagsData,
     ram_flags: MemFlagsData,
@@ -166,6 +173,8 @@ pub(crate) fn lower_block(
             done: b.declare_var(types::I64),
         },
     };
+    let (groups, n_groups) = groups::assign(block, &facts.reachable);
+    let group_vars = (0..n_groups).map(|_| b.declare_var(types::I64)).collect();
     let mut exit_index = Vec::with_capacity(block.insts.len());
     let mut n = 0;
     for inst in &block.insts {
@@ -186,6 +195,9 @@ pub(crate) fn lower_block(
         stubs: *stubs,
         load_out: None,
         exit_index,
+        groups,
+        group_vars,
+        cur_bb: 0,
         dirty: RegSet::EMPTY,
         pos,
         env_flags: flags_in(env_region),
@@ -269,6 +281,7 @@ impl Lower<'_, '_> {
     fn lower_bb(&mut self, bb: usize) -> Result<(), JitError> {
         let cb = self.bbs[bb].expect("reachable");
         self.b.switch_to_block(cb);
+        self.cur_bb = bb;
         self.dirty = self.facts.dirty_in[bb];
         if let (Pos::Static(_), Some(p)) = (self.pos, &self.facts.positions) {
             self.pos = Pos::Static(p[bb]);
@@ -407,11 +420,11 @@ impl Lower<'_, '_> {
                 let (from, x) = (self.block.ty(a[0]), self.arg(a[0]));
                 Some(arith::convert(&mut self.b, inst.op, from, ty, x))
             }
-            Opcode::Load => Some(self.load(ty, MemOp(inst.imm as u32), a[0])),
+            Opcode::Load => Some(self.load(ii, ty, MemOp(inst.imm as u32), a[0])),
             Opcode::Store => {
                 let vty = self.block.ty(a[1]);
                 let v = self.arg(a[1]);
-                self.store(vty, MemOp(inst.imm as u32), a[0], v);
+                self.store(ii, vty, MemOp(inst.imm as u32), a[0], v);
                 None
             }
             Opcode::Call => self.call(inst.imm as usize, &a),
@@ -428,7 +441,11 @@ impl Lower<'_, '_> {
             Opcode::Chain => {
                 let target = self.bbs[inst.imm as usize].expect("successors are reachable");
                 let pc = self.block.bb_start_pc(inst.imm as usize).expect("verified: chain targets start an instruction");
-                self.chain(target, pc);
+                if self.facts.chain_checks[self.cur_bb] {
+                    self.chain(target, pc);
+                } else {
+                    self.b.ins().jump(target, &[]);
+                }
                 None
             }
             Opcode::Branch => {

@@ -131,6 +131,9 @@ pub struct Gen<'a> {
     b: Builder<'a>,
     cfg: Config,
     pool: Vec<Value>,
+    /// Register-derived address bases of the current basic block (later accesses at small
+    /// offsets from one base share a TLB check in the JIT).
+    bases: Vec<Value>,
     locals: Vec<Local>,
     pc: u64,
 }
@@ -145,7 +148,7 @@ pub fn block(seed: u64, cfg: Config) -> Block {
 pub fn block_at(seed: u64, cfg: Config, pc: u64) -> Block {
     let mut blk = Block::new(&GEN_DESC, pc);
     {
-        let mut g = Gen { rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), b: Builder::new(&mut blk), cfg, pool: vec![], locals: vec![], pc };
+        let mut g = Gen { rng: Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1), b: Builder::new(&mut blk), cfg, pool: vec![], bases: vec![], locals: vec![], pc };
         g.body();
     }
     if let Err(e) = verify(&blk) {
@@ -181,6 +184,7 @@ impl Gen<'_> {
         for i in 0..n as usize {
             self.b.switch_to(bbs[i]);
             self.pool.clear();
+            self.bases.clear();
             if i > 0 && marked[i] {
                 self.insn_start();
             }
@@ -201,6 +205,7 @@ impl Gen<'_> {
                     self.b.branch(z, bbs[head as usize], out);
                     self.b.switch_to(out);
                     self.pool.clear();
+                    self.bases.clear();
                     self.exit();
                 }
                 _ if !later.is_empty() && self.rng.chance(75) => {
@@ -457,9 +462,16 @@ impl Gen<'_> {
                     FAULT_BASE - 1 - self.rng.below(size)
                 }
             }
+            _ if !self.bases.is_empty() && self.rng.chance(60) => {
+                // Near an earlier access's base: same page mostly, sometimes the next.
+                let base = self.rng.pick(&self.bases);
+                let off = if self.rng.chance(80) { self.rng.below(64) } else { self.rng.below(0x1000) };
+                return self.b.add_imm(base, 0x10000 + off);
+            }
             _ => {
                 let r = self.b.get_reg(Reg(self.rng.below(4) as u16));
                 let off = self.b.and_imm(r, 0x1fff);
+                self.bases.push(off);
                 return self.b.add_imm(off, 0x10000);
             }
         };

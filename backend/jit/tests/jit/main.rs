@@ -5,6 +5,7 @@ mod common;
 mod differential;
 mod edge_cases;
 mod gen;
+mod groups;
 mod linking;
 mod perf;
 mod regions;

@@ -251,11 +251,11 @@ impl Translator<'_> {
         let g = self.b.icmp(gt, a, b);
         let e = self.b.icmp(IntCC::Eq, a, b);
         let so = self.get(regs::SO);
-        let ls = self.b.shl_imm(l, 3);
-        let gs = self.b.shl_imm(g, 2);
-        let es = self.b.shl_imm(e, 1);
-        let v = self.b.or(ls, gs);
-        let v = self.b.or(v, es);
+        // Two selects (compare and conditional move on the host) instead of three flags
+        // shifted into place.
+        let (k8, k4, k2) = (self.c8(8), self.c8(4), self.c8(2));
+        let lg = self.b.select(l, k8, k4);
+        let v = self.b.select(e, k2, lg);
         let v = self.b.or(v, so);
         self.set(crf(bf), v);
         let since = self.b.block().insts.len();
