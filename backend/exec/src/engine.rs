@@ -357,15 +357,16 @@ impl Engine {
         // hot. Loops always wait for the full threshold: by then the blocks around them have
         // run enough to be compiled with them as one region.
         let eager = (full / EAGER_DIVISOR).max(MIN_EAGER_RUNS).min(full);
-        // With baseline code (tier 1) the early compiles are not worth their round trips
-        // through the run loop: only what is hot goes to Cranelift.
-        let tier1 = self.baseline.is_some();
         let threshold = if runs >= full {
             full
-        } else if !tier1 && idle && !count_insns && runs % eager == 0 && !self.on_loop(id, eager) {
+        } else if idle && !count_insns && runs % eager == 0 && !self.on_loop(id, eager) {
             eager
         } else {
-            self.tier1(id, runs, full, env);
+            // Baseline code comes back at the early point only while the thread is idle
+            // (during a boot it never is, and the round trips would be wasted), else at the
+            // threshold.
+            let next = if idle && runs < eager { eager } else { full };
+            self.tier1(id, runs, next, env);
             return;
         };
         let tb = self.cache.get_mut(id).expect("looked-up block exists");

@@ -261,8 +261,7 @@ fn exit_requests_stop_a_chained_loop() {
 
 #[test]
 fn with_the_compiler_idle_straight_line_code_is_compiled_early_and_loops_wait() {
-    // (Without tier 1: with baseline code, only hot blocks go to Cranelift.)
-    let cfg = EngineConfig { jit: true, jit_threshold: 64, baseline_runs: 0, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
+    let cfg = EngineConfig { jit: true, jit_threshold: 64, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
     // A block that jumps through a register to another that branches back: no block leads
     // back to itself through direct exits, so neither is a loop the JIT could compile whole.
     let mut prog = vec![
@@ -293,7 +292,8 @@ fn with_the_compiler_idle_straight_line_code_is_compiled_early_and_loops_wait() 
 
 #[test]
 fn warm_blocks_run_as_baseline_code_until_cranelift_code_replaces_them() {
-    let cfg = EngineConfig { jit: true, jit_threshold: 200, baseline_runs: 2, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
+    // (Early compiles while the compile thread is idle start at 1000 / 16 runs.)
+    let cfg = EngineConfig { jit: true, jit_threshold: 1000, baseline_runs: 2, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
     // A loop of two blocks (the second jumps back through a register, so no region forms):
     // 30 iterations make it warm, not hot.
     let looped = |n: i16| {
@@ -316,11 +316,11 @@ fn warm_blocks_run_as_baseline_code_until_cranelift_code_replaces_them() {
     assert_eq!(e.stats.compiled_blocks, 0, "{}", e.stats.report());
     assert!(e.stats.interp_runs <= 6, "each block is interpreted at most twice: {}", e.stats.report());
 
-    // 1000 iterations: the blocks get hot and Cranelift's code takes over, links included.
-    let mut t = looped(1000);
+    // 5000 iterations: the blocks get hot and Cranelift's code takes over, links included.
+    let mut t = looped(5000);
     let mut e = Engine::new(cfg).unwrap();
     assert_eq!(e.run(&mut t), Stop::Halted);
-    assert_eq!(t.m.cpu.r[0], 1000);
+    assert_eq!(t.m.cpu.r[0], 5000);
     assert!(e.stats.compiled_blocks >= 2, "{}", e.stats.report());
     assert!(e.stats.jit_entries < 200, "the loop ran chained, not from the run loop: {}", e.stats.report());
 }
