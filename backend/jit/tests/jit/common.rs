@@ -135,3 +135,27 @@ pub fn enter(jit: &Jit, entry: u64, slots: u64, m: &mut TestMachine, block: &Blo
         e => e,
     }
 }
+
+/// What a run of random blocks covered: every opcode, and every exit kind.
+#[derive(Default)]
+pub struct Coverage {
+    ops: std::collections::HashSet<ferrite_ir::Opcode>,
+    exits: std::collections::HashSet<std::mem::Discriminant<Exit>>,
+}
+
+impl Coverage {
+    /// Notes `block` and how it left.
+    pub fn note(&mut self, block: &Block, exit: &Exit) {
+        self.ops.extend(block.insts.iter().map(|i| i.op));
+        self.exits.insert(std::mem::discriminant(exit));
+    }
+
+    /// The generator must keep covering the whole IR: every opcode and every exit kind but
+    /// `Request` (only a `chain` after a store to the code page makes one; tested separately).
+    pub fn check(mut self) {
+        let missing: Vec<_> = ferrite_ir::Opcode::ALL.iter().filter(|op| **op != ferrite_ir::Opcode::Nop && !self.ops.contains(*op)).collect();
+        assert!(missing.is_empty(), "opcodes never generated: {missing:?}");
+        self.exits.remove(&std::mem::discriminant(&Exit::Request { pc: 0 }));
+        assert_eq!(self.exits.len(), 6, "some exit kinds never happened");
+    }
+}
