@@ -40,7 +40,7 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { jit: true, jit_threshold: 300, baseline_runs: 2, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
+        EngineConfig { jit: true, jit_threshold: 1000, baseline_runs: 2, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
     }
 }
 
