@@ -106,7 +106,7 @@ impl Engine {
             cpu.on_fault(pc);
             return DebugStop::Stepped;
         };
-        let block = self.build_ir(cpu, env, pc, phys, ONE_INSN);
+        let block = self.build_ir(cpu, env, pc, phys, ONE_INSN, false);
         let tb = Tb::new(pc, phys, cpu.mode_key(), &block, 0);
         let count = self.config().count_insns;
         let exit = interpret(&mut self.interp, &tb, env, count);

@@ -271,7 +271,7 @@ impl Engine {
 
     pub(crate) fn translate(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, key: u64) -> TbId {
         let t0 = Instant::now();
-        let block = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
+        let block = self.build_ir(cpu, env, pc, phys, PAGE_SIZE, false);
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
         if hdr.space().mark_code(phys, 4 * u64::from(block.n_insns.max(1))) {
@@ -286,7 +286,8 @@ impl Engine {
 
     /// Lifts and optimizes the guest code at `pc` (physical `phys`) for the CPU's current mode:
     /// at most `max_len` bytes, never past the page or a breakpoint.
-    pub(crate) fn build_ir(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, max_len: u64) -> ferrite_ir::Block {
+    /// `for_jit`: the IR goes to Cranelift (all passes), not to the lower tiers (the cheap ones).
+    pub(crate) fn build_ir(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, max_len: u64, for_jit: bool) -> ferrite_ir::Block {
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
         let page_end = (pc & PAGE_MASK) + PAGE_SIZE;
@@ -307,7 +308,11 @@ impl Engine {
         if tracing::enabled!(target: "ir", tracing::Level::TRACE) {
             tracing::trace!(target: "ir", "{}", ferrite_ir::print_block(&block));
         }
-        opt::optimize(&mut block);
+        if for_jit {
+            opt::optimize(&mut block);
+        } else {
+            opt::optimize_quick(&mut block);
+        }
         if tracing::enabled!(target: "ir_opt", tracing::Level::TRACE) {
             tracing::trace!(target: "ir_opt", "{}", ferrite_ir::print_block(&block));
         }
@@ -379,7 +384,7 @@ impl Engine {
         }
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
         // Deterministic mode charges whole blocks to the budget at entry: no regions there.
-        let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE) } else { self.build_region(cpu, env, id, threshold) };
+        let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE, true) } else { self.build_region(cpu, env, id, threshold) };
         // A loop runs long enough to pay for Cranelift's optimisations; other code (most of a
         // kernel boot) is compiled fast.
         let optimize = block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain);

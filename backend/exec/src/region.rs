@@ -28,7 +28,7 @@ impl Engine {
         let mut span = self.cache.get(id).expect("the hot block exists").code_span;
         let mut members = Vec::new();
         for (pc, phys) in self.region_of(id, threshold) {
-            let m = self.build_ir(cpu, env, pc, phys, PAGE_SIZE);
+            let m = self.build_ir(cpu, env, pc, phys, PAGE_SIZE, true);
             span = (span.0.min(phys), span.1.max(phys + 4 * u64::from(m.n_insns.max(1))));
             members.push(m);
         }

@@ -11,9 +11,21 @@ pub mod simplify;
 
 /// The standard pipeline, in order.
 pub fn optimize(block: &mut Block) {
+    run(block, true);
+}
+
+/// The cheap passes only: for code that runs in the interpreter and the baseline compiler,
+/// where `simplify` cost more translation time (a tenth of a boot's) than it saved.
+pub fn optimize_quick(block: &mut Block) {
+    run(block, false);
+}
+
+fn run(block: &mut Block, simplify: bool) {
     reg_forward::run(block);
     const_fold::run(block);
-    simplify::run(block);
+    if simplify {
+        simplify::run(block);
+    }
     dead_set_reg::run(block);
     dce::run(block);
     #[cfg(debug_assertions)]
