@@ -182,14 +182,14 @@ impl CpuHeader {
         // Only the entries filled since the last flush can hold the page (Linux's TLB-miss
         // handler flushes a page on every miss: scanning the whole bucket cost more).
         let (cache, used) = (&mut self.jump_cache, &mut self.jump_cache_used);
-        for w in first / 64..(first + JUMP_CACHE_BUCKET) / 64 {
-            let mut b = used[w];
+        for (w, word) in used.iter_mut().enumerate().skip(first / 64).take(JUMP_CACHE_BUCKET / 64) {
+            let mut b = *word;
             while b != 0 {
                 let bit = b & b.wrapping_neg();
                 let i = w * 64 + bit.trailing_zeros() as usize;
                 if cache[i].vpc & PAGE_MASK == page {
                     cache[i].vpc = u64::MAX;
-                    used[w] &= !bit;
+                    *word &= !bit;
                 }
                 b &= b - 1;
             }

@@ -163,7 +163,7 @@ pub unsafe extern "C" fn store(env: *mut CpuHeader, vaddr: u64, value: u64, memo
         if space.is_code_page(phys & PAGE_MASK) {
             // Only translations overlapping the written bytes go; the page stays protected
             // while it holds others (data next to code costs a slow store, not retranslation).
-            if space.note_code_store(phys, size as u64) {
+            if space.note_code_store(phys, size) {
                 cpu.request_exit(EXIT_REQ_CODE_DIRTY);
             }
         } else {

@@ -140,10 +140,11 @@ impl Engine {
     /// Runs `cpu` until it halts, an external request arrives or the budget runs out.
     pub fn run(&mut self, cpu: &mut dyn GuestCpu) -> Stop {
         let env = cpu.env();
-        // SAFETY: the CPU is borrowed for this call, and the kick is cleared before it ends.
-        // (Not in deterministic mode: no exit may depend on the compile thread's timing; the
-        // budget brings the CPU back to the loop often enough there.)
+        // Finished compiles kick this CPU while it runs here (not in deterministic mode: no exit
+        // may depend on the compile thread's timing; the budget brings the CPU back to the
+        // loop often enough there).
         if let Some(c) = self.compiler.as_ref().filter(|_| !self.cfg.count_insns) {
+            // SAFETY: the CPU is borrowed for this call, and the kick is cleared before it ends.
             unsafe { c.set_kick(Some(&(*env).exit_request)) };
         }
         let stop = self.run_cpu(cpu, env);
@@ -366,7 +367,7 @@ impl Engine {
         let eager = (full / EAGER_DIVISOR).max(MIN_EAGER_RUNS).min(full);
         let threshold = if runs >= full {
             full
-        } else if idle && !count_insns && runs % eager == 0 && !self.on_loop(id, eager) {
+        } else if idle && !count_insns && runs.is_multiple_of(eager) && !self.on_loop(id, eager) {
             eager
         } else {
             // Baseline code comes back at the early point only while the thread is idle
