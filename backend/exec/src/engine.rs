@@ -388,10 +388,9 @@ impl Engine {
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
         // Deterministic mode charges whole blocks to the budget at entry: no regions there.
         let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE, true) } else { self.build_region(cpu, env, id, threshold) };
-        // Only hot code reaches Cranelift now that tier 1 runs the warm code: it runs long
-        // enough to pay for the optimisations (vCPU instructions fsm -4.8 %, strings -2.2 %,
-        // for 11-17 % more compile-thread work). Without tier 1, only loops (regions) get them.
-        let optimize = self.baseline.is_some() || block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain);
+        // A loop runs long enough to pay for Cranelift's optimisations; other code (most of a
+        // kernel boot) is compiled fast.
+        let optimize = block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain);
         let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
         let evicted = compiler.submit(Job {
