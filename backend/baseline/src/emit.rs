@@ -340,17 +340,12 @@ impl Emitter<'_> {
             }
         }
         if tail_used {
-            // exit_insns = started + rcx, pc = rax (as `position` computes for k != 0).
             self.a.bind(fault_tail);
-            self.a.store(W::B64, mem(RBX, PC), RAX);
-            self.a.alu_rm(W::B64, Alu::Add, RCX, mem(RSP, STARTED));
-            self.a.store(W::B64, mem(RBX, EXIT_INSNS), RCX);
+            self.store_position();
             self.ret(tag::FAULT, epilogue);
         }
         self.a.bind(epilogue);
-        self.a.alu_ri(W::B64, Alu::Add, RSP, self.frame);
-        self.a.pop(RBX);
-        self.a.pop(RBP);
+        self.teardown();
         self.a.ret();
         self.a.finish();
     }
@@ -409,20 +404,27 @@ impl Emitter<'_> {
     /// Stores the PC and completed-instruction count of site `at` in the header.
     fn position(&mut self, at: u16) {
         let s = self.p.sites()[at as usize];
-        self.a.load(W::B64, RCX, mem(RSP, STARTED));
         if s.k != 0 {
-            self.store_pc(s.pc);
-            if s.k > 1 {
-                self.a.alu_ri(W::B64, Alu::Add, RCX, (s.k - 1) as i32);
-            }
+            self.a.mov_imm(RCX, s.k - 1);
+            self.a.mov_imm(RAX, s.pc);
+            self.store_position();
         } else {
+            self.a.load(W::B64, RCX, mem(RSP, STARTED));
             self.a.load(W::B64, RAX, mem(RSP, LAST_PC));
             self.a.store(W::B64, mem(RBX, PC), RAX);
             // started.saturating_sub(1)
             self.a.lea(RAX, mem(RCX, -1));
             self.a.test_rr(W::B64, RCX, RCX);
             self.a.cmov(Cc::Ne, RCX, RAX);
+            self.a.store(W::B64, mem(RBX, EXIT_INSNS), RCX);
         }
+    }
+
+    /// The position of a site whose instruction started in this basic block: PC `rax`, and
+    /// `rcx` instructions completed after those of earlier basic blocks.
+    fn store_position(&mut self) {
+        self.a.store(W::B64, mem(RBX, PC), RAX);
+        self.a.alu_rm(W::B64, Alu::Add, RCX, mem(RSP, STARTED));
         self.a.store(W::B64, mem(RBX, EXIT_INSNS), RCX);
     }
 
@@ -462,10 +464,15 @@ impl Emitter<'_> {
     /// `tail` convention: the CPU header in `rdi`, the caller's return address on top).
     fn tail_jump(&mut self) {
         self.a.mov_rr(RDI, RBX);
+        self.teardown();
+        self.a.jmp_r(RAX);
+    }
+
+    /// Undoes the prologue's frame and saved registers.
+    fn teardown(&mut self) {
         self.a.alu_ri(W::B64, Alu::Add, RSP, self.frame);
         self.a.pop(RBX);
         self.a.pop(RBP);
-        self.a.jmp_r(RAX);
     }
 
     /// Looks the guest PC in `rsi` up in the jump cache for `mode_key` and tail-calls the

@@ -106,6 +106,12 @@ impl Tb {
 
 pub use ferrite_softmmu::jump_cache_index;
 
+/// `env`'s jump-cache entry for block `id` (at `vpc`), if it holds that block.
+fn jump_cache_entry(env: &mut CpuHeader, id: TbId, vpc: u64) -> Option<&mut ferrite_softmmu::JumpCacheEntry> {
+    let jc = &mut env.jump_cache[jump_cache_index(vpc)];
+    (jc.block == id as u64 && jc.vpc == vpc).then_some(jc)
+}
+
 fn write_slot(slot: u64, value: u64) {
     // SAFETY: slot addresses come from `Compiled::slots` of live code; they are 8-byte aligned
     // u64s that generated code reads.
@@ -194,8 +200,7 @@ impl BlockCache {
                 }
             }
             self.forget_slots(old.code);
-            let jc = &mut env.jump_cache[jump_cache_index(vpc)];
-            if jc.block == id as u64 && jc.vpc == vpc {
+            if let Some(jc) = jump_cache_entry(env, id, vpc) {
                 jc.code = c.entry;
             }
         }
@@ -268,8 +273,7 @@ impl BlockCache {
         if let Some(b) = tb.baseline {
             self.forget_slots(b.code);
         }
-        let jc = &mut env.jump_cache[jump_cache_index(tb.vpc)];
-        if jc.block == id as u64 && jc.vpc == tb.vpc {
+        if let Some(jc) = jump_cache_entry(env, id, tb.vpc) {
             jc.vpc = u64::MAX;
             jc.code = 0;
         }

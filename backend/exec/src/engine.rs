@@ -275,16 +275,18 @@ impl Engine {
     pub(crate) fn translate(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, phys: u64, key: u64) -> TbId {
         let t0 = Instant::now();
         let block = self.build_ir(cpu, env, pc, phys, PAGE_SIZE, false);
+        self.serial += 1;
+        let tb = Tb::new(pc, phys, key, &block, self.serial);
         // SAFETY: live header.
         let hdr = unsafe { &mut *env };
-        if hdr.space().mark_code(phys, 4 * u64::from(block.n_insns.max(1))) {
+        let (start, end) = tb.code_span;
+        if hdr.space().mark_code(start, end - start) {
             hdr.tlb.protect_code_page(phys & PAGE_MASK);
         }
         self.stats.translated_blocks += 1;
         self.stats.translated_insns += block.n_insns as u64;
         self.stats.translate_time += t0.elapsed();
-        self.serial += 1;
-        self.cache.insert(Tb::new(pc, phys, key, &block, self.serial))
+        self.cache.insert(tb)
     }
 
     /// Lifts and optimizes the guest code at `pc` (physical `phys`) for the CPU's current mode:
