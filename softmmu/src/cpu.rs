@@ -123,6 +123,14 @@ pub struct CpuHeader {
     pub exit_code: u64,
     /// Host code pointer of the link slot the last exit came through, or 0.
     pub exit_slot: u64,
+    /// Operands of a Cranelift block's call to a memory slow-path shim, passed here rather
+    /// than in argument registers so that the (cold) call pins no register and the hot path's
+    /// values keep theirs. This one: the guest address.
+    pub slow_addr: u64,
+    /// The value to store, or the value loaded.
+    pub slow_value: u64,
+    /// The access (a `MemOp`).
+    pub slow_memop: u32,
     /// The frontend's guest MMU.
     pub tlb_fill: Option<TlbFillFn>,
     /// The physical address space this CPU sees.
@@ -156,6 +164,9 @@ impl CpuHeader {
             addr_of_mut!((*p).exit_insns).write(0);
             addr_of_mut!((*p).exit_code).write(0);
             addr_of_mut!((*p).exit_slot).write(0);
+            addr_of_mut!((*p).slow_addr).write(0);
+            addr_of_mut!((*p).slow_value).write(0);
+            addr_of_mut!((*p).slow_memop).write(0);
             addr_of_mut!((*p).tlb_fill).write(Some(tlb_fill));
             addr_of_mut!((*p).space).write(space);
             for i in 0..JUMP_CACHE_ENTRIES {

@@ -43,6 +43,8 @@ pub(crate) struct Facts {
     pub(crate) entry_loads: RegSet,
     /// Registers that get a variable (written with `set_reg` somewhere).
     pub(crate) written: RegSet,
+    /// Registers some helper called by the block may write.
+    pub(crate) helper_writes: RegSet,
     /// Per basic block: position at entry; `None` when some join point disagrees.
     pub(crate) positions: Option<Vec<Position>>,
     /// Per basic block ending with `chain`: whether the chain tests for an exit request.
@@ -67,12 +69,14 @@ pub(crate) fn analyze(block: &Block) -> Facts {
     let reachable = reachability(block);
     let mut read = RegSet::EMPTY;
     let mut written = RegSet::EMPTY;
+    let mut helper_writes = RegSet::EMPTY;
     for (bb, _) in reachable.iter().enumerate().filter(|(_, r)| **r) {
         for &ii in &block.bbs[bb].insts {
             let inst = &block.insts[ii as usize];
             match inst.op {
                 Opcode::GetReg => read = read.with(ferrite_ir::Reg(inst.imm as u16)),
                 Opcode::SetReg => written = written.with(ferrite_ir::Reg(inst.imm as u16)),
+                Opcode::Call => helper_writes = helper_writes.union(block.desc.helpers[inst.imm as usize].writes),
                 _ => {}
             }
         }
@@ -122,7 +126,7 @@ pub(crate) fn analyze(block: &Block) -> Facts {
         .then(|| state.iter().map(|s| s.map_or(Position { pc: block.vpc, started: 0 }, |s| s.pos)).collect());
     let entry_loads = RegSet(read.0 & written.0).union(violations);
     let chain_checks = checked_chains(block, &reachable);
-    Facts { reachable, dirty_in, entry_loads, written, positions, chain_checks }
+    Facts { reachable, dirty_in, entry_loads, written, helper_writes, positions, chain_checks }
 }
 
 /// Which `chain`s (per basic block ending with one) test for an exit request. A chain to an

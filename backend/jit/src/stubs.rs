@@ -13,7 +13,8 @@ use cranelift_codegen::ir::{types, AbiParam, Function, InstBuilder, MemFlagsData
 use cranelift_codegen::isa::{CallConv, OwnedTargetIsa};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
-use ferrite_softmmu::slow_path;
+use ferrite_softmmu::{slow_path, CpuHeader};
+use std::mem::offset_of;
 use std::sync::OnceLock;
 
 /// Addresses of the stubs.
@@ -21,9 +22,9 @@ use std::sync::OnceLock;
 pub(crate) struct Stubs {
     /// The enter trampoline.
     pub(crate) enter: usize,
-    /// `preserve_all fn(env, vaddr, memop: i32, out: *mut u64)`: `*out = load(env, vaddr, memop)`.
+    /// `preserve_all fn(env)`: `env.slow_value = load(env, env.slow_addr, env.slow_memop)`.
     pub(crate) load: usize,
-    /// `preserve_all fn(env, vaddr, value, memop: i32)`: `store(env, vaddr, value, memop)`.
+    /// `preserve_all fn(env)`: `store(env, env.slow_addr, env.slow_value, env.slow_memop)`.
     pub(crate) store: usize,
 }
 
@@ -42,14 +43,9 @@ pub(crate) fn sig(cc: CallConv, params: &[types::Type], ret: Option<types::Type>
     s
 }
 
-/// Signature of the load shim.
-pub(crate) fn load_shim_signature() -> Signature {
-    sig(CallConv::PreserveAll, &[types::I64, types::I64, types::I32, types::I64], None)
-}
-
-/// Signature of the store shim.
-pub(crate) fn store_shim_signature() -> Signature {
-    sig(CallConv::PreserveAll, &[types::I64, types::I64, types::I64, types::I32], None)
+/// Signature of the load and store shims: `preserve_all fn(env)`, the operands in the header.
+pub(crate) fn shim_signature() -> Signature {
+    sig(CallConv::PreserveAll, &[types::I64], None)
 }
 
 /// The stubs, compiled on first use.
@@ -95,18 +91,24 @@ fn build() -> Result<Stubs, JitError> {
         let ret = b.inst_results(call)[0];
         b.ins().return_(&[ret]);
     })?;
-    let load = stub(&isa, load_shim_signature(), |b, p| {
+    let field = |b: &mut FunctionBuilder, ty, env, off: usize| b.ins().load(ty, MemFlagsData::trusted(), env, off as i32);
+    let load = stub(&isa, shim_signature(), |b, p| {
         let s = b.import_signature(sig(CallConv::SystemV, &[types::I64, types::I64, types::I32], Some(types::I64)));
         let f = b.ins().iconst(types::I64, slow_path::load as *const () as usize as i64);
-        let call = b.ins().call_indirect(s, f, &[p[0], p[1], p[2]]);
+        let addr = field(b, types::I64, p[0], offset_of!(CpuHeader, slow_addr));
+        let memop = field(b, types::I32, p[0], offset_of!(CpuHeader, slow_memop));
+        let call = b.ins().call_indirect(s, f, &[p[0], addr, memop]);
         let v = b.inst_results(call)[0];
-        b.ins().store(MemFlagsData::trusted(), v, p[3], 0);
+        b.ins().store(MemFlagsData::trusted(), v, p[0], offset_of!(CpuHeader, slow_value) as i32);
         b.ins().return_(&[]);
     })?;
-    let store = stub(&isa, store_shim_signature(), |b, p| {
+    let store = stub(&isa, shim_signature(), |b, p| {
         let s = b.import_signature(sig(CallConv::SystemV, &[types::I64, types::I64, types::I64, types::I32], None));
         let f = b.ins().iconst(types::I64, slow_path::store as *const () as usize as i64);
-        b.ins().call_indirect(s, f, &[p[0], p[1], p[2], p[3]]);
+        let addr = field(b, types::I64, p[0], offset_of!(CpuHeader, slow_addr));
+        let value = field(b, types::I64, p[0], offset_of!(CpuHeader, slow_value));
+        let memop = field(b, types::I32, p[0], offset_of!(CpuHeader, slow_memop));
+        b.ins().call_indirect(s, f, &[p[0], addr, value, memop]);
         b.ins().return_(&[]);
     })?;
     let parts = [&enter, &load, &store];

@@ -33,7 +33,8 @@ impl QemuRunner {
             .status()
             .with_context(|| format!("running {cc} (install gcc-powerpc-linux-gnu)"))?;
         if !st.success() {
-            bail!("building the harness failed");
+            // The compiler alone has no C library headers: Debian ships them separately.
+            bail!("building the harness {} with {cc} failed (it needs the static C library: install libc6-dev-powerpc-cross)", src.display());
         }
         let qemu = std::env::var("QEMU_PPC").unwrap_or_else(|_| "qemu-ppc".into());
         Ok(QemuRunner { harness: out, qemu })

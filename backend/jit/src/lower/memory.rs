@@ -190,19 +190,9 @@ impl Lower<'_, '_> {
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
-        let out = match self.load_out {
-            Some(s) => s,
-            None => {
-                let s = self.b.create_sized_stack_slot(ir::StackSlotData::new(ir::StackSlotKind::ExplicitSlot, 8, 3));
-                *self.load_out.insert(s)
-            }
-        };
-        let f = self.b.ins().iconst(types::I64, self.stubs.load as i64);
-        let m = self.b.ins().iconst(types::I32, op.0 as i64);
-        let out_addr = self.b.ins().stack_addr(types::I64, out, 0);
-        self.b.ins().call_indirect(self.sigs.load, f, &[self.env, addr, m, out_addr]);
+        self.call_shim(self.stubs.load, op, addr);
         self.check_fault(true);
-        let v = self.b.ins().stack_load(types::I64, aty, out, 0);
+        let v = self.b.ins().load(aty, self.env_flags, self.env, hdr::SLOW_VALUE);
         self.b.ins().jump(join, &[v.into()]);
     }
 
@@ -248,12 +238,20 @@ impl Lower<'_, '_> {
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
-        let f = self.b.ins().iconst(types::I64, self.stubs.store as i64);
-        let m = self.b.ins().iconst(types::I32, op.0 as i64);
         let wide = to_u64(&mut self.b, ty, val);
-        self.b.ins().call_indirect(self.sigs.store, f, &[self.env, addr, wide, m]);
+        self.b.ins().store(self.env_flags, wide, self.env, hdr::SLOW_VALUE);
+        self.call_shim(self.stubs.store, op, addr);
         self.check_fault(true);
         self.b.ins().jump(join, &[]);
+    }
+
+    /// Calls the load or store shim for access `op` at `addr`, its operands in the header.
+    fn call_shim(&mut self, shim: usize, op: MemOp, addr: ir::Value) {
+        self.b.ins().store(self.env_flags, addr, self.env, hdr::SLOW_ADDR);
+        let m = self.b.ins().iconst(types::I32, op.0 as i64);
+        self.b.ins().store(self.env_flags, m, self.env, hdr::SLOW_MEMOP);
+        let f = self.b.ins().iconst(types::I64, shim as i64);
+        self.b.ins().call_indirect(self.sigs.shim, f, &[self.env]);
     }
 
     /// Calls helper `h` with the operands in `args`; returns its result, if it has one.

@@ -33,6 +33,9 @@ mod hdr {
     pub(super) const PC: i32 = offset_of!(CpuHeader, pc) as i32;
     pub(super) const EXIT_INSNS: i32 = offset_of!(CpuHeader, exit_insns) as i32;
     pub(super) const EXIT_SLOT: i32 = offset_of!(CpuHeader, exit_slot) as i32;
+    pub(super) const SLOW_ADDR: i32 = offset_of!(CpuHeader, slow_addr) as i32;
+    pub(super) const SLOW_VALUE: i32 = offset_of!(CpuHeader, slow_value) as i32;
+    pub(super) const SLOW_MEMOP: i32 = offset_of!(CpuHeader, slow_memop) as i32;
 }
 
 /// Where the position (PC, completed instructions) of the current point comes from.
@@ -50,10 +53,8 @@ struct Sigs {
     block: SigRef,
     /// A frontend helper.
     helper: SigRef,
-    /// The load shim (see [`crate::stubs`]).
-    load: SigRef,
-    /// The store shim.
-    store: SigRef,
+    /// The load and store shims (see [`crate::stubs`]).
+    shim: SigRef,
 }
 
 /// The state of lowering one block.
@@ -75,8 +76,6 @@ pub(crate) struct Lower<'a, 'f> {
     slots: u64,
     /// Slow-path shims.
     stubs: Stubs,
-    /// Where the load shim puts its result (created on first use).
-    load_out: Option<ir::StackSlot>,
     /// Per instruction: number of `exit_direct` before it in arena order (its slot index).
     exit_index: Vec<u32>,
     /// The IR basic block being lowered.
@@ -154,8 +153,7 @@ pub(crate) fn lower_block(
     let sigs = Sigs {
         block: b.import_signature(stubs::block_signature()),
         helper: b.import_signature(stubs::sig(CallConv::SystemV, &[types::I64; 5], Some(types::I64))),
-        load: b.import_signature(stubs::load_shim_signature()),
-        store: b.import_signature(stubs::store_shim_signature()),
+        shim: b.import_signature(stubs::shim_signature()),
     };
     let facts = analysis::analyze(block);
     let mut regs = vec![None; block.desc.regs.len()];
@@ -193,7 +191,6 @@ pub(crate) fn lower_block(
         bbs: Vec::new(),
         slots,
         stubs: *stubs,
-        load_out: None,
         exit_index,
         groups,
         group_vars,
@@ -325,10 +322,17 @@ impl Lower<'_, '_> {
             Opcode::Const => Some(arith::constant(&mut self.b, ty, inst.imm)),
             Opcode::GetReg => Some(match self.regs[inst.imm as usize] {
                 Some(var) => self.b.use_var(var),
-                // Never written here: the CPU structure holds its value.
+                // Never written here: the CPU structure holds its value. Unless a helper of the
+                // block writes it, that value is constant for the whole function, so the load
+                // may be merged with others and hoisted out of loops.
                 None => {
                     let r = &self.block.desc.regs[inst.imm as usize];
-                    self.b.ins().load(clif_type(r.ty), self.env_flags, self.env, r.offset as i32)
+                    let flags = if self.facts.helper_writes.contains(Reg(inst.imm as u16)) {
+                        self.env_flags
+                    } else {
+                        self.env_flags.with_readonly().with_can_move()
+                    };
+                    self.b.ins().load(clif_type(r.ty), flags, self.env, r.offset as i32)
                 }
             }),
             Opcode::SetReg => {
