@@ -15,6 +15,13 @@
 //! of other accesses may refill the TLB, but a refill does not change what a guest page maps
 //! to, so a kept addend stays right; only translation changes (helpers) or a return to the run
 //! loop do.
+//!
+//! In a block that loops, an access outside any group gets a one-page cache of its own: two
+//! variables, the page it last hit and that page's addend, kept across loop passes and
+//! forgotten at entry and after every helper call. When the access falls in the same page
+//! (and is aligned, so it cannot leave it), it uses the kept addend: the host address then
+//! depends on the guest address alone, not on two loads from the TLB, which shortens the
+//! dependency chains of loops that walk memory or look values up in tables.
 
 use ferrite_ir::{Block, Opcode, Type, Value};
 use ferrite_softmmu::{MemOp, PAGE_SIZE};
@@ -38,7 +45,12 @@ pub(crate) enum Role {
     First { group: usize, base: Value, lo: i64, hi: i64 },
     /// A later access: uses the group's addend when set.
     Member { group: usize },
+    /// An access with page cache number `site` (in a block that loops).
+    Cached { site: usize },
 }
+
+/// At most this many page caches per block: each keeps two variables live throughout.
+const MAX_SITES: usize = 4;
 
 /// Decomposes the `i64` address `addr` into a base and a constant offset.
 pub(crate) fn based(block: &Block, addr: Value) -> Based {
@@ -74,9 +86,9 @@ type Key = (Value, bool, usize);
 /// The groups being collected: key and member instructions.
 type Open = Vec<(Key, Vec<usize>)>;
 
-/// The roles of the accesses of `block` (indexed by instruction; `None`: not grouped) and the
-/// number of groups.
-pub(crate) fn assign(block: &Block, reachable: &[bool]) -> (Vec<Option<Role>>, usize) {
+/// The roles of the accesses of `block` (indexed by instruction; `None`: its own lookup), the
+/// number of groups and the number of page caches.
+pub(crate) fn assign(block: &Block, reachable: &[bool]) -> (Vec<Option<Role>>, usize, usize) {
     let mut roles = vec![None; block.insts.len()];
     let mut n_groups = 0;
     // Open groups of the current stretch (since the last call).
@@ -110,9 +122,68 @@ pub(crate) fn assign(block: &Block, reachable: &[bool]) -> (Vec<Option<Role>>, u
         }
         close(&mut open, &mut roles);
     }
-    (roles, n_groups)
+    let sites = cache_sites(block, reachable, &mut roles);
+    (roles, n_groups, sites)
 }
 
+/// In a block that loops (a `chain` back to itself or an earlier basic block), gives the
+/// accesses of the loops' bodies that have no group role a page cache each, up to
+/// [`MAX_SITES`]; returns how many.
+fn cache_sites(block: &Block, reachable: &[bool], roles: &mut [Option<Role>]) -> usize {
+    let in_loop = loop_bodies(block, reachable);
+    let mut sites = 0;
+    for bb in (0..block.bbs.len()).filter(|&bb| in_loop[bb]) {
+        for &ii in &block.bbs[bb].insts {
+            let op = block.insts[ii as usize].op;
+            if sites < MAX_SITES && matches!(op, Opcode::Load | Opcode::Store) && roles[ii as usize].is_none() {
+                roles[ii as usize] = Some(Role::Cached { site: sites });
+                sites += 1;
+            }
+        }
+    }
+    sites
+}
+
+/// Per basic block: whether it is on a loop, i.e. reachable from the target of a `chain`
+/// back to an earlier (or the same) basic block, and able to reach that chain.
+fn loop_bodies(block: &Block, reachable: &[bool]) -> Vec<bool> {
+    let n = block.bbs.len();
+    let succs = |bb: usize| -> [Option<usize>; 2] {
+        match block.bbs[bb].insts.last().map(|&i| &block.insts[i as usize]) {
+            Some(i) if matches!(i.op, Opcode::Jump | Opcode::Chain) => [Some(i.imm as usize), None],
+            Some(i) if i.op == Opcode::Branch => [Some((i.imm & 0xffff_ffff) as usize), Some((i.imm >> 32) as usize)],
+            _ => [None, None],
+        }
+    };
+    // Forward reachability from `from`.
+    let reach = |from: usize| {
+        let mut seen = vec![false; n];
+        let mut stack = vec![from];
+        seen[from] = true;
+        while let Some(bb) = stack.pop() {
+            for s in succs(bb).into_iter().flatten() {
+                if !std::mem::replace(&mut seen[s], true) {
+                    stack.push(s);
+                }
+            }
+        }
+        seen
+    };
+    let mut body = vec![false; n];
+    for src in (0..n).filter(|&bb| reachable[bb]) {
+        let Some(last) = block.bbs[src].insts.last().map(|&i| &block.insts[i as usize]) else { continue };
+        if last.op != Opcode::Chain || last.imm as usize > src {
+            continue;
+        }
+        let from_head = reach(last.imm as usize);
+        for bb in (0..n).filter(|&bb| from_head[bb]) {
+            if reach(bb)[src] {
+                body[bb] = true;
+            }
+        }
+    }
+    body
+}
 /// The byte range `[lo, hi]` (offsets from the base) of a group's members, if it is worth a
 /// group (two members or more) and short enough.
 fn range(block: &Block, members: &[usize]) -> Option<(i64, i64)> {

@@ -105,6 +105,34 @@ impl Lower<'_, '_> {
                 self.b.seal_block(hit);
                 self.b.ins().iadd(addr, addend)
             }
+            Role::Cached { site } => {
+                // The kept page and a fresh lookup meet in `hit` with the addend.
+                let (page_var, addend_var) = self.site_vars[site];
+                let kept_page = self.b.use_var(page_var);
+                let kept = self.b.use_var(addend_var);
+                // The kept page has no low bits: an unaligned access never matches, and takes
+                // the lookup (an aligned one cannot leave the page).
+                let page_and_misalignment = self.b.ins().band_imm_s(addr, PAGE_MASK as i64 | (op.size() as i64 - 1));
+                let same = self.b.ins().icmp(IntCC::Equal, page_and_misalignment, kept_page);
+                let found = self.b.append_block_param(hit, types::I64);
+                let lookup = self.b.create_block();
+                self.b.ins().brif(same, hit, &[kept.into()], lookup, &[]);
+                self.b.switch_to_block(lookup);
+                self.b.seal_block(lookup);
+                let fresh = self.b.create_block();
+                let last = self.b.ins().iadd_imm_s(addr, op.size() as i64 - 1);
+                let (entry, tbase) = self.tlb_check(op.mmu_idx(), addr, last, store, fresh, full);
+                self.b.switch_to_block(fresh);
+                self.b.seal_block(fresh);
+                let addend = self.b.ins().load(types::I64, self.env_flags, entry, tbase + offset_of!(TlbEntry, addend) as i32);
+                let page = self.b.ins().band_imm_s(addr, PAGE_MASK as i64);
+                self.b.def_var(page_var, page);
+                self.b.def_var(addend_var, addend);
+                self.b.ins().jump(hit, &[addend.into()]);
+                self.b.switch_to_block(hit);
+                self.b.seal_block(hit);
+                self.b.ins().iadd(addr, found)
+            }
         }
     }
 
@@ -274,6 +302,7 @@ impl Lower<'_, '_> {
         let f = self.b.ins().iconst(types::I64, info.func as usize as i64);
         let call = self.b.ins().call_indirect(self.sigs.helper, f, &ops);
         let ret = self.b.inst_results(call)[0];
+        self.forget_pages();
         // Registers it wrote are fresh in memory; stored ones are clean.
         self.dirty = RegSet(self.dirty.0 & !(info.reads.0 | info.writes.0));
         if info.may_raise {

@@ -87,6 +87,8 @@ pub(crate) struct Lower<'a, 'f> {
     groups: Vec<Option<groups::Role>>,
     /// Per access group: the variable holding its TLB addend (0: check each access).
     group_vars: Vec<Variable>,
+    /// Per page cache (see [`groups`]): the page it holds and that page's addend.
+    site_vars: Vec<(Variable, Variable)>,
     /// Memory flags: CPU structure fields, guest RAM.
     env_flags: MemFlagsData,
     ram_flags: MemFlagsData,
@@ -171,8 +173,9 @@ pub(crate) fn lower_block(
             done: b.declare_var(types::I64),
         },
     };
-    let (groups, n_groups) = groups::assign(block, &facts.reachable);
+    let (groups, n_groups, n_sites) = groups::assign(block, &facts.reachable);
     let group_vars = (0..n_groups).map(|_| b.declare_var(types::I64)).collect();
+    let site_vars = (0..n_sites).map(|_| (b.declare_var(types::I64), b.declare_var(types::I64))).collect();
     let mut exit_index = Vec::with_capacity(block.insts.len());
     let mut n = 0;
     for inst in &block.insts {
@@ -194,6 +197,7 @@ pub(crate) fn lower_block(
         exit_index,
         groups,
         group_vars,
+        site_vars,
         cur_bb: 0,
         dirty: RegSet::EMPTY,
         pos,
@@ -244,6 +248,7 @@ impl Lower<'_, '_> {
                 self.b.def_var(var, v);
             }
         }
+        self.forget_pages();
         self.jump_to_start();
         self.b.switch_to_block(request);
         self.b.seal_block(request);
@@ -259,6 +264,18 @@ impl Lower<'_, '_> {
     fn exit_request(&mut self) -> ir::Value {
         let addr = self.b.ins().iadd_imm_s(self.env, i64::from(hdr::EXIT_REQUEST));
         self.b.ins().atomic_load(types::I32, ir::MemFlagsData::trusted(), addr)
+    }
+
+    /// Empties the page caches (at entry, and after a helper call, which may have changed
+    /// the guest's translations).
+    fn forget_pages(&mut self) {
+        for k in 0..self.site_vars.len() {
+            // No masked address equals it.
+            let none = self.b.ins().iconst(types::I64, -1);
+            self.b.def_var(self.site_vars[k].0, none);
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.def_var(self.site_vars[k].1, zero);
+        }
     }
 
     /// Starts the block's first instruction: position variables at the entry, jump to the
