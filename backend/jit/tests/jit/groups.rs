@@ -51,10 +51,39 @@ fn grouped(offsets: &[u64], size_log2: u32, narrow: bool, store_first: bool) -> 
     blk
 }
 
+/// Runs `block` on the interpreter and on both JITs (`[plain, optimizing]`) from registers
+/// `regs` and RAM pattern `seed`, and asserts the outcomes and RAM agree; `what` names the
+/// case. `loops`: the block loops through a chain, whose completed-instruction count is not
+/// exact (only deterministic mode, which has no loops in a block, needs it). Returns the
+/// number of runs compared.
+fn agree(jits: &mut [Jit; 2], block: &Block, regs: [u64; 5], seed: u64, loops: bool, what: &dyn Fn() -> String) -> usize {
+    for (jit, optimize) in jits.iter_mut().zip([false, true]) {
+        let mut a = machine(regs, seed);
+        let mut b = machine(regs, seed);
+        let ea = run_interp(block, &mut a);
+        let opts = CompileOptions { optimize, ..CompileOptions::default() };
+        let eb = run_jit(jit, block, &mut b, &opts);
+        let (mut oa, mut ob) = (outcome(&a, ea), outcome(&b, eb));
+        if loops {
+            (oa.exit_insns, ob.exit_insns) = (0, 0);
+        }
+        let ram = ram_difference(&a, &b);
+        assert!(
+            oa == ob && ram.is_none(),
+            "{} optimize {optimize}:\ninterpreter {oa:#x?}\njit {ob:#x?}\nRAM {ram:x?}\n{}",
+            what(),
+            ferrite_ir::print_block(block)
+        );
+        if jit.used_bytes() > 12 << 20 {
+            jit.reset();
+        }
+    }
+    2
+}
+
 #[test]
 fn grouped_accesses_across_page_boundaries_match_the_interpreter() {
-    let mut plain = Jit::new(16 << 20).unwrap();
-    let mut optimizing = Jit::new(16 << 20).unwrap();
+    let mut jits = [Jit::new(16 << 20).unwrap(), Jit::new(16 << 20).unwrap()];
     let boundaries = [0x11000, 0x13000, 0x2f000 + 0x1000, BSWAP_PAGE, CODE_PAGE, FAULT_BASE, 0];
     let shapes: [&[u64]; 4] = [&[0, 8], &[8, 0, 4], &[0, 1, 2, 3], &[u64::MAX - 3, 4, 0]];
     let mut cases = 0;
@@ -67,25 +96,8 @@ fn grouped_accesses_across_page_boundaries_match_the_interpreter() {
                         for store_first in [false, true] {
                             let block = grouped(shape, size_log2, narrow, store_first);
                             let regs = [0x1111_2222_3333_4444, 5, 6, base, base];
-                            for (jit, optimize) in [(&mut plain, false), (&mut optimizing, true)] {
-                                let mut a = machine(regs, s as u64);
-                                let mut b = machine(regs, s as u64);
-                                let ea = run_interp(&block, &mut a);
-                                let opts = CompileOptions { optimize, ..CompileOptions::default() };
-                                let eb = run_jit(jit, &block, &mut b, &opts);
-                                let (oa, ob) = (outcome(&a, ea), outcome(&b, eb));
-                                let ram = ram_difference(&a, &b);
-                                assert!(
-                                    oa == ob && ram.is_none(),
-                                    "base {base:#x} shape {shape:?} size {} narrow {narrow} stores first {store_first} optimize {optimize}:\ninterpreter {oa:#x?}\njit {ob:#x?}\nRAM {ram:x?}\n{}",
-                                    1 << size_log2,
-                                    ferrite_ir::print_block(&block)
-                                );
-                                cases += 1;
-                                if jit.used_bytes() > 12 << 20 {
-                                    jit.reset();
-                                }
-                            }
+                            let what = || format!("base {base:#x} shape {shape:?} size {} narrow {narrow} stores first {store_first}", 1 << size_log2);
+                            cases += agree(&mut jits, &block, regs, s as u64, false, &what);
                         }
                     }
                 }
@@ -156,8 +168,7 @@ fn cached_loop(offsets: &[u64], size_log2: u32, call: bool) -> Block {
 
 #[test]
 fn page_caches_in_loops_match_the_interpreter() {
-    let mut plain = Jit::new(16 << 20).unwrap();
-    let mut optimizing = Jit::new(16 << 20).unwrap();
+    let mut jits = [Jit::new(16 << 20).unwrap(), Jit::new(16 << 20).unwrap()];
     let boundaries = [0x11000, 0x2f000 + 0x1000, BSWAP_PAGE, CODE_PAGE, FAULT_BASE, 0];
     let shapes: [&[u64]; 3] = [&[0], &[8, 0, 4], &[u64::MAX - 3, 4, 0]];
     let mut cases = 0;
@@ -169,29 +180,8 @@ fn page_caches_in_loops_match_the_interpreter() {
                     for (call, stride) in [(false, 0), (false, 8), (false, 8u64.wrapping_neg()), (false, 0x1008), (true, 8)] {
                         let block = cached_loop(shape, size_log2, call);
                         let regs = [0x1111_2222_3333_4444, stride, 5, base, base];
-                        for (jit, optimize) in [(&mut plain, false), (&mut optimizing, true)] {
-                            let mut a = machine(regs, s as u64);
-                            let mut b = machine(regs, s as u64);
-                            let ea = run_interp(&block, &mut a);
-                            let opts = CompileOptions { optimize, ..CompileOptions::default() };
-                            let eb = run_jit(jit, &block, &mut b, &opts);
-                            let (mut oa, mut ob) = (outcome(&a, ea), outcome(&b, eb));
-                            // A loop through a chain counts its instructions from some pass's
-                            // start, not from the entry (only deterministic mode, which has no
-                            // loops in a block, needs the exact count).
-                            (oa.exit_insns, ob.exit_insns) = (0, 0);
-                            let ram = ram_difference(&a, &b);
-                            assert!(
-                                oa == ob && ram.is_none(),
-                                "base {base:#x} shape {shape:?} size {} call {call} stride {stride:#x} optimize {optimize}:\ninterpreter {oa:#x?}\njit {ob:#x?}\nRAM {ram:x?}\n{}",
-                                1 << size_log2,
-                                ferrite_ir::print_block(&block)
-                            );
-                            cases += 1;
-                            if jit.used_bytes() > 12 << 20 {
-                                jit.reset();
-                            }
-                        }
+                        let what = || format!("base {base:#x} shape {shape:?} size {} call {call} stride {stride:#x}", 1 << size_log2);
+                        cases += agree(&mut jits, &block, regs, s as u64, true, &what);
                     }
                 }
             }
