@@ -28,6 +28,7 @@ const PENDING_EXIT: i32 = offset_of!(CpuHeader, pending_exit) as i32;
 const PC: i32 = offset_of!(CpuHeader, pc) as i32;
 const EXIT_INSNS: i32 = offset_of!(CpuHeader, exit_insns) as i32;
 const EXIT_SLOT: i32 = offset_of!(CpuHeader, exit_slot) as i32;
+const ICOUNT_BUDGET: i32 = offset_of!(CpuHeader, icount_budget) as i32;
 const ENTRY_BYTES: usize = size_of::<TlbEntry>();
 const _: () = assert!(ENTRY_BYTES == 32, "the TLB index computation assumes 32-byte entries");
 const TLB_TABLE: usize = offset_of!(CpuHeader, tlb) + offset_of!(SoftTlb, table);
@@ -55,6 +56,9 @@ pub(crate) struct Data {
     pub(crate) mode_key: u64,
     /// The arena's shared slow-path thunks (see [`emit_thunks`]).
     pub(crate) thunks: Thunks,
+    /// Deterministic mode: the block's instructions, charged to the budget at entry (a block
+    /// never crosses a page, so the count fits an immediate).
+    pub(crate) charge: Option<u32>,
 }
 
 /// Addresses of the memory slow-path thunks every block of an arena calls.
@@ -119,7 +123,7 @@ enum Cold {
 pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data, s: &mut Scratch) {
     refill(&mut s.fault_labels, p.sites().len(), None);
     s.cold.clear();
-    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.plan), s, keep_current: false, in_rax: None, left_in_rax: None };
+    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.plan), s, charge: data.charge, keep_current: false, in_rax: None, left_in_rax: None };
     e.body(data);
 }
 
@@ -136,6 +140,8 @@ struct Emitter<'a> {
     /// Buffers: cold code to emit, per site the label of its fault exit once something jumps
     /// there, jump targets' labels.
     s: &'a mut Scratch,
+    /// Deterministic mode: the instructions charged at entry (see [`Data::charge`]).
+    charge: Option<u32>,
     /// The current op's result stays in `rax` (see [`Plan`]).
     keep_current: bool,
     /// The slot the previous op left in `rax`, for the current op.
@@ -350,8 +356,8 @@ impl Emitter<'_> {
         self.a.finish();
     }
 
-    /// Frame, entry checks (stop requests, the run counter), position words, constants that
-    /// generic ops read from the frame.
+    /// Frame, entry checks (stop requests, the instruction budget, the run counter), position
+    /// words, constants that generic ops read from the frame.
     fn prologue(&mut self, data: &Data, request: Label) {
         self.a.push(RBP);
         self.a.mov_rr(RBP, RSP);
@@ -401,7 +407,8 @@ impl Emitter<'_> {
         }
     }
 
-    /// Stores the PC and completed-instruction count of site `at` in the header.
+    /// Stores the PC and completed-instruction count of site `at` in the header (for a fault
+    /// exit or a raise).
     fn position(&mut self, at: u16) {
         let s = self.p.sites()[at as usize];
         if s.k != 0 {
@@ -417,6 +424,7 @@ impl Emitter<'_> {
             self.a.test_rr(W::B64, RCX, RCX);
             self.a.cmov(Cc::Ne, RCX, RAX);
             self.a.store(W::B64, mem(RBX, EXIT_INSNS), RCX);
+            self.give_back_budget();
         }
     }
 
@@ -426,6 +434,18 @@ impl Emitter<'_> {
         self.a.store(W::B64, mem(RBX, PC), RAX);
         self.a.alu_rm(W::B64, Alu::Add, RCX, mem(RSP, STARTED));
         self.a.store(W::B64, mem(RBX, EXIT_INSNS), RCX);
+        self.give_back_budget();
+    }
+
+    /// Deterministic mode, leaving early with `rcx` instructions completed: the prologue
+    /// charged the whole block, so the rest goes back to the budget (as in the interpreter).
+    fn give_back_budget(&mut self) {
+        if let Some(n) = self.charge {
+            self.a.load(W::B64, RAX, mem(RBX, ICOUNT_BUDGET));
+            self.a.alu_ri(W::B64, Alu::Add, RAX, n as i32);
+            self.a.alu_rr(W::B64, Alu::Sub, RAX, RCX);
+            self.a.store(W::B64, mem(RBX, ICOUNT_BUDGET), RAX);
+        }
     }
 
     fn fault_label(&mut self, at: u16) -> Label {

@@ -86,18 +86,24 @@ impl Baseline {
     }
 
     /// Compiles `p`, translated for CPU mode `mode_key`; the block will leave with a request
-    /// when its run count reaches `limit`. Deterministic mode (instruction budgets) is not
-    /// supported: its blocks stay interpreted.
-    pub fn compile(&mut self, p: &Program, mode_key: u64, limit: u32) -> Result<BaselineCode, JitError> {
+    /// when its run count reaches `limit`. `count_insns`: deterministic mode, in which the
+    /// code keeps the instruction budget as the interpreter does
+    /// ([`ferrite_ir::interp::Interpreter::run_counted`]); a region (`chain`) cannot, so it is
+    /// refused.
+    pub fn compile(&mut self, p: &Program, mode_key: u64, limit: u32, count_insns: bool) -> Result<BaselineCode, JitError> {
+        if count_insns && p.ops().iter().any(|o| matches!(o, Op::Chain { .. })) {
+            return Err(JitError::Unsupported("regions in deterministic mode".into()));
+        }
+        let charge = count_insns.then(|| p.n_insns());
         let mark = self.arena.data_mark();
-        let r = self.compile_at(p, mode_key, limit);
+        let r = self.compile_at(p, mode_key, limit, charge);
         if r.is_err() {
             self.arena.release_data_to(mark);
         }
         r
     }
 
-    fn compile_at(&mut self, p: &Program, mode_key: u64, limit: u32) -> Result<BaselineCode, JitError> {
+    fn compile_at(&mut self, p: &Program, mode_key: u64, limit: u32, charge: Option<u32>) -> Result<BaselineCode, JitError> {
         let ops = p.ops();
         let n_slots = ops.iter().map(|o| if let Op::ExitDirect { index, .. } = o { *index as usize + 1 } else { 0 }).max().unwrap_or(0);
         let sc = &mut self.scratch;
@@ -118,7 +124,7 @@ impl Baseline {
         let counter = Counter(counter);
         counter.set_limit(limit);
         self.asm.clear();
-        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, mode_key, thunks: self.thunks }, sc);
+        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, mode_key, thunks: self.thunks, charge }, sc);
         let len = self.asm.buf.len();
         let dst = self.arena.alloc_code(len)?;
         // SAFETY: dst was reserved for len bytes; the code uses absolute addresses, jumps

@@ -26,7 +26,6 @@ pub struct EngineConfig {
     pub jit_threshold: u32,
     /// Runs after which a block is compiled by the baseline compiler (tier 1, on the vCPU
     /// thread, microseconds per block) until Cranelift's code replaces it; 0 turns tier 1 off.
-    /// Not in deterministic mode.
     pub baseline_runs: u32,
     /// Deterministic mode: blocks count instructions against `icount_budget`.
     pub count_insns: bool,
@@ -94,7 +93,7 @@ impl Engine {
     pub fn new(cfg: EngineConfig) -> Result<Engine, EngineError> {
         let compiler = if cfg.jit { Some(Compiler::start(cfg.arena_bytes)?) } else { None };
         let enter = compiler.as_ref().map(|c| c.enter_fn());
-        let baseline = if cfg.jit && cfg.baseline_runs > 0 && !cfg.count_insns { Some(Baseline::new(cfg.arena_bytes)?) } else { None };
+        let baseline = if cfg.jit && cfg.baseline_runs > 0 { Some(Baseline::new(cfg.arena_bytes)?) } else { None };
         let perf_map = if cfg.perf_map {
             let path = format!("/tmp/perf-{}.map", std::process::id());
             let f = std::fs::File::create(&path).map_err(|e| EngineError::PerfMap(format!("{path}: {e}")))?;
@@ -438,7 +437,7 @@ impl Engine {
             return;
         }
         let t0 = Instant::now();
-        match base.compile(&tb.prog, tb.key, more) {
+        match base.compile(&tb.prog, tb.key, more, self.cfg.count_insns) {
             Ok(b) => {
                 self.stats.baseline_blocks += 1;
                 self.stats.baseline_bytes += b.code.code_size as u64;
@@ -564,22 +563,12 @@ pub(crate) fn interpret(interp: &mut Interpreter, tb: &Tb, env: *mut CpuHeader, 
     if hdr.exit_request.load(Ordering::Acquire) != 0 {
         return Exit::Request { pc: tb.vpc };
     }
-    let n = tb.n_insns as i64;
-    if count_insns {
-        hdr.icount_budget -= n;
-        if hdr.icount_budget < 0 {
-            hdr.icount_budget += n;
-            return Exit::Request { pc: tb.vpc };
-        }
-    }
     // SAFETY: the block was translated for this CPU's architecture and verified.
-    let exit = unsafe { interp.run_program(&tb.prog, env) };
-    if count_insns {
-        if let Exit::Fault { .. } | Exit::Raise { .. } = exit {
-            // Give back the instructions that did not run.
-            // SAFETY: live header.
-            unsafe { (*env).icount_budget += n - (*env).exit_insns as i64 };
+    unsafe {
+        if count_insns {
+            interp.run_counted(&tb.prog, env)
+        } else {
+            interp.run_program(&tb.prog, env)
         }
     }
-    exit
 }

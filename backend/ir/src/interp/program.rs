@@ -106,6 +106,8 @@ pub struct Program {
     pub(crate) n_slots: usize,
     pub(crate) n_locals: usize,
     pub(crate) vpc: u64,
+    /// Guest instructions in the block.
+    pub(crate) n_insns: u32,
 }
 
 impl Program {
@@ -319,7 +321,7 @@ impl Program {
             }
         }
         debug_assert!(ops.len() == n_ops && sites.len() == n_sites && calls.len() == n_calls);
-        Program { ops, calls, consts, sites, bb_marks, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc }
+        Program { ops, calls, consts, sites, bb_marks, n_slots: n_slots as usize, n_locals: block.locals.len(), vpc: block.vpc, n_insns: block.n_insns }
     }
 
     /// Frees the operations of a block that will not be interpreted again (it was compiled).
@@ -369,6 +371,11 @@ impl Program {
     /// Guest PC of the block.
     pub fn vpc(&self) -> u64 {
         self.vpc
+    }
+
+    /// Guest instructions in the block (deterministic mode charges them at entry).
+    pub fn n_insns(&self) -> u32 {
+        self.n_insns
     }
 
     /// Number of operations.

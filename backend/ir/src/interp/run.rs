@@ -54,6 +54,31 @@ impl Interpreter {
         }
         exit
     }
+
+    /// Runs `p` as [`Interpreter::run_program`] does, in deterministic mode: its instructions
+    /// are charged to `icount_budget` at entry, and given back when the budget is too small
+    /// (the block then leaves at once with a request exit at its PC, having run nothing) or
+    /// for the instructions that did not complete when it leaves at a fault or raise. Code
+    /// compiled by either compiler keeps the same account, so all tiers count alike.
+    ///
+    /// # Safety
+    /// As for [`Interpreter::run_program`].
+    pub unsafe fn run_counted(&mut self, p: &Program, env: *mut CpuHeader) -> Exit {
+        let n = i64::from(p.n_insns);
+        // SAFETY (all uses of env): forwarded contract; env is live.
+        unsafe {
+            if (*env).icount_budget < n {
+                (*env).pc = p.vpc;
+                return Exit::Request { pc: p.vpc };
+            }
+            (*env).icount_budget -= n;
+            let exit = self.run_program(p, env);
+            if let Exit::Fault { .. } | Exit::Raise { .. } = exit {
+                (*env).icount_budget += n - (*env).exit_insns as i64;
+            }
+            exit
+        }
+    }
 }
 
 /// Evaluates a pure op whose meaning lives in [`eval`] (comparisons, conversions, and the
