@@ -366,12 +366,22 @@ impl Emitter<'_> {
         self.a.alu_ri(W::B64, Alu::Sub, RSP, self.frame);
         self.a.alu_mi(W::B32, Alu::Cmp, mem(RBX, EXIT_REQUEST), 0);
         self.a.jcc(Cc::Ne, request);
+        if let Some(n) = self.charge {
+            // Deterministic mode: a budget too small leaves before anything is charged or
+            // counted; the charge is stored once the run counter lets the block run.
+            self.a.load(W::B64, RDX, mem(RBX, ICOUNT_BUDGET));
+            self.a.alu_ri(W::B64, Alu::Sub, RDX, n as i32);
+            self.a.jcc(Cc::L, request);
+        }
         self.a.mov_imm(RAX, data.counter);
         self.a.load(W::B32, RCX, mem(RAX, 0));
         self.a.alu_ri(W::B32, Alu::Add, RCX, 1);
         self.a.store(W::B32, mem(RAX, 0), RCX);
         self.a.alu_rm(W::B32, Alu::Cmp, RCX, mem(RAX, 4));
         self.a.jcc(Cc::E, request);
+        if self.charge.is_some() {
+            self.a.store(W::B64, mem(RBX, ICOUNT_BUDGET), RDX);
+        }
         self.a.store_imm64(mem(RSP, STARTED), 0);
         self.store_frame_u64(LAST_PC, self.p.vpc());
         // Locals read before they are set read 0, as in the interpreter and in Cranelift.
