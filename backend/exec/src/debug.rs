@@ -84,6 +84,15 @@ impl Engine {
             }
             let key = cpu.mode_key();
             let Some(id) = self.lookup(cpu, env, pc, key) else { continue };
+            if self.budget_ends_in(id, env) {
+                match self.step_one(cpu, env, pc) {
+                    DebugStop::Stepped => {
+                        *resume = Resume::USED;
+                        continue;
+                    }
+                    other => return other,
+                }
+            }
             let count = self.config().count_insns;
             let tb = self.cache.get(id).expect("looked-up block exists");
             self.stats.interp_runs += 1;
@@ -99,7 +108,7 @@ impl Engine {
     }
 
     /// Runs the one instruction at `pc` from an uncached translation.
-    fn step_one(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64) -> DebugStop {
+    pub(crate) fn step_one(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64) -> DebugStop {
         // SAFETY: live header, not in generated code.
         let Some(phys) = (unsafe { slow_path::translate_code(env, pc, cpu.code_mmu_idx()) }) else {
             // The fetch faulted: the step ends at the exception vector.

@@ -172,6 +172,10 @@ impl Engine {
             let pc = unsafe { (*env).pc };
             let key = cpu.mode_key();
             let Some(id) = self.lookup(cpu, env, pc, key) else { continue };
+            if self.budget_ends_in(id, env) {
+                self.step_one(cpu, env, pc);
+                continue;
+            }
             tracing::trace!(target: "exec", "Trace {pc:#010x} key {key:#x}");
             self.maybe_compile(cpu, id, env);
             if self.cache.get(id).is_none() {
@@ -235,6 +239,14 @@ impl Engine {
                 self.stats.invalidated_blocks += n as u64;
             }
         }
+    }
+
+    /// Deterministic mode: whether the budget (positive: the loop checked) runs out inside
+    /// block `id`. Every tier would refuse to run it, so its first instructions run one at a
+    /// time instead (uncached one-instruction translations) until the budget is spent.
+    pub(crate) fn budget_ends_in(&self, id: TbId, env: *mut CpuHeader) -> bool {
+        // SAFETY: live header, not in generated code.
+        self.cfg.count_insns && self.cache.get(id).is_some_and(|t| unsafe { (*env).icount_budget } < i64::from(t.n_insns))
     }
 
     pub(crate) fn lookup(&mut self, cpu: &mut dyn GuestCpu, env: *mut CpuHeader, pc: u64, key: u64) -> Option<TbId> {

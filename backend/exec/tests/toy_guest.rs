@@ -385,3 +385,64 @@ fn a_full_code_arena_is_flushed_and_the_guest_goes_on() {
     assert!(e.stats.flushes >= 1, "{}", e.stats.report());
     assert!(e.stats.baseline_blocks as usize * 300 > 64 << 10, "more code than the arena holds: {}", e.stats.report());
 }
+
+/// Deterministic mode with the interpreter only, tier 1 only (Cranelift never), and all tiers.
+fn counting_engines() -> [(&'static str, EngineConfig); 3] {
+    let cfg = EngineConfig { count_insns: true, sync_compile: true, arena_bytes: 16 << 20, ..Default::default() };
+    [
+        ("interpreter", EngineConfig { jit: false, ..cfg.clone() }),
+        ("tier 1", EngineConfig { jit_threshold: u32::MAX, baseline_runs: 2, ..cfg.clone() }),
+        ("all tiers", EngineConfig { jit_threshold: 100, baseline_runs: 2, ..cfg }),
+    ]
+}
+
+#[test]
+fn deterministic_runs_stop_at_the_same_instruction_in_every_tier() {
+    // 4 instructions into the loop's block, then 500 iterations of 3, then one more: the
+    // budget ends after the `r0 += 3` of iteration 502, in the middle of a block.
+    for (name, cfg) in counting_engines() {
+        let mut t = toy(&counting_loop());
+        let mut e = Engine::new(cfg).unwrap();
+        t.m.cpu.hdr.icount_budget = 4 + 3 * 500 + 1;
+        assert_eq!(e.run(&mut t), Stop::Budget, "{name}");
+        assert_eq!((t.m.cpu.hdr.pc, t.m.cpu.r[0], t.m.cpu.r[1], t.m.cpu.hdr.icount_budget), (0x1008, 3 * 502, 499, 0), "{name}: {}", e.stats.report());
+        match name {
+            "interpreter" => assert_eq!(e.stats.baseline_blocks + e.stats.compiled_blocks, 0),
+            "tier 1" => {
+                assert!(e.stats.baseline_blocks >= 1 && e.stats.compiled_blocks == 0, "{name}: {}", e.stats.report());
+                assert!(e.stats.interp_runs <= 4, "the loop ran as baseline code: {}", e.stats.report());
+            }
+            _ => assert!(e.stats.compiled_blocks >= 1, "{name}: {}", e.stats.report()),
+        }
+        // The rest: 499 iterations less the instruction already run, then the halt.
+        t.m.cpu.hdr.icount_budget = 1 << 20;
+        assert_eq!(e.run(&mut t), Stop::Halted, "{name}");
+        assert_eq!((t.m.cpu.hdr.pc, t.m.cpu.r[0], t.m.cpu.r[1]), (0x1014, 3000, 0), "{name}");
+        assert_eq!((1 << 20) - t.m.cpu.hdr.icount_budget, 3 * 499 - 1 + 1, "{name}: instructions run");
+    }
+}
+
+#[test]
+fn deterministic_runs_charge_faulting_and_raising_blocks_for_completed_instructions_only() {
+    let prog = [
+        insn(ADDI, 0, 1),
+        insn(LOAD, 1, 2), // faults at 0x1004: 1 instruction completed
+        insn(ADDI, 0, 1),
+        insn(RAISE, 0, 42), // at 0x100c: 1 completed
+        insn(HALT, 0, 0),   // 1
+    ];
+    for (name, cfg) in counting_engines() {
+        let mut e = Engine::new(cfg).unwrap();
+        for run in 0..5 {
+            let mut t = toy(&prog);
+            t.m.cpu.r[2] = 0xdead_0000;
+            t.m.cpu.hdr.icount_budget = 100;
+            assert_eq!(e.run(&mut t), Stop::Halted, "{name}");
+            assert_eq!((t.faults.as_slice(), t.raises.as_slice(), t.m.cpu.r[0]), (&[0x1004][..], &[42][..], 2), "{name}");
+            assert_eq!(t.m.cpu.hdr.icount_budget, 97, "{name}, run {run}: {}", e.stats.report());
+        }
+        if name == "tier 1" {
+            assert!(e.stats.baseline_blocks >= 3, "{}", e.stats.report());
+        }
+    }
+}
