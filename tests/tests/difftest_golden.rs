@@ -2,7 +2,7 @@
 //! and checks each outcome's digest against qemu-ppc's, recorded in tests/difftest/golden.bin
 //! by `difftest --bless`. No QEMU is needed here.
 
-use ferrite_tests::difftest::ferrite::FerriteRunner;
+use ferrite_tests::difftest::ferrite::{FerriteRunner, Tier};
 use ferrite_tests::difftest::{encode, gen, golden, Runner};
 use std::collections::BTreeSet;
 
@@ -10,10 +10,10 @@ use std::collections::BTreeSet;
 /// aborts on `wait`, and qemu-ppc 7.2 lacks the e500mc cache-locking instructions.
 const NOT_GENERATED: &[&str] = &["SC", "WAIT", "DCBTLS", "DCBTSTLS", "DCBLC", "ICBTLS", "ICBLC"];
 
-fn check(jit: bool, count: usize) {
+fn check(tier: Tier, count: usize) {
     let (master, digests) = golden::read(&golden::path()).expect("golden file");
     assert!(digests.len() >= 100_000, "at least 100,000 committed sequences, found {}", digests.len());
-    let mut runner = FerriteRunner::new(jit).expect("runner");
+    let mut runner = FerriteRunner::new(tier).expect("runner");
     let mut failures = Vec::new();
     for (i, want) in digests.iter().enumerate().take(count) {
         let case = gen::case(master, i as u64);
@@ -22,11 +22,14 @@ fn check(jit: bool, count: usize) {
             failures.push(i);
         }
     }
-    // A block the JIT refuses runs interpreted and would pass unnoticed.
+    // A block a compiler refuses runs interpreted and would pass unnoticed.
     assert_eq!(runner.compile_failures(), 0, "the JIT refused blocks (see `-d jit`)");
+    if tier == Tier::Baseline {
+        assert!(runner.baseline_blocks() > 0 && runner.interpreted_runs() == 0, "blocks ran interpreted, not as baseline code");
+    }
     assert!(
         failures.is_empty(),
-        "{} of {count} cases differ from qemu-ppc (jit: {jit}); first: {:?}. Inspect one with \
+        "{} of {count} cases differ from qemu-ppc ({tier:?}); first: {:?}. Inspect one with \
          `cargo run --release -p ferrite-tests --bin difftest -- --case N` (needs qemu-user).",
         failures.len(),
         &failures[..failures.len().min(20)]
@@ -35,13 +38,19 @@ fn check(jit: bool, count: usize) {
 
 #[test]
 fn every_committed_case_matches_qemu_interpreted() {
-    check(false, usize::MAX);
+    check(Tier::Interp, usize::MAX);
 }
 
 #[test]
 fn committed_cases_match_qemu_compiled() {
     // Every block compiled: a subset, since compiling costs far more than running.
-    check(true, 1_000);
+    check(Tier::Jit, 1_000);
+}
+
+#[test]
+fn committed_cases_match_qemu_as_baseline_code() {
+    // Every block compiled by tier 1 (microseconds each) before its first run.
+    check(Tier::Baseline, 20_000);
 }
 
 #[test]

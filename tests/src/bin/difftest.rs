@@ -1,8 +1,9 @@
-//! Differential testing against qemu-ppc, live: `difftest --count N --seed S [--jobs J]`;
+//! Differential testing against qemu-ppc, live:
+//! `difftest --count N --seed S [--jobs J] [--jit | --tier1]`;
 //! `--bless` regenerates the committed golden digests from qemu-ppc.
 
 use clap::Parser;
-use ferrite_tests::difftest::ferrite::FerriteRunner;
+use ferrite_tests::difftest::ferrite::{FerriteRunner, Tier};
 use ferrite_tests::difftest::gen::{self, Case};
 use ferrite_tests::difftest::qemu::QemuRunner;
 use ferrite_tests::difftest::{golden, Outcome, Runner, Trap};
@@ -28,9 +29,12 @@ struct Args {
     /// Write the golden file from qemu-ppc's results (with --count and --seed).
     #[arg(long)]
     bless: bool,
-    /// Also run ferrite with the JIT (every block compiled).
-    #[arg(long)]
+    /// Run ferrite with every block compiled by Cranelift (default: interpreted).
+    #[arg(long, conflicts_with = "tier1")]
     jit: bool,
+    /// Run ferrite with every block compiled by the baseline compiler (tier 1).
+    #[arg(long)]
+    tier1: bool,
     /// How many differences to print in full.
     #[arg(long, default_value_t = 10)]
     show: usize,
@@ -42,12 +46,22 @@ struct Args {
     log: Option<String>,
 }
 
+impl Args {
+    fn tier(&self) -> Tier {
+        match (self.jit, self.tier1) {
+            (true, _) => Tier::Jit,
+            (_, true) => Tier::Baseline,
+            _ => Tier::Interp,
+        }
+    }
+}
+
 /// Runs one case verbosely: the code, then ferrite's and qemu-ppc's outcomes side by side.
 fn one_case(a: &Args, n: u64) -> anyhow::Result<()> {
     let case = gen::case(a.seed, n);
     println!("case {n} (seed {:#x}, {:?}):\n{}", case.seed, case.profile, disassemble(&case));
     let want = QemuRunner::new()?.run_batch(std::slice::from_ref(&case))?.remove(0);
-    let got = FerriteRunner::new(a.jit)?.run_batch(std::slice::from_ref(&case))?.remove(0);
+    let got = FerriteRunner::new(a.tier())?.run_batch(std::slice::from_ref(&case))?.remove(0);
     println!("initial: {:x?}", case.init);
     println!("qemu:    {:?} at {}", want.trap, want.trap_index);
     if got == want {
@@ -89,7 +103,7 @@ fn main() -> anyhow::Result<()> {
         for _ in 0..a.jobs.max(1) {
             handles.push(s.spawn(|| -> anyhow::Result<()> {
                 let mut qemu = QemuRunner::new()?;
-                let mut fer = if a.bless { None } else { Some(FerriteRunner::new(a.jit)?) };
+                let mut fer = if a.bless { None } else { Some(FerriteRunner::new(a.tier())?) };
                 loop {
                     let first = next.fetch_add(a.batch, Ordering::SeqCst);
                     if first >= a.count {

@@ -19,6 +19,17 @@ const REGION: usize = 0x10000;
 /// Instruction budget per case (cases are short; a runaway is a bug).
 const BUDGET: i64 = 2_000_000;
 
+/// The execution tier that runs ferrite's side of the cases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tier {
+    /// The interpreter only.
+    Interp,
+    /// Every block compiled by the baseline compiler before its first run (Cranelift never).
+    Baseline,
+    /// Every block compiled by Cranelift before its first run.
+    Jit,
+}
+
 /// Runs cases on ferrite.
 pub struct FerriteRunner {
     space: Arc<AddressSpace>,
@@ -27,12 +38,20 @@ pub struct FerriteRunner {
 }
 
 impl FerriteRunner {
-    /// A runner; `jit` compiles every block (threshold 1) instead of interpreting.
-    pub fn new(jit: bool) -> anyhow::Result<FerriteRunner> {
+    /// A runner whose blocks all run in `tier` (deterministic mode, as the budget bounds runaway
+    /// cases; every tier keeps its account).
+    pub fn new(tier: Tier) -> anyhow::Result<FerriteRunner> {
         let space = Arc::new(AddressSpace::new());
         space.add_ram("ram", 0, Arc::new(Ram::new(1 << 30)?))?;
         let cpu = PpcCpu::new(&space, 0, ManualClock::new(), None);
-        let engine = Engine::new(EngineConfig { jit, jit_threshold: 1, sync_compile: true, count_insns: true, arena_bytes: 64 << 20, perf_map: false, baseline_runs: 0 })?;
+        let base = EngineConfig { jit: true, sync_compile: true, count_insns: true, arena_bytes: 64 << 20, perf_map: false, ..EngineConfig::default() };
+        let cfg = match tier {
+            Tier::Interp => EngineConfig { jit: false, ..base },
+            // Compiled at the first run (the run loop compiles before it runs a block).
+            Tier::Baseline => EngineConfig { jit_threshold: u32::MAX, baseline_runs: 1, ..base },
+            Tier::Jit => EngineConfig { jit_threshold: 1, baseline_runs: 0, ..base },
+        };
+        let engine = Engine::new(cfg)?;
         space.write_ram(SENTINEL as u64, &0x4400_0002u32.to_be_bytes())?;
         Ok(FerriteRunner { space, cpu, engine })
     }
@@ -40,6 +59,16 @@ impl FerriteRunner {
     /// Blocks the JIT refused so far (they ran interpreted).
     pub fn compile_failures(&self) -> u64 {
         self.engine.stats.compile_failures
+    }
+
+    /// Block runs in the interpreter so far.
+    pub fn interpreted_runs(&self) -> u64 {
+        self.engine.stats.interp_runs
+    }
+
+    /// Blocks compiled by the baseline compiler so far.
+    pub fn baseline_blocks(&self) -> u64 {
+        self.engine.stats.baseline_blocks
     }
 
     /// Runs one case.
