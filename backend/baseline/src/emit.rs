@@ -15,16 +15,17 @@
 use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, W};
 use ferrite_ir::exit::tag;
 use crate::plan::{is_generic, refill, Plan, NO_SLOT};
+use crate::thunks::Thunks;
 use ferrite_ir::interp::{eval_generic, Op, Program, Slot};
 use ferrite_ir::{IntCC, Opcode, Type};
 use ferrite_softmmu::{
-    jump_cache_index, slow_path, CpuHeader, Endian, JumpCacheEntry, MemOp, SoftTlb, TlbEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_BITS,
+    jump_cache_index, CpuHeader, Endian, JumpCacheEntry, MemOp, SoftTlb, TlbEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_BITS,
     PAGE_MASK, TLB_ENTRIES,
 };
 use std::mem::{offset_of, size_of};
 
 const EXIT_REQUEST: i32 = offset_of!(CpuHeader, exit_request) as i32;
-const PENDING_EXIT: i32 = offset_of!(CpuHeader, pending_exit) as i32;
+pub(crate) const PENDING_EXIT: i32 = offset_of!(CpuHeader, pending_exit) as i32;
 const PC: i32 = offset_of!(CpuHeader, pc) as i32;
 const EXIT_INSNS: i32 = offset_of!(CpuHeader, exit_insns) as i32;
 const EXIT_SLOT: i32 = offset_of!(CpuHeader, exit_slot) as i32;
@@ -54,42 +55,11 @@ pub(crate) struct Data {
     pub(crate) counter: u64,
     /// The CPU mode the block was translated for (jump-cache probes compare it).
     pub(crate) mode_key: u64,
-    /// The arena's shared slow-path thunks (see [`emit_thunks`]).
+    /// The arena's shared slow-path thunks (see [`crate::thunks`]).
     pub(crate) thunks: Thunks,
     /// Deterministic mode: the block's instructions, charged to the budget at entry (a block
     /// never crosses a page, so the count fits an immediate).
     pub(crate) charge: Option<u32>,
-}
-
-/// Addresses of the memory slow-path thunks every block of an arena calls.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Thunks {
-    /// `load`: `rsi` = address, `edx` = memop -> `rax` = value, ZF clear if a fault is pending.
-    pub(crate) load: u64,
-    /// `store`: `rsi` = address, `rdx` = value, `ecx` = memop -> ZF clear if a fault is pending.
-    pub(crate) store: u64,
-}
-
-/// Emits the slow-path thunks (the CPU header in `rbx`, as in blocks): the softmmu's slow
-/// path, then the pending-fault test, whose flags the caller branches on. One copy per arena
-/// instead of one call sequence per memory access keeps blocks small. Returns the offsets of
-/// the load and store thunks in `a`.
-pub(crate) fn emit_thunks(a: &mut Asm) -> (usize, usize) {
-    let one = |a: &mut Asm, func: u64| {
-        let at = a.buf.len();
-        a.mov_rr(RDI, RBX);
-        // Called with rsp 16-byte aligned: the return address misaligns it.
-        a.alu_ri(W::B64, Alu::Sub, RSP, 8);
-        a.mov_imm(RAX, func);
-        a.call_r(RAX);
-        a.alu_ri(W::B64, Alu::Add, RSP, 8);
-        a.alu_mi(W::B32, Alu::Cmp, mem(RBX, PENDING_EXIT), 0);
-        a.ret();
-        at
-    };
-    let load = one(a, slow_path::load as *const () as u64);
-    let store = one(a, slow_path::store as *const () as u64);
-    (load, store)
 }
 
 /// Buffers reused from one compile to the next (a boot compiles tens of thousands of blocks;

@@ -15,6 +15,7 @@
 mod asm;
 mod emit;
 mod plan;
+mod thunks;
 
 use ferrite_ir::interp::{Op, Program};
 use ferrite_jit::arena::Arena;
@@ -63,13 +64,13 @@ pub struct Baseline {
     asm: asm::Asm,
     scratch: emit::Scratch,
     /// The slow-path thunks at the start of the arena.
-    thunks: emit::Thunks,
+    thunks: thunks::Thunks,
 }
 
 impl Baseline {
     /// A compiler with an arena of `arena_bytes`.
     pub fn new(arena_bytes: usize) -> Result<Baseline, JitError> {
-        let mut b = Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default(), scratch: emit::Scratch::default(), thunks: emit::Thunks::default() };
+        let mut b = Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default(), scratch: emit::Scratch::default(), thunks: thunks::Thunks::default() };
         b.install_thunks()?;
         Ok(b)
     }
@@ -77,11 +78,11 @@ impl Baseline {
     /// Emits the slow-path thunks at the start of the (empty) arena.
     fn install_thunks(&mut self) -> Result<(), JitError> {
         self.asm.clear();
-        let (load, store) = emit::emit_thunks(&mut self.asm);
+        let (load, store) = thunks::emit_thunks(&mut self.asm);
         let dst = self.arena.alloc_code(self.asm.buf.len())?;
         // SAFETY: dst was reserved for the thunks' length; they make no far calls.
         unsafe { self.asm.install(dst) };
-        self.thunks = emit::Thunks { load: dst as u64 + load as u64, store: dst as u64 + store as u64 };
+        self.thunks = thunks::Thunks { load: dst as u64 + load as u64, store: dst as u64 + store as u64 };
         Ok(())
     }
 
