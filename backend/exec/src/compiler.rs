@@ -145,7 +145,7 @@ impl Compiler {
                 while let Some(job) = next_job(&shared_by_thread, &mut jit) {
                     if tracing::enabled!(target: "out_asm", tracing::Level::TRACE) {
                         let listing = jit.disassemble(&job.block, &job.opts).unwrap_or_else(|e| e.to_string());
-                        tracing::trace!(target: "out_asm", "block {:#x}:\n{listing}", job.block.vpc);
+                        tracing::trace!(target: "out_asm", "block {:#x} (optimised: {}):\n{listing}", job.block.vpc, job.opts.optimize);
                     }
                     let t = Instant::now();
                     let result = jit.compile(&job.block, &job.opts);
