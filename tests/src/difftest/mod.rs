@@ -15,6 +15,7 @@ pub mod golden;
 pub mod qemu;
 pub mod rng;
 pub mod state;
+pub mod sweep;
 
 pub use gen::Case;
 pub use state::{Outcome, Trap, UserState};
