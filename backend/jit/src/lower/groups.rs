@@ -17,8 +17,8 @@
 //! loop do.
 //!
 //! In a block that loops, an access outside any group gets a one-page cache of its own: two
-//! variables, the page it last hit and that page's addend, kept across loop passes and
-//! forgotten at entry and after every helper call. When the access falls in the same page
+//! variables, the page it last hit and that page's addend, kept across loop passes, set by
+//! each hit of the access's own TLB lookup and forgotten at entry and after every helper call. When the access falls in the same page
 //! (and is aligned, so it cannot leave it), it uses the kept addend: the host address then
 //! depends on the guest address alone, not on two loads from the TLB, which shortens the
 //! dependency chains of loops that walk memory or look values up in tables.

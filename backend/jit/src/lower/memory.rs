@@ -94,7 +94,7 @@ impl Lower<'_, '_> {
                 let (entry, tbase) = self.tlb_check(op.mmu_idx(), first, last, store, hit, full);
                 self.b.switch_to_block(hit);
                 self.b.seal_block(hit);
-                let addend = self.b.ins().load(types::I64, self.env_flags, entry, tbase + offset_of!(TlbEntry, addend) as i32);
+                let addend = self.addend(entry, tbase);
                 self.b.def_var(var, addend);
                 self.b.ins().iadd(addr, addend)
             }
@@ -106,7 +106,7 @@ impl Lower<'_, '_> {
                 self.b.ins().iadd(addr, addend)
             }
             Role::Cached { site } => {
-                // The kept page and a fresh lookup meet in `hit` with the addend.
+                // A miss refills the cache in the access's own lookup (see `own_lookup`).
                 let (page_var, addend_var) = self.site_vars[site];
                 let kept_page = self.b.use_var(page_var);
                 let kept = self.b.use_var(addend_var);
@@ -114,24 +114,10 @@ impl Lower<'_, '_> {
                 // the lookup (an aligned one cannot leave the page).
                 let page_and_misalignment = self.b.ins().band_imm_s(addr, PAGE_MASK as i64 | (op.size() as i64 - 1));
                 let same = self.b.ins().icmp(IntCC::Equal, page_and_misalignment, kept_page);
-                let found = self.b.append_block_param(hit, types::I64);
-                let lookup = self.b.create_block();
-                self.b.ins().brif(same, hit, &[kept.into()], lookup, &[]);
-                self.b.switch_to_block(lookup);
-                self.b.seal_block(lookup);
-                let fresh = self.b.create_block();
-                let last = self.b.ins().iadd_imm_s(addr, op.size() as i64 - 1);
-                let (entry, tbase) = self.tlb_check(op.mmu_idx(), addr, last, store, fresh, full);
-                self.b.switch_to_block(fresh);
-                self.b.seal_block(fresh);
-                let addend = self.b.ins().load(types::I64, self.env_flags, entry, tbase + offset_of!(TlbEntry, addend) as i32);
-                let page = self.b.ins().band_imm_s(addr, PAGE_MASK as i64);
-                self.b.def_var(page_var, page);
-                self.b.def_var(addend_var, addend);
-                self.b.ins().jump(hit, &[addend.into()]);
+                self.b.ins().brif(same, hit, &[], full, &[]);
                 self.b.switch_to_block(hit);
                 self.b.seal_block(hit);
-                self.b.ins().iadd(addr, found)
+                self.b.ins().iadd(addr, kept)
             }
         }
     }
@@ -143,10 +129,9 @@ impl Lower<'_, '_> {
         Some((self.arg(i.args[0]), k as i64))
     }
 
-    /// The host address of a hit: `addr + entry.addend`.
-    fn host_addr(&mut self, entry: ir::Value, base: i32, addr: ir::Value) -> ir::Value {
-        let addend = self.b.ins().load(types::I64, self.env_flags, entry, base + offset_of!(TlbEntry, addend) as i32);
-        self.b.ins().iadd(addr, addend)
+    /// The addend of a TLB hit: the host address is `addr + addend`.
+    fn addend(&mut self, entry: ir::Value, base: i32) -> ir::Value {
+        self.b.ins().load(types::I64, self.env_flags, entry, base + offset_of!(TlbEntry, addend) as i32)
     }
 
     /// A guest load of IR type `ty` (instruction `ii`).
@@ -159,14 +144,16 @@ impl Lower<'_, '_> {
         let raw = self.b.append_block_param(join, aty);
         if let Some(role) = self.groups[ii] {
             let (hit, full) = (self.b.create_block(), self.b.create_block());
-            self.b.set_cold_block(full);
+            if !matches!(role, Role::Cached { .. }) {
+                self.b.set_cold_block(full);
+            }
             let host = self.group_check(role, op, addr, false, hit, full);
             let v = self.load_host(op, aty, host);
             self.b.ins().jump(join, &[v.into()]);
             self.b.switch_to_block(full);
             self.b.seal_block(full);
         }
-        self.load_full(op, aty, ir_addr, join, self.groups[ii].is_some());
+        self.load_full(op, aty, ir_addr, join, self.groups[ii]);
 
         self.b.switch_to_block(join);
         self.b.seal_block(join);
@@ -195,24 +182,32 @@ impl Lower<'_, '_> {
 
     /// An access's own TLB lookup: leaves the builder in the (new) hit block and returns the
     /// guest address, the host address for the hit and the (cold, unsealed) miss block.
-    /// `cold`: the hit block is off the hot path too (a group's fallback).
-    fn own_lookup(&mut self, op: MemOp, ir_addr: ferrite_ir::Value, store: bool, cold: bool) -> (ir::Value, ir::Value, ir::Block) {
+    /// `role`: the access's role, if it has one. The hit block of a group's fallback is off
+    /// the hot path too; a hit of an access with a page cache refills the cache.
+    fn own_lookup(&mut self, op: MemOp, ir_addr: ferrite_ir::Value, store: bool, role: Option<Role>) -> (ir::Value, ir::Value, ir::Block) {
         let (addr, based) = (self.arg(ir_addr), self.base_offset(ir_addr));
         let (fast, slow) = (self.b.create_block(), self.b.create_block());
         self.b.set_cold_block(slow);
-        if cold {
+        if matches!(role, Some(Role::First { .. } | Role::Member { .. })) {
             self.b.set_cold_block(fast);
         }
         let (entry, base) = self.tlb_lookup(op, addr, based, store, fast, slow);
         self.b.switch_to_block(fast);
         self.b.seal_block(fast);
-        (addr, self.host_addr(entry, base, addr), slow)
+        let addend = self.addend(entry, base);
+        if let Some(Role::Cached { site }) = role {
+            let (page_var, addend_var) = self.site_vars[site];
+            let page = self.b.ins().band_imm_s(addr, PAGE_MASK as i64);
+            self.b.def_var(page_var, page);
+            self.b.def_var(addend_var, addend);
+        }
+        (addr, self.b.ins().iadd(addr, addend), slow)
     }
 
     /// A load through its own TLB lookup (fast path) or the slow path; both jump to `join`
-    /// with the raw value. `cold`: all of it is off the hot path (a group's fallback).
-    fn load_full(&mut self, op: MemOp, aty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, cold: bool) {
-        let (addr, host, slow) = self.own_lookup(op, ir_addr, false, cold);
+    /// with the raw value. `role`: as for [`Self::own_lookup`].
+    fn load_full(&mut self, op: MemOp, aty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, role: Option<Role>) {
+        let (addr, host, slow) = self.own_lookup(op, ir_addr, false, role);
         let v = self.load_host(op, aty, host);
         self.b.ins().jump(join, &[v.into()]);
 
@@ -230,14 +225,16 @@ impl Lower<'_, '_> {
         let join = self.b.create_block();
         if let Some(role) = self.groups[ii] {
             let (hit, full) = (self.b.create_block(), self.b.create_block());
-            self.b.set_cold_block(full);
+            if !matches!(role, Role::Cached { .. }) {
+                self.b.set_cold_block(full);
+            }
             let host = self.group_check(role, op, addr, true, hit, full);
             self.store_host(ty, op, val, host);
             self.b.ins().jump(join, &[]);
             self.b.switch_to_block(full);
             self.b.seal_block(full);
         }
-        self.store_full(ty, op, ir_addr, val, join, self.groups[ii].is_some());
+        self.store_full(ty, op, ir_addr, val, join, self.groups[ii]);
         self.b.switch_to_block(join);
         self.b.seal_block(join);
     }
@@ -258,9 +255,9 @@ impl Lower<'_, '_> {
     }
 
     /// A store through its own TLB lookup (fast path) or the slow path; both jump to `join`.
-    /// `cold`: all of it is off the hot path (a group's fallback).
-    fn store_full(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value, join: ir::Block, cold: bool) {
-        let (addr, host, slow) = self.own_lookup(op, ir_addr, true, cold);
+    /// `role`: as for [`Self::own_lookup`].
+    fn store_full(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value, join: ir::Block, role: Option<Role>) {
+        let (addr, host, slow) = self.own_lookup(op, ir_addr, true, role);
         self.store_host(ty, op, val, host);
         self.b.ins().jump(join, &[]);
 
