@@ -233,19 +233,34 @@ mod tests {
     use crate::testing::{TestMachine, DESC};
     use crate::{verify, Builder, Reg};
 
-    /// r1 = (rotl r0, n) & m, as i32 in a 64-bit register.
-    fn rot_mask(n: u64, m: u64) -> Block {
+    /// A one-instruction block: r1 = `f(r0)`.
+    fn r1_of_r0(f: impl FnOnce(&mut Builder, crate::Value) -> crate::Value) -> Block {
         let mut blk = Block::new(&DESC, 0x100);
         let mut b = Builder::new(&mut blk);
         b.insn_start(0x100);
         let x = b.get_reg(Reg(0));
-        let x = b.trunc(Type::I32, x);
-        let r = b.rotl_imm(x, n);
-        let r = b.and_imm(r, m);
-        let r = b.zext(Type::I64, r);
+        let r = f(&mut b, x);
         b.set_reg(Reg(1), r);
         b.exit_direct(0x104);
         blk
+    }
+
+    /// `blk` after this pass and dead-code elimination, verified.
+    fn simplified(mut blk: Block) -> Block {
+        run(&mut blk);
+        crate::opt::dce::run(&mut blk);
+        verify(&blk).unwrap();
+        blk
+    }
+
+    /// r1 = (rotl r0, n) & m, as i32 in a 64-bit register.
+    fn rot_mask(n: u64, m: u64) -> Block {
+        r1_of_r0(|b, x| {
+            let x = b.trunc(Type::I32, x);
+            let r = b.rotl_imm(x, n);
+            let r = b.and_imm(r, m);
+            b.zext(Type::I64, r)
+        })
     }
 
     fn run_on(blk: &Block, r0: u64) -> u64 {
@@ -272,10 +287,7 @@ mod tests {
         ];
         for (n, m, want, keeps_and) in cases {
             let before = rot_mask(n, m);
-            let mut after = before.clone();
-            run(&mut after);
-            crate::opt::dce::run(&mut after);
-            verify(&after).unwrap();
+            let after = simplified(before.clone());
             let o = ops(&after);
             assert!(!o.contains(&Opcode::Rotl) || want.is_none(), "n={n} m={m:#x}: {o:?}");
             if let Some(op) = want {
@@ -290,33 +302,22 @@ mod tests {
 
     #[test]
     fn identities_disappear() {
-        let mut blk = Block::new(&DESC, 0x100);
-        let mut b = Builder::new(&mut blk);
-        b.insn_start(0x100);
-        let x = b.get_reg(Reg(0));
-        let x = b.trunc(Type::I32, x);
-        let a = b.and_imm(x, 0xffff_ffff);
-        let o = b.or(a, a);
-        let s = b.shl_imm(o, 0);
-        let r = b.zext(Type::I64, s);
-        b.set_reg(Reg(1), r);
-        b.exit_direct(0x104);
-        run(&mut blk);
-        crate::opt::dce::run(&mut blk);
-        verify(&blk).unwrap();
+        let blk = simplified(r1_of_r0(|b, x| {
+            let x = b.trunc(Type::I32, x);
+            let a = b.and_imm(x, 0xffff_ffff);
+            let o = b.or(a, a);
+            let s = b.shl_imm(o, 0);
+            b.zext(Type::I64, s)
+        }));
         assert_eq!(ops(&blk), vec![Opcode::InsnStart, Opcode::GetReg, Opcode::Trunc, Opcode::Zext, Opcode::SetReg, Opcode::ExitDirect]);
     }
 
     #[test]
     fn masks_over_other_operations_stay() {
-        let mut blk = Block::new(&DESC, 0x100);
-        let mut b = Builder::new(&mut blk);
-        b.insn_start(0x100);
-        let x = b.get_reg(Reg(0));
-        let n = b.not(x);
-        let r = b.and_imm(n, 0xff);
-        b.set_reg(Reg(1), r);
-        b.exit_direct(0x104);
+        let mut blk = r1_of_r0(|b, x| {
+            let n = b.not(x);
+            b.and_imm(n, 0xff)
+        });
         let before = blk.clone();
         run(&mut blk);
         verify(&blk).unwrap();
@@ -325,16 +326,11 @@ mod tests {
 
     /// r1 = (icmp cc r0, 5) tested with `test` against `k`, as 0/1.
     fn flag_block(cc: crate::IntCC, test: crate::IntCC, k: u64) -> Block {
-        let mut blk = Block::new(&DESC, 0x100);
-        let mut b = Builder::new(&mut blk);
-        b.insn_start(0x100);
-        let x = b.get_reg(Reg(0));
-        let c = b.icmp_imm(cc, x, 5);
-        let t = b.icmp_imm(test, c, k);
-        let r = b.zext(Type::I64, t);
-        b.set_reg(Reg(1), r);
-        b.exit_direct(0x104);
-        blk
+        r1_of_r0(|b, x| {
+            let c = b.icmp_imm(cc, x, 5);
+            let t = b.icmp_imm(test, c, k);
+            b.zext(Type::I64, t)
+        })
     }
 
     #[test]
@@ -343,10 +339,7 @@ mod tests {
         for cc in crate::IntCC::ALL {
             for (test, k) in [(Eq, 0), (Eq, 1), (Ne, 0), (Ne, 1)] {
                 let before = flag_block(cc, test, k);
-                let mut after = before.clone();
-                run(&mut after);
-                crate::opt::dce::run(&mut after);
-                verify(&after).unwrap();
+                let after = simplified(before.clone());
                 let icmps = ops(&after).iter().filter(|&&o| o == Opcode::Icmp).count();
                 assert_eq!(icmps, 1, "{cc:?} {test:?} {k}");
                 for x in [0u64, 4, 5, 6, u64::MAX, 1 << 63] {
@@ -358,23 +351,16 @@ mod tests {
 
     #[test]
     fn a_mask_keeping_every_possible_bit_disappears() {
-        let mut blk = Block::new(&DESC, 0x100);
-        let mut b = Builder::new(&mut blk);
-        b.insn_start(0x100);
-        let a = b.get_reg(Reg(0));
-        let u8_load = ferrite_softmmu::MemOp::new(0, false, ferrite_softmmu::Endian::Big, 0);
-        let s8_load = ferrite_softmmu::MemOp::new(0, true, ferrite_softmmu::Endian::Big, 0);
-        let v = b.load(Type::I32, u8_load, a);
-        let m = b.and_imm(v, 0xff); // redundant
-        let w = b.load(Type::I32, s8_load, a);
-        let n = b.and_imm(w, 0xff); // needed: sign bits
-        let r = b.add(m, n);
-        let r = b.zext(Type::I64, r);
-        b.set_reg(Reg(1), r);
-        b.exit_direct(0x104);
-        run(&mut blk);
-        crate::opt::dce::run(&mut blk);
-        verify(&blk).unwrap();
+        let blk = simplified(r1_of_r0(|b, a| {
+            let u8_load = ferrite_softmmu::MemOp::new(0, false, ferrite_softmmu::Endian::Big, 0);
+            let s8_load = ferrite_softmmu::MemOp::new(0, true, ferrite_softmmu::Endian::Big, 0);
+            let v = b.load(Type::I32, u8_load, a);
+            let m = b.and_imm(v, 0xff); // redundant
+            let w = b.load(Type::I32, s8_load, a);
+            let n = b.and_imm(w, 0xff); // needed: sign bits
+            let r = b.add(m, n);
+            b.zext(Type::I64, r)
+        }));
         assert_eq!(ops(&blk).iter().filter(|&&o| o == Opcode::And).count(), 1);
     }
 
@@ -383,21 +369,14 @@ mod tests {
         for (n, m) in [(3, 1), (0, 1), (2, 3), (7, 0xff), (4, 0xf0)] {
             for test in [crate::IntCC::Eq, crate::IntCC::Ne] {
                 // r1 = ((r0.i8 >> n) & m) ==/!= 0
-                let mut before = Block::new(&DESC, 0x100);
-                let mut b = Builder::new(&mut before);
-                b.insn_start(0x100);
-                let x = b.get_reg(Reg(0));
-                let x = b.trunc(Type::I8, x);
-                let s = b.shru_imm(x, n);
-                let a = b.and_imm(s, m);
-                let t = b.icmp_imm(test, a, 0);
-                let r = b.zext(Type::I64, t);
-                b.set_reg(Reg(1), r);
-                b.exit_direct(0x104);
-                let mut after = before.clone();
-                run(&mut after);
-                crate::opt::dce::run(&mut after);
-                verify(&after).unwrap();
+                let before = r1_of_r0(|b, x| {
+                    let x = b.trunc(Type::I8, x);
+                    let s = b.shru_imm(x, n);
+                    let a = b.and_imm(s, m);
+                    let t = b.icmp_imm(test, a, 0);
+                    b.zext(Type::I64, t)
+                });
+                let after = simplified(before.clone());
                 assert!(!ops(&after).contains(&Opcode::ShrU), "n={n} m={m:#x}");
                 for v in 0..=255u64 {
                     assert_eq!(run_on(&after, v), run_on(&before, v), "n={n} m={m:#x} {test:?} x={v:#x}");
