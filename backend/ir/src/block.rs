@@ -50,6 +50,8 @@ pub struct Inst {
 pub struct BasicBlock {
     /// Instruction indices into [`Block::insts`], in execution order.
     pub insts: Vec<u32>,
+    /// Rarely run (a fallback path): compilers may lay it out of line.
+    pub cold: bool,
 }
 
 /// A set of guest registers (by index; frontends have at most 128 IR registers).
@@ -191,7 +193,7 @@ impl Block {
         // a tenth of the run loop's time in malloc.
         let spare = SPARE.try_with(|s| s.borrow_mut().pop()).ok().flatten();
         let (insts, entry) = spare.unwrap_or_else(|| (Vec::with_capacity(TYPICAL_INSTS), Vec::with_capacity(TYPICAL_INSTS)));
-        Block { desc, vpc, n_insns: 0, insts, bbs: vec![BasicBlock { insts: entry }], locals: Vec::new() }
+        Block { desc, vpc, n_insns: 0, insts, bbs: vec![BasicBlock { insts: entry, cold: false }], locals: Vec::new() }
     }
 
     /// The instruction defining `v`.

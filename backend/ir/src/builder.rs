@@ -48,6 +48,14 @@ impl<'a> Builder<'a> {
         BbId(self.block.bbs.len() as u32 - 1)
     }
 
+    /// Creates a new basic block for a rarely taken path (a fallback), which compilers lay out
+    /// away from the hot code.
+    pub fn create_cold_bb(&mut self) -> BbId {
+        let bb = self.create_bb();
+        self.block.bbs[bb.0 as usize].cold = true;
+        bb
+    }
+
     /// Makes `bb` the block new instructions go to.
     pub fn switch_to(&mut self, bb: BbId) {
         self.cur = bb;

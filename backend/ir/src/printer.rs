@@ -31,7 +31,7 @@ pub fn write_block(out: &mut impl Write, block: &Block) -> fmt::Result {
         writeln!(out, "  local l{i}: {t}")?;
     }
     for (bi, bb) in block.bbs.iter().enumerate() {
-        writeln!(out, "bb{bi}:")?;
+        writeln!(out, "bb{bi}:{}", if bb.cold { " (cold)" } else { "" })?;
         for &ii in &bb.insts {
             let inst = &block.insts[ii as usize];
             if inst.op == Opcode::Nop {

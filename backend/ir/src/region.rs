@@ -58,7 +58,7 @@ pub fn merge(members: &[Block]) -> Block {
             }
             out.insts.push(i);
         }
-        out.bbs.extend(m.bbs.iter().map(|b| BasicBlock { insts: b.insts.iter().map(|&x| x + ib).collect() }));
+        out.bbs.extend(m.bbs.iter().map(|b| BasicBlock { insts: b.insts.iter().map(|&x| x + ib).collect(), cold: b.cold }));
         out.locals.extend_from_slice(&m.locals);
         out.n_insns += m.n_insns;
     }

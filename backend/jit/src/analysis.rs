@@ -13,9 +13,10 @@
 //!   must-analysis of "defined");
 //! * per basic block, the guest PC and count of started instructions at its entry, when
 //!   every path agrees (always, unless the IR loops across `insn_start`);
-//! * which `chain`s must test for an exit request (see [`checked_chains`]).
+//! * which `chain`s must test for an exit request (see [`checked_chains`]);
+//! * which 64-bit registers hold floating-point values (see [`float_regs`]).
 
-use ferrite_ir::{Block, Opcode, RegSet};
+use ferrite_ir::{Block, Opcode, RegSet, Type};
 
 /// Guest PC and number of `insn_start`s executed, at some program point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +50,8 @@ pub(crate) struct Facts {
     pub(crate) positions: Option<Vec<Position>>,
     /// Per basic block ending with `chain`: whether the chain tests for an exit request.
     pub(crate) chain_checks: Vec<bool>,
+    /// 64-bit registers kept in host FP registers (see [`float_regs`]).
+    pub(crate) float_regs: RegSet,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -126,7 +129,38 @@ pub(crate) fn analyze(block: &Block) -> Facts {
         .then(|| state.iter().map(|s| s.map_or(Position { pc: block.vpc, started: 0 }, |s| s.pos)).collect());
     let entry_loads = RegSet(read.0 & written.0).union(violations);
     let chain_checks = checked_chains(block, &reachable);
-    Facts { reachable, dirty_in, entry_loads, written, helper_writes, positions, chain_checks }
+    let float_regs = float_regs(block);
+    Facts { reachable, dirty_in, entry_loads, written, helper_writes, positions, chain_checks, float_regs }
+}
+
+/// The `i64` registers the block uses as doubles: read and then bitcast to `f64`, or written
+/// with a bitcast `f64`. Their variables are `f64`, so that a chain of FP operations on them
+/// stays in host FP registers instead of crossing to integer registers and back at each
+/// guest instruction.
+fn float_regs(block: &Block) -> RegSet {
+    let mut set = RegSet::EMPTY;
+    let is_float = |t: Type| t == Type::F64;
+    for inst in &block.insts {
+        let reg_of = |v: ferrite_ir::Value| {
+            let d = block.inst(v);
+            (d.op == Opcode::GetReg && d.ty == Type::I64).then_some(ferrite_ir::Reg(d.imm as u16))
+        };
+        match inst.op {
+            Opcode::Bitcast if is_float(inst.ty) => {
+                if let Some(r) = reg_of(inst.args[0]) {
+                    set = set.with(r);
+                }
+            }
+            Opcode::SetReg if inst.ty == Type::I64 => {
+                let d = block.inst(inst.args[0]);
+                if d.op == Opcode::Bitcast && is_float(block.ty(d.args[0])) {
+                    set = set.with(ferrite_ir::Reg(inst.imm as u16));
+                }
+            }
+            _ => {}
+        }
+    }
+    set
 }
 
 /// Which `chain`s (per basic block ending with one) test for an exit request. A chain to an

@@ -308,7 +308,7 @@ impl Lower<'_, '_> {
         for (i, r) in self.block.desc.regs.iter().enumerate() {
             if info.writes.contains(ferrite_ir::Reg(i as u16)) {
                 if let Some(var) = self.regs[i] {
-                    let v = self.b.ins().load(clif_type(r.ty), self.env_flags, self.env, r.offset as i32);
+                    let v = self.b.ins().load(super::var_type(&self.facts, i, r.ty), self.env_flags, self.env, r.offset as i32);
                     self.b.def_var(var, v);
                 }
             }

@@ -70,6 +70,10 @@ pub(crate) struct Lower<'a, 'f> {
     locals: Vec<Variable>,
     /// IR value -> Cranelift value (valid within the IR value's basic block).
     vals: Vec<ir::Value>,
+    /// IR value -> a Cranelift value with the same bits in the other register file (an `f64`
+    /// for an `i64` and the reverse), when one exists: bitcasts between them then cost
+    /// nothing.
+    twins: Vec<Option<ir::Value>>,
     /// IR basic block -> Cranelift block (reachable ones only).
     bbs: Vec<Option<ir::Block>>,
     /// Address of link slot 0.
@@ -161,7 +165,7 @@ pub(crate) fn lower_block(
     let mut regs = vec![None; block.desc.regs.len()];
     for (i, r) in block.desc.regs.iter().enumerate() {
         if facts.written.contains(Reg(i as u16)) {
-            regs[i] = Some(b.declare_var(clif_type(r.ty)));
+            regs[i] = Some(b.declare_var(var_type(&facts, i, r.ty)));
         }
     }
     let locals = block.locals.iter().map(|&t| b.declare_var(clif_type(t))).collect();
@@ -191,6 +195,7 @@ pub(crate) fn lower_block(
         regs,
         locals,
         vals: vec![ir::Value::reserved_value(); block.insts.len()],
+        twins: vec![None; block.insts.len()],
         bbs: Vec::new(),
         slots,
         stubs: *stubs,
@@ -214,6 +219,16 @@ pub(crate) fn lower_block(
     l.b.seal_all_blocks();
     l.b.finalize(config);
     Ok(())
+}
+
+/// The Cranelift type of register `i`'s variable: `f64` for an `i64` register the block uses
+/// as a double.
+fn var_type(facts: &Facts, i: usize, ty: Type) -> types::Type {
+    if facts.float_regs.contains(Reg(i as u16)) {
+        types::F64
+    } else {
+        clif_type(ty)
+    }
 }
 
 fn flags_in(region: AliasRegion) -> MemFlagsData {
@@ -243,7 +258,7 @@ impl Lower<'_, '_> {
         }
         for (i, r) in self.block.desc.regs.iter().enumerate() {
             if self.facts.entry_loads.contains(Reg(i as u16)) {
-                let v = self.b.ins().load(clif_type(r.ty), self.env_flags, self.env, r.offset as i32);
+                let v = self.b.ins().load(var_type(&self.facts, i, r.ty), self.env_flags, self.env, r.offset as i32);
                 let var = self.regs[i].expect("loaded registers have variables");
                 self.b.def_var(var, v);
             }
@@ -294,6 +309,9 @@ impl Lower<'_, '_> {
 
     fn lower_bb(&mut self, bb: usize) -> Result<(), JitError> {
         let cb = self.bbs[bb].expect("reachable");
+        if self.block.bbs[bb].cold {
+            self.b.set_cold_block(cb);
+        }
         self.b.switch_to_block(cb);
         self.cur_bb = bb;
         self.dirty = self.facts.dirty_in[bb];
@@ -304,6 +322,47 @@ impl Lower<'_, '_> {
             self.lower_inst(ii as usize)?;
         }
         Ok(())
+    }
+
+    /// Reads register `r` as IR value `ii`: its variable, or, for a register the block never
+    /// writes, a load from the CPU structure. A float register's `f64` becomes the value's
+    /// twin.
+    fn get_reg(&mut self, ii: usize, r: usize) -> ir::Value {
+        let info = &self.block.desc.regs[r];
+        let v = match self.regs[r] {
+            Some(var) => self.b.use_var(var),
+            // Never written here: the CPU structure holds its value. Unless a helper of the
+            // block writes it, that value is constant for the whole function, so the load
+            // may be merged with others and hoisted out of loops.
+            None => {
+                let flags = if self.facts.helper_writes.contains(Reg(r as u16)) {
+                    self.env_flags
+                } else {
+                    self.env_flags.with_readonly().with_can_move()
+                };
+                self.b.ins().load(var_type(&self.facts, r, info.ty), flags, self.env, info.offset as i32)
+            }
+        };
+        if self.facts.float_regs.contains(Reg(r as u16)) {
+            self.twins[ii] = Some(v);
+            self.b.ins().bitcast(types::I64, MemFlagsData::new(), v)
+        } else {
+            v
+        }
+    }
+
+    /// IR value `x` bitcast to `ty` as IR value `ii`: `x`'s twin when it has one, else a host
+    /// bitcast, whose operand becomes the result's twin.
+    fn bitcast(&mut self, ii: usize, ty: Type, x: ferrite_ir::Value) -> ir::Value {
+        let t = clif_type(ty);
+        if let Some(tw) = self.twins[x.index()] {
+            if self.b.func.dfg.value_type(tw) == t {
+                return tw;
+            }
+        }
+        let v = self.arg(x);
+        self.twins[ii] = Some(v);
+        self.b.ins().bitcast(t, MemFlagsData::new(), v)
     }
 
     fn arg(&self, v: ferrite_ir::Value) -> ir::Value {
@@ -337,23 +396,16 @@ impl Lower<'_, '_> {
         let ty = inst.ty;
         let r = match inst.op {
             Opcode::Const => Some(arith::constant(&mut self.b, ty, inst.imm)),
-            Opcode::GetReg => Some(match self.regs[inst.imm as usize] {
-                Some(var) => self.b.use_var(var),
-                // Never written here: the CPU structure holds its value. Unless a helper of the
-                // block writes it, that value is constant for the whole function, so the load
-                // may be merged with others and hoisted out of loops.
-                None => {
-                    let r = &self.block.desc.regs[inst.imm as usize];
-                    let flags = if self.facts.helper_writes.contains(Reg(inst.imm as u16)) {
-                        self.env_flags
-                    } else {
-                        self.env_flags.with_readonly().with_can_move()
-                    };
-                    self.b.ins().load(clif_type(r.ty), flags, self.env, r.offset as i32)
-                }
-            }),
+            Opcode::GetReg => Some(self.get_reg(ii, inst.imm as usize)),
             Opcode::SetReg => {
-                let v = self.arg(a[0]);
+                let v = match (self.twins[a[0].index()], self.facts.float_regs.contains(Reg(inst.imm as u16))) {
+                    (Some(f), true) => f,
+                    (None, true) => {
+                        let x = self.arg(a[0]);
+                        self.b.ins().bitcast(types::F64, MemFlagsData::new(), x)
+                    }
+                    (_, false) => self.arg(a[0]),
+                };
                 self.b.def_var(self.reg_var(inst.imm), v);
                 self.dirty = self.dirty.with(Reg(inst.imm as u16));
                 None
@@ -428,10 +480,10 @@ impl Lower<'_, '_> {
                 };
                 Some(arith::carry(&mut self.b, inst.op, from, x, y, cin))
             }
+            Opcode::Bitcast => Some(self.bitcast(ii, ty, a[0])),
             Opcode::Zext
             | Opcode::Sext
             | Opcode::Trunc
-            | Opcode::Bitcast
             | Opcode::FPromote
             | Opcode::FDemote
             | Opcode::FToSI
