@@ -96,13 +96,3 @@ pub(crate) unsafe extern "C" fn helper_fpscr_op(env: *mut CpuHeader, k: u64, b: 
     }
     0
 }
-
-/// lfs's single-to-double conversion (pure).
-pub(crate) unsafe extern "C" fn helper_lfs(_env: *mut CpuHeader, w: u64, _: u64, _: u64, _: u64) -> u64 {
-    ops::lfs(w as u32)
-}
-
-/// stfs's double-to-single conversion (pure).
-pub(crate) unsafe extern "C" fn helper_stfs(_env: *mut CpuHeader, x: u64, _: u64, _: u64, _: u64) -> u64 {
-    ops::stfs(x) as u64
-}

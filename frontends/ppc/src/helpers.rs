@@ -49,8 +49,6 @@ helpers! {
     FP_ARITH = "fp_arith", crate::fp_helpers::helper_fp_arith, [I32], Void, reads: FPRS.with(regs::FPSCR).with(regs::MSR), writes: FPRS.with(regs::FPSCR), raise: true;
     FP_COMPARE = "fp_compare", crate::fp_helpers::helper_fp_compare, [I32], Void, reads: FPRS.with(regs::FPSCR).with(regs::MSR), writes: CRFS.with(regs::FPSCR), raise: true;
     FPSCR_OP = "fpscr_op", crate::fp_helpers::helper_fpscr_op, [I32, I32], Void, reads: FPRS.union(CRFS).with(regs::FPSCR).with(regs::MSR), writes: CRFS.with(regs::FPSCR), raise: true;
-    LFS_CONVERT = "lfs_convert", crate::fp_helpers::helper_lfs, [I32], I64, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
-    STFS_CONVERT = "stfs_convert", crate::fp_helpers::helper_stfs, [I64], I32, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
     MSGSND = "msgsnd", crate::doorbell::helper_msgsnd, [I32], Void, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
     MSGCLR = "msgclr", crate::doorbell::helper_msgclr, [I32], Void, reads: RegSet::EMPTY, writes: RegSet::EMPTY, raise: false;
     IRQ_CHECK = "irq_check", crate::run::helper_irq_check, [], I32, reads: RegSet::EMPTY.with(regs::MSR), writes: RegSet::EMPTY, raise: false;

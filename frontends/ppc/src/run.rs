@@ -4,7 +4,7 @@
 use crate::cpu::{msr, PpcCpu, IRQ_CRITICAL, IRQ_CRIT_DOORBELL, IRQ_DOORBELL, IRQ_EXTERNAL, IRQ_MCHECK};
 use crate::excp::{esr, Interrupt};
 use crate::raise;
-use crate::translate::{translate_block, Mode, MAX_BLOCK_INSNS};
+use crate::translate::{translate_block, MAX_BLOCK_INSNS};
 use ferrite_ir::{Block, GuestCpu, GuestDesc};
 use ferrite_softmmu::{CpuHeader, EXIT_REQ_STOP};
 
@@ -108,7 +108,7 @@ impl GuestCpu for PpcCpu {
     }
 
     fn translate(&self, vpc: u64, code: &[u8]) -> Block {
-        let block = translate_block(Mode::from_msr(self.regs.msr), vpc, code, MAX_BLOCK_INSNS, self.side_exits);
+        let block = translate_block(self.mode(), vpc, code, MAX_BLOCK_INSNS, self.side_exits);
         if tracing::enabled!(target: "in_asm", tracing::Level::TRACE) {
             let mut text = format!("IN: {vpc:#010x}\n");
             for (i, w) in code.chunks_exact(4).take(block.n_insns as usize).enumerate() {

@@ -151,9 +151,9 @@ impl PpcCpu {
         self.regs.msr = v & msr::MASK;
     }
 
-    /// The CPU mode the current MSR selects (part of the block-cache key).
+    /// The CPU mode the current MSR and FPSCR select (part of the block-cache key).
     pub fn mode(&self) -> Mode {
-        Mode::from_msr(self.regs.msr)
+        Mode::new(self.regs.msr, self.regs.fpscr)
     }
 
     /// Records a guest exception to deliver when the current block leaves.

@@ -114,6 +114,10 @@ fn try_arith_any(op: ArithOp, single: bool, fpscr: u32, a: u64, b: u64, c: u64) 
                 return None;
             }
             let r = fa / fb;
+            // A zero quotient of a nonzero dividend underflowed.
+            if r == 0.0 && fa != 0.0 {
+                return None;
+            }
             (r, (-r).mul_add(fb, fa) != 0.0)
         }
         ArithOp::Madd | ArithOp::Msub | ArithOp::Nmadd | ArithOp::Nmsub => {
@@ -156,6 +160,7 @@ fn try_single(op: ArithOp, fa: f64, fb: f64, fc: f64) -> Option<Fast> {
             let (sa, sc) = (as_single(fa)?, as_single(fc)?);
             let d = sa as f64 * sc as f64; // exact: 48 significant bits
             let r = d as f32;
+            // Here and below: a single that rounds to zero from a nonzero double underflowed.
             if r == 0.0 && d != 0.0 {
                 return None;
             }
@@ -168,6 +173,9 @@ fn try_single(op: ArithOp, fa: f64, fb: f64, fc: f64) -> Option<Fast> {
             }
             let d = sa as f64 / sb as f64;
             let r = d as f32;
+            if r == 0.0 && d != 0.0 {
+                return None;
+            }
             (r, (-(r as f64)).mul_add(sb as f64, sa as f64) != 0.0)
         }
         ArithOp::Madd | ArithOp::Msub | ArithOp::Nmadd | ArithOp::Nmsub => {
@@ -182,6 +190,9 @@ fn try_single(op: ArithOp, fa: f64, fb: f64, fc: f64) -> Option<Fast> {
                 return None;
             }
             let rounded = s as f32;
+            if rounded == 0.0 && s != 0.0 {
+                return None;
+            }
             // fnmadd/fnmsub negate the rounded result (zeros included), as QEMU does.
             let r = if matches!(op, ArithOp::Nmadd | ArithOp::Nmsub) { -rounded } else { rounded };
             (r, t != 0.0 || rounded as f64 != s)

@@ -230,3 +230,38 @@ fn fast_path_matches_exact_path() {
     }
     assert!(fast_hits > 100_000, "the fast path should apply to most of these ({fast_hits})");
 }
+
+/// The same near the fast path's limits: operands and results around the under- and overflow
+/// thresholds of doubles and singles, subnormals and zeros, where a result the host rounds to
+/// zero or to a subnormal must go to the exact path (it underflowed).
+#[test]
+fn fast_path_matches_exact_path_near_the_range_limits() {
+    use super::ops::{arith, arith_exact, ArithOp};
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    // Biased exponents: subnormal, near 1e-270 and 1e300 (the guards), near the single
+    // range's ends (2^-126, 2^-149, 2^127), and ordinary ones.
+    const EXPS: &[u64] = &[0, 1, 0x0e5, 0x0e6, 0x0e7, 0x7e2, 0x7e3, 0x7e4, 0x380, 0x381, 0x36a, 0x36b, 0x47e, 0x47f, 0x3ff, 0x400, 0x3c0, 0x43f];
+    let ops = [ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div, ArithOp::Madd, ArithOp::Msub, ArithOp::Nmadd, ArithOp::Nmsub];
+    for i in 0..1_000_000u64 {
+        let mut value = || {
+            let r = next();
+            let e = EXPS[(r % EXPS.len() as u64) as usize];
+            let v = (next() & 0x800f_ffff_ffff_ffff) | (e << 52);
+            // Half of them singles (what the single forms' fast path takes).
+            if r & 0x100 != 0 { f64::from(f64::from_bits(v) as f32).to_bits() } else { v }
+        };
+        let (a, b, c) = (value(), value(), value());
+        let op = ops[(i % ops.len() as u64) as usize];
+        let single = i % 2 == 0;
+        let (mut f1, mut f2) = (0, 0);
+        let o1 = arith(op, single, &mut f1, a, b, c, true);
+        let o2 = arith_exact(op, single, &mut f2, a, b, c, true);
+        assert_eq!((o1, f1), (o2, f2), "{op:?} single={single} a={a:#x} b={b:#x} c={c:#x}");
+    }
+}

@@ -120,7 +120,7 @@ pub fn pack_operands(op: FpOp, frt: u32, fra: u32, frb: u32, frc: u32) -> u32 {
 
 impl Translator<'_> {
     /// CR1 = FPSCR[FX FEX VX OX] (Rc=1 of FP instructions).
-    fn set_cr1(&mut self) {
+    pub(super) fn set_cr1(&mut self) {
         let f = self.get(regs::FPSCR);
         let f = self.b.shru_imm(f, 28);
         let f = self.b.trunc(Type::I8, f);
@@ -201,18 +201,9 @@ impl Translator<'_> {
         let addr = self.addr(addr32);
         if single {
             let w = self.b.load(Type::I32, self.memop(2, false), addr);
-            // Every single but a NaN widens exactly on the host; a NaN keeps its signalling
-            // bit, which the host would set: the helper does those.
-            let exp = self.b.and_imm(w, 0x7f80_0000);
-            let not_nan = self.b.icmp_imm(IntCC::Ne, exp, 0x7f80_0000);
-            let f = self.b.bitcast(Type::F32, w);
-            let d = self.b.fpromote(Type::F64, f);
-            let d = self.b.bitcast(Type::I64, d);
-            let v = self.unless_helper(not_nan, d, helpers::LFS_CONVERT, w);
+            let v = self.single_to_double(w);
             self.set(fpr(frt), v);
             if update {
-                // Past the branch: compute the address again (RA is unchanged so far).
-                let addr32 = self.ea(ea, true);
                 self.set_gpr(ea_ra(ea), addr32);
             }
             return Ok(Flow::Continue);
@@ -232,20 +223,7 @@ impl Translator<'_> {
             return Err(TransError::Illegal);
         }
         let v = self.get(fpr(frs));
-        let w = single.then(|| {
-            // Exponents above 896 (with Inf and NaN) take the fields by bit selection; the
-            // helper denormalises the rest. Before the address: values live in one basic block.
-            let e = self.b.shru_imm(v, 52);
-            let e = self.b.and_imm(e, 0x7ff);
-            let selects = self.b.icmp_imm(IntCC::Ugt, e, 896);
-            let hi = self.b.shru_imm(v, 32);
-            let sign_and_top = self.b.and_imm(hi, 0xc000_0000);
-            let rest = self.b.shru_imm(v, 29);
-            let rest = self.b.and_imm(rest, 0x3fff_ffff);
-            let bits = self.b.or(sign_and_top, rest);
-            let bits = self.b.trunc(Type::I32, bits);
-            self.unless_helper(selects, bits, helpers::STFS_CONVERT, v)
-        });
+        let w = single.then(|| self.double_to_single(v));
         let addr32 = self.ea(ea, update);
         let addr = self.addr(addr32);
         if let Some(w) = w {
@@ -259,22 +237,51 @@ impl Translator<'_> {
         Ok(Flow::Continue)
     }
 
-    /// `value` when `cond` holds, else `helper(arg)`, the rare case, called on a side branch.
-    /// Continues in a new basic block and returns the value read there.
-    fn unless_helper(&mut self, cond: Value, value: Value, helper: usize, arg: Value) -> Value {
-        let l = self.b.new_local(self.b.ty(value));
-        self.b.set_local(l, value);
-        let a = self.b.new_local(self.b.ty(arg));
-        self.b.set_local(a, arg);
-        let (slow, join) = (self.b.create_bb(), self.b.create_bb());
-        self.b.branch(cond, join, slow);
-        self.b.switch_to(slow);
-        let arg = self.b.get_local(a);
-        let r = self.b.call(helper, &[arg]);
-        self.b.set_local(l, r);
-        self.b.jump(join);
-        self.b.switch_to(join);
-        self.b.get_local(l)
+    /// lfs's widening of single `w` (`i32`) to double bits, as `crate::fpu::ops::lfs`: the
+    /// host's conversion for every single but a NaN, whose signalling bit the host would set;
+    /// a NaN (or an infinity) by moving its fields.
+    fn single_to_double(&mut self, w: Value) -> Value {
+        let f = self.b.bitcast(Type::F32, w);
+        let d = self.b.fpromote(Type::F64, f);
+        let d = self.b.bitcast(Type::I64, d);
+        let w64 = self.b.zext(Type::I64, w);
+        let sign = self.b.and_imm(w64, 0x8000_0000);
+        let sign = self.b.shl_imm(sign, 32);
+        let frac = self.b.and_imm(w64, 0x7f_ffff);
+        let frac = self.b.shl_imm(frac, 29);
+        let moved = self.b.or(sign, frac);
+        let moved = self.b.or_imm(moved, 0x7ff0_0000_0000_0000);
+        let exp = self.b.and_imm(w, 0x7f80_0000);
+        let special = self.b.icmp_imm(IntCC::Eq, exp, 0x7f80_0000);
+        self.b.select(special, moved, d)
+    }
+
+    /// stfs's narrowing of double bits `v` to a single (`i32`) without rounding, as
+    /// `crate::fpu::ops::stfs`: exponents above 896 (with Inf and NaN) by bit selection,
+    /// 874..=896 denormalised by truncation, smaller ones to a signed zero.
+    fn double_to_single(&mut self, v: Value) -> Value {
+        let e = self.b.shru_imm(v, 52);
+        let e = self.b.and_imm(e, 0x7ff);
+        let hi = self.b.shru_imm(v, 32);
+        let sign_and_top = self.b.and_imm(hi, 0xc000_0000);
+        let rest = self.b.shru_imm(v, 29);
+        let rest = self.b.and_imm(rest, 0x3fff_ffff);
+        let selected = self.b.or(sign_and_top, rest);
+        // Denormal: the significand with its leading one, shifted right by 926 - e (30 to
+        // 52); below that range a shift of 63 leaves nothing of it.
+        let frac = self.b.and_imm(v, (1 << 52) - 1);
+        let sig = self.b.or_imm(frac, 1 << 52);
+        let k926 = self.b.iconst(Type::I64, 926);
+        let shift = self.b.sub(k926, e);
+        let denormal = self.b.icmp_imm(IntCC::Uge, e, 874);
+        let k63 = self.b.iconst(Type::I64, 63);
+        let shift = self.b.select(denormal, shift, k63);
+        let tiny = self.b.shru(sig, shift);
+        let sign = self.b.and_imm(hi, 0x8000_0000);
+        let tiny = self.b.or(sign, tiny);
+        let normal = self.b.icmp_imm(IntCC::Ugt, e, 896);
+        let bits = self.b.select(normal, selected, tiny);
+        self.b.trunc(Type::I32, bits)
     }
 
     /// stfiwx: the low word of FRS.

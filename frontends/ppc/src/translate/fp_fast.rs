@@ -9,15 +9,17 @@
 
 use super::fp::FpOp;
 use super::Translator;
-use crate::cpu::regs::{self, fpr};
+use crate::cpu::regs::fpr;
 use crate::decode::ArgA;
-use crate::fpu::fpscr::{FI, FPRF, FX, NI, RN, XX};
+use crate::fpu::fpscr::{NI, RN};
+use super::Mode;
 use crate::fpu::ArithOp;
 use crate::helpers;
 use ferrite_ir::{IntCC, Type, Value};
 
-/// FPSCR bits that must be clear: the five enables, NI and a directed rounding mode.
-const NEEDS_CLEAR: u64 = (0xf8 | NI | RN) as u64;
+/// FPSCR bits that must be clear for the inline path (`Mode::FP_NEAREST_QUIET`): the five
+/// enables, NI and a directed rounding mode.
+pub(crate) const NEEDS_CLEAR: u32 = 0xf8 | NI | RN;
 /// Magnitude bounds of accepted operands and results (as in `crate::fpu::fast`).
 const TINY_BITS: u64 = 1.0e-270f64.to_bits();
 const HUGE_BITS: u64 = 1.0e300f64.to_bits();
@@ -33,70 +35,108 @@ fn inlined(op: FpOp) -> bool {
 }
 
 impl Translator<'_> {
-    /// Emits `op` (double precision) with the inline fast path and the helper as the fallback.
-    /// Returns false, emitting nothing, for operations that are not inlined.
+    /// Emits `op` with the inline fast path and the helper as the fallback. Returns false,
+    /// emitting nothing, for operations that are not inlined and in modes where the FPSCR
+    /// asks for more than round-to-nearest without traps.
     pub(super) fn fp_arith_inline(&mut self, op: FpOp, a: &ArgA) -> bool {
-        if !inlined(op) {
+        if !inlined(op) || self.mode.0 & Mode::FP_NEAREST_QUIET == 0 {
             return false;
         }
-        let fpscr = self.get(regs::FPSCR);
-        let old_t = self.get(fpr(a.frt));
+        let status = self.fp_status();
         let (xa, xb, xc) = (self.get(fpr(a.fra)), self.get(fpr(a.frb)), self.get(fpr(a.frc)));
-        let enables = self.b.zext(Type::I64, fpscr);
-        let enables = self.b.and_imm(enables, NEEDS_CLEAR);
-        let mut ok = self.b.icmp_imm(IntCC::Eq, enables, 0);
         let (fa, fb, fc) = (self.to_f64(xa), self.to_f64(xb), self.to_f64(xc));
         let (model, single) = op.model();
-        let (bits, inexact) = if single {
-            let (bits, inexact, guard) = self.single_fast(model, fa, fb, fc);
-            ok = self.b.and(ok, guard);
-            (bits, inexact)
+        let (bits, inexact, ok) =
+            if single { self.single_fast(model, fa, fb, fc) } else { self.double_fast(op, [xa, xb, xc], [fa, fb, fc]) };
+        // Branch on the guard rather than select: the host predicts the fast path, so the
+        // guard's checks stay off the result's dependency chain. IR values live in their
+        // basic block: locals carry the result to the fast one.
+        let (value_l, inexact_l) = (self.b.new_local(Type::F64), self.b.new_local(Type::I8));
+        let value = self.b.bitcast(Type::F64, bits);
+        self.b.set_local(value_l, value);
+        self.b.set_local(inexact_l, inexact);
+        let (fast, slow) = (self.b.create_bb(), self.b.create_cold_bb());
+        self.b.branch(ok, fast, slow);
+        // The helper is exact for every case. Where blocks may leave early, its path leaves
+        // for the next instruction, so that nothing after it has to merge two versions of
+        // the FP state; in deterministic mode (no early exits) the paths join.
+        self.b.switch_to(slow);
+        let packed = self.c32(super::fp::pack_operands(op, a.frt, a.fra, a.frb, a.frc));
+        self.b.call(helpers::FP_ARITH, &[packed]);
+        let join = if self.early_exits {
+            // The rest of the instruction first: CR1 for Rc=1.
+            if a.rc != 0 {
+                self.set_cr1();
+            }
+            self.b.exit_direct(self.next_pc() as u64);
+            None
         } else {
-            match op {
+            let join = self.b.create_bb();
+            self.b.jump(join);
+            Some(join)
+        };
+        self.b.switch_to(fast);
+        let value = self.b.get_local(value_l);
+        let bits = self.b.bitcast(Type::I64, value);
+        self.set(fpr(a.frt), bits);
+        let inexact = self.b.get_local(inexact_l);
+        self.fp_status_after(status, bits, inexact);
+        if let Some(join) = join {
+            self.b.jump(join);
+            self.b.switch_to(join);
+            self.forget_fp_status();
+        }
+        true
+    }
+
+    /// The double-precision forms on operand bits `x` (FRA, FRB, FRC) and their values `f`.
+    /// Returns the result bits, whether it is inexact and the guard.
+    ///
+    /// Except for division, only results are checked. A NaN or infinite operand gives a NaN or
+    /// infinite result (x·∞ and x+∞ are infinite or NaN), and so do invalid operations and
+    /// overflow; underflow gives a result below the accepted range, or a zero, which a sum
+    /// never does (a tiny sum is exact) and a product does only from a zero operand when it is
+    /// exact. An accepted result is therefore the architecture's, with inexact the only
+    /// exception; subnormal operands are fine, as neither the host operation nor the residues
+    /// used to detect inexactness lose anything on them.
+    fn double_fast(&mut self, op: FpOp, x: [Value; 3], f: [Value; 3]) -> (Value, Value, Value) {
+        let ([xa, xb, xc], [fa, fb, fc]) = (x, f);
+        match op {
             FpOp::Add | FpOp::Sub => {
-                let (ga, gb) = (self.normal_or_zero(xa), self.normal_or_zero(xb));
-                ok = self.all(ok, &[ga, gb]);
                 let fb = if op == FpOp::Sub { self.b.fneg(fb) } else { fb };
                 let r = self.b.fadd(fa, fb);
                 let err = self.two_sum_err(fa, fb, r);
                 let rb = self.b.bitcast(Type::I64, r);
-                let gr = self.normal_or_zero(rb);
-                ok = self.all(ok, &[gr]);
-                (rb, self.nonzero(err))
+                let ok = self.normal_or_zero(rb);
+                (rb, self.nonzero(err), ok)
             }
             FpOp::Mul => {
-                let (ga, gc) = (self.normal_or_zero(xa), self.normal_or_zero(xc));
-                ok = self.all(ok, &[ga, gc]);
                 let r = self.b.fmul(fa, fc);
                 let nr = self.b.fneg(r);
                 let err = self.b.fma(fa, fc, nr);
                 let rb = self.b.bitcast(Type::I64, r);
-                // A zero product is exact only when an operand is zero (else it underflowed).
-                let zero_operand = self.any_zero(&[xa, xc]);
-                let r_ok = self.in_range(rb);
-                let r_ok = self.b.or(r_ok, zero_operand);
-                ok = self.all(ok, &[r_ok]);
-                (rb, self.nonzero(err))
+                let ok = self.result_ok(rb, &[xa, xc]);
+                (rb, self.nonzero(err), ok)
             }
             FpOp::Div => {
-                let b_nonzero = self.any_zero(&[xb]);
-                let b_nonzero = self.b.xor_imm(b_nonzero, 1);
+                // x/∞ is an exact zero whose residue is a NaN, and the residue of a subnormal
+                // dividend can underflow: division checks its operands too.
+                let b_zero = self.any_zero(&[xb]);
+                let b_nonzero = self.b.xor_imm(b_zero, 1);
                 let (ga, gb) = (self.normal_or_zero(xa), self.normal_or_zero(xb));
-                ok = self.all(ok, &[ga, gb, b_nonzero]);
                 let r = self.b.fdiv(fa, fb);
                 let nr = self.b.fneg(r);
                 let err = self.b.fma(nr, fb, fa);
                 let rb = self.b.bitcast(Type::I64, r);
-                let gr = self.normal_or_zero(rb);
-                ok = self.all(ok, &[gr]);
-                (rb, self.nonzero(err))
+                let gr = self.result_ok(rb, &[xa]);
+                let ok = self.all(ga, &[gb, b_nonzero, gr]);
+                (rb, self.nonzero(err), ok)
             }
             _ => {
-                // fmadd family: FRA × FRC ± FRB, negated afterwards for the fnm forms.
+                // fmadd family: FRA × FRC ± FRB, negated afterwards for the fnm forms. The
+                // product must neither underflow nor get near it (the residues would); past
+                // that, a sum that is tiny is exact, so a zero result is exact too.
                 let fb = if matches!(op, FpOp::Msub | FpOp::Nmsub) { self.b.fneg(fb) } else { fb };
-                let (ga, gb, gc) = (self.normal_or_zero(xa), self.normal_or_zero(xb), self.normal_or_zero(xc));
-                ok = self.all(ok, &[ga, gb, gc]);
-                // The product must neither underflow nor get near it (the residues would).
                 let p = self.b.fmul(fa, fc);
                 let pb = self.b.bitcast(Type::I64, p);
                 let p_ok = self.in_range(pb);
@@ -106,27 +146,27 @@ impl Translator<'_> {
                 let inexact = self.fma_error_nonzero(fa, fc, fb, r);
                 let rb = self.b.bitcast(Type::I64, r);
                 let gr = self.normal_or_zero(rb);
-                ok = self.all(ok, &[p_ok, gr]);
-                let rb = if matches!(op, FpOp::Nmadd | FpOp::Nmsub) { self.b.xor_imm(rb, SIGN) } else { rb };
-                (rb, inexact)
+                let ok = self.b.and(p_ok, gr);
+                let rb = if matches!(op, FpOp::Nmadd | FpOp::Nmsub) {
+                    let nr = self.b.fneg(r);
+                    self.b.bitcast(Type::I64, nr)
+                } else {
+                    rb
+                };
+                (rb, inexact, ok)
             }
-            }
-        };
-        let new_fpscr = self.fpscr_after(fpscr, bits, inexact);
-        // Commit without a branch when the fast path holds; otherwise leave both registers
-        // alone and run the helper.
-        let t = self.b.select(ok, bits, old_t);
-        self.set(fpr(a.frt), t);
-        let f = self.b.select(ok, new_fpscr, fpscr);
-        self.set(regs::FPSCR, f);
-        let (slow, join) = (self.b.create_bb(), self.b.create_bb());
-        self.b.branch(ok, join, slow);
-        self.b.switch_to(slow);
-        let packed = self.c32(super::fp::pack_operands(op, a.frt, a.fra, a.frb, a.frc));
-        self.b.call(helpers::FP_ARITH, &[packed]);
-        self.b.jump(join);
-        self.b.switch_to(join);
-        true
+        }
+    }
+
+    /// Whether product or quotient `rb` is accepted: in range, or a zero from a zero
+    /// operand among `zero_from` (then exact; zero times an infinity or NaN is a NaN). Any
+    /// other zero underflowed.
+    fn result_ok(&mut self, rb: Value, zero_from: &[Value]) -> Value {
+        let in_range = self.in_range(rb);
+        let r_zero = self.any_zero(&[rb]);
+        let zero_operand = self.any_zero(zero_from);
+        let exact_zero = self.b.and(r_zero, zero_operand);
+        self.b.or(in_range, exact_zero)
     }
 
     /// The single-precision forms on operands that are singles (`crate::fpu::fast`'s
@@ -191,19 +231,17 @@ impl Translator<'_> {
         };
         let r_ok = self.single_normal_or_zero(r);
         ok = self.b.and(ok, r_ok);
-        if op == ArithOp::Mul {
-            // A product that rounds to zero underflowed.
-            let rb = self.b.bitcast(Type::I64, rd);
-            let r_zero = self.any_zero(&[rb]);
-            let db = self.b.bitcast(Type::I64, d);
-            let d_zero = self.any_zero(&[db]);
-            let d_nonzero = self.b.xor_imm(d_zero, 1);
-            let bad = self.b.and(r_zero, d_nonzero);
-            let good = self.b.xor_imm(bad, 1);
-            ok = self.b.and(ok, good);
-        }
+        // A single that rounds to zero from a nonzero double underflowed.
+        let rb = self.b.bitcast(Type::I64, rd);
+        let r_zero = self.any_zero(&[rb]);
+        let db = self.b.bitcast(Type::I64, d);
+        let d_zero = self.any_zero(&[db]);
+        let d_nonzero = self.b.xor_imm(d_zero, 1);
+        let bad = self.b.and(r_zero, d_nonzero);
+        let good = self.b.xor_imm(bad, 1);
+        ok = self.b.and(ok, good);
+        let rd = if matches!(op, ArithOp::Nmadd | ArithOp::Nmsub) { self.b.fneg(rd) } else { rd };
         let bits = self.b.bitcast(Type::I64, rd);
-        let bits = if matches!(op, ArithOp::Nmadd | ArithOp::Nmsub) { self.b.xor_imm(bits, SIGN) } else { bits };
         (bits, inexact, ok)
     }
 
@@ -300,23 +338,5 @@ impl Translator<'_> {
         let n2 = self.nonzero(r2);
         let n3 = self.nonzero(r3);
         self.b.or(n2, n3)
-    }
-
-    /// The FPSCR after a normal or zero result `bits`: FPRF from its class and sign, then
-    /// XX, FX and FI set when inexact or FI cleared.
-    fn fpscr_after(&mut self, fpscr: Value, bits: Value, inexact: Value) -> Value {
-        let zero = self.any_zero(&[bits]);
-        let neg = self.b.shru_imm(bits, 63);
-        let neg = self.b.trunc(Type::I8, neg);
-        let c = |s: &mut Self, k: u32| s.b.iconst(Type::I32, u64::from(k << 12));
-        let (nz, pz, nn, pn) = (c(self, 0x12), c(self, 0x02), c(self, 0x08), c(self, 0x04));
-        let zcode = self.b.select(neg, nz, pz);
-        let ncode = self.b.select(neg, nn, pn);
-        let code = self.b.select(zero, zcode, ncode);
-        let f = self.b.and_imm(fpscr, u64::from(!FPRF));
-        let f = self.b.or(f, code);
-        let set = self.b.or_imm(f, u64::from(XX | FX | FI));
-        let clear = self.b.and_imm(f, u64::from(!FI));
-        self.b.select(inexact, set, clear)
     }
 }

@@ -11,6 +11,7 @@ mod dispatch;
 mod fixedpoint;
 pub mod fp;
 mod fp_fast;
+mod fp_status;
 mod loadstore;
 mod system;
 
@@ -57,8 +58,27 @@ impl Mode {
     pub const DS: u64 = 1 << 2;
     /// MSR[FP]: FPU available.
     pub const FP: u64 = 1 << 3;
+    /// The FPSCR rounds to nearest with no exception enabled and NI clear: FP arithmetic may
+    /// run inline on the host FPU. The instructions that can change this end their block.
+    pub const FP_NEAREST_QUIET: u64 = 1 << 4;
+    /// FPSCR[XX] and FPSCR[FX] are set: inline FP operations need not set them. Only the
+    /// instructions that end their block can clear them.
+    pub const FP_STICKY_SET: u64 = 1 << 5;
 
-    /// The mode of a CPU with this MSR.
+    /// The mode of a CPU with this MSR and FPSCR.
+    pub fn new(msr: u32, fpscr: u32) -> Mode {
+        let mut m = Mode::from_msr(msr);
+        if fpscr & crate::translate::fp_fast::NEEDS_CLEAR == 0 {
+            m.0 |= Mode::FP_NEAREST_QUIET;
+        }
+        let sticky = crate::fpu::fpscr::XX | crate::fpu::fpscr::FX;
+        if fpscr & sticky == sticky {
+            m.0 |= Mode::FP_STICKY_SET;
+        }
+        m
+    }
+
+    /// The mode of a CPU with this MSR (and an FPSCR that keeps FP arithmetic out of line).
     pub fn from_msr(msr: u32) -> Mode {
         use crate::cpu::msr;
         let mut m = 0;
@@ -108,6 +128,11 @@ pub struct Translator<'a> {
     /// (not in deterministic mode, which has no side exits either: its blocks charge their
     /// whole length to the instruction budget up front).
     pub inline_ee: bool,
+    /// Whether an instruction's fallback path may leave the block (not in deterministic
+    /// mode, whose blocks charge their whole length up front).
+    pub early_exits: bool,
+    /// The run of inline FP operations whose FPSCR writes share a base (see `fp_status`).
+    fp_status: Option<fp_status::FpStatus>,
     /// The LT, GT, EQ, SO values the last compare put into each CR field, so that a branch on
     /// a bit just computed uses it instead of unpacking the field again.
     crf_bits: [Option<CrBits>; 8],
@@ -131,7 +156,7 @@ pub const MAX_BLOCK_INSNS: usize = 512;
 pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
     let mut block = Block::new(&crate::DESC, vpc);
     {
-        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, inline_ee: side_exits > 0, crf_bits: [None; 8] };
+        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, inline_ee: side_exits > 0, early_exits: side_exits > 0, fp_status: None, crf_bits: [None; 8] };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
         for _ in 0..max_insns.max(1) {
