@@ -78,13 +78,16 @@ pub fn store(v: u32) -> u32 {
     v
 }
 
-/// The FPRF bits for a result, classified as a double.
+/// The FPRF bits for a result, classified as a double. A signalling NaN gets 0 (QEMU's
+/// `set_fprf_from_class`: "flags are undefined"); arithmetic quiets NaNs, so only a result
+/// whose exponent wrapped after an OE/UE rebias has that pattern.
 pub fn fprf(x: u64) -> u32 {
     use super::soft::{class, sign, Class};
     let neg = sign(x);
     let subnormal = (x >> 52) & 0x7ff == 0;
     let code = match class(x) {
-        Class::QNan | Class::SNan => 0x11,
+        Class::QNan => 0x11,
+        Class::SNan => 0,
         Class::Inf => {
             if neg {
                 0x09

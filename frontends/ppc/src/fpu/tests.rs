@@ -265,3 +265,36 @@ fn fast_path_matches_exact_path_near_the_range_limits() {
         assert_eq!((o1, f1), (o2, f2), "{op:?} single={single} a={a:#x} b={b:#x} c={c:#x}");
     }
 }
+
+/// A result whose exponent wraps after QEMU's overflow/underflow rebias (OE or UE set) can
+/// have a NaN's bit pattern; a signalling one gets FPRF = 0, a quiet one C|FU, a zero fraction
+/// ±∞. Expected values recorded under qemu-ppc 7.2 (`-cpu e500mc`); FRT is written and the
+/// enabled exception traps afterwards.
+#[test]
+fn wrapped_signalling_nan_result_gets_fprf_zero() {
+    use ArithOp::{Div, Madd, Mul, Rsp};
+    const SNAN_WRAP: u64 = 0x7ff4_0000_0000_0000;
+    #[rustfmt::skip]
+    let cases: [(ArithOp, bool, u32, [u64; 3], u64, u32); 12] = [
+        // op, single, fpscr in, [FRA, FRB, FRC], FRT, fpscr out
+        // difftest seed 20261204 case 128690: frsp., RN = 3, FPRF = 0x11 from an earlier op.
+        (Rsp, false, 0x3b05f, [0, 0xd3f5_c5c3_be93_7b4c, 0], 0xfff5_c5c3_c000_0000, 0xd202_005f),
+        (Rsp, false, 0x4048, [0, 0x53f5_c5c3_be93_7b4c, 0], 0x7ff5_c5c3_c000_0000, 0xd202_0048),
+        (Rsp, false, 0x40, [0, 0x53fc_0000_0000_0000, 0], 0x7ffc_0000_0000_0000, 0xd001_1040),
+        (Rsp, false, 0x40, [0, 0x53f0_0000_0000_0000, 0], 0x7ff0_0000_0000_0000, 0xd000_5040),
+        (Rsp, false, 0x40, [0, 0x63f4_0000_0000_0000, 0], SNAN_WRAP, 0xd000_0040),
+        (Rsp, false, 0x20, [0, 0x2bf4_0000_0000_0000, 0], SNAN_WRAP, 0xc800_0020),
+        (Mul, true, 0x40, [0x65f4_0000_0000_0000, 0, 0x65f0_0000_0000_0000], SNAN_WRAP, 0xd000_0040),
+        (Mul, true, 0x40, [0x65fc_0000_0000_0000, 0, 0x65f0_0000_0000_0000], 0x7ffc_0000_0000_0000, 0xd001_1040),
+        (Mul, true, 0x40, [0x65f0_0000_0000_0000, 0, 0x65f0_0000_0000_0000], 0x7ff0_0000_0000_0000, 0xd000_5040),
+        (Mul, true, 0x20, [0x19f4_0000_0000_0000, 0, 0x19f0_0000_0000_0000], SNAN_WRAP, 0xc800_0020),
+        (Div, true, 0x40, [0x7fe4_0000_0000_0000, 0x33e0_0000_0000_0000, 0], SNAN_WRAP, 0xd000_0040),
+        (Madd, true, 0x40, [0x65f4_0000_0000_0000, 0x65f4_0000_0000_0000, 0x65f0_0000_0000_0000], SNAN_WRAP, 0xd202_0040),
+    ];
+    for (op, single, fpscr_in, [a, b, c], frt, fpscr_out) in cases {
+        let mut fpscr = fpscr_in;
+        let out = ops::arith(op, single, &mut fpscr, a, b, c, true);
+        assert_eq!((out.frt, out.trap), (Some(frt), true), "{op:?} a={a:#x} b={b:#x} c={c:#x}");
+        assert_eq!(fpscr, fpscr_out, "{op:?} a={a:#x} b={b:#x} c={c:#x}: got fpscr {fpscr:08x}");
+    }
+}
