@@ -32,6 +32,7 @@ const ARITH: &[(&str, ArithOp, bool)] = &[
     ("FMSUBS", ArithOp::Msub, true),
     ("FNMADDS", ArithOp::Nmadd, true),
     ("FNMSUBS", ArithOp::Nmsub, true),
+    ("FRSP", ArithOp::Rsp, false),
 ];
 
 /// An operand: any double the difftest generator makes, often a single, sometimes one close
@@ -51,7 +52,7 @@ fn operand(r: &mut Rng) -> u64 {
 /// One instruction of a body: FRT, operation, single precision, FRA/FRB/FRC, Rc.
 type Insn = (usize, ArithOp, bool, [usize; 3], bool);
 
-/// The body: every arithmetic instruction, FRT f4.. f19, on f1, f2, f3 in rotating roles,
+/// The body: every arithmetic instruction, FRT f4.. f20, on f1, f2, f3 in rotating roles,
 /// some with Rc=1.
 fn arith_body(r: &mut Rng) -> Vec<Insn> {
     ARITH
@@ -76,6 +77,7 @@ fn encode(i: usize, &(frt, _, _, regs, rc): &Insn) -> u32 {
     let (frt, rc) = (frt as i64, i64::from(rc));
     match op {
         ArithOp::Mul => enc(name, &[("frt", frt), ("fra", a), ("frc", c), ("rc", rc)]),
+        ArithOp::Rsp => enc(name, &[("frt", frt), ("frb", b), ("rc", rc)]),
         ArithOp::Add | ArithOp::Sub | ArithOp::Div => enc(name, &[("frt", frt), ("fra", a), ("frb", b), ("rc", rc)]),
         _ => enc(name, &[("frt", frt), ("fra", a), ("frb", b), ("frc", c), ("rc", rc)]),
     }

@@ -147,6 +147,9 @@ impl Translator<'_> {
     /// frsp, fctiw, fctiwz: one FRB operand.
     pub fn fp_unary(&mut self, op: FpOp, frt: u32, frb: u32, rc: bool) -> TResult {
         self.require_fp()?;
+        if op == FpOp::Rsp {
+            return self.fp_arith(op, &crate::decode::ArgA { frt, fra: 0, frb, frc: 0, rc: rc as u32 });
+        }
         let packed = self.c32(pack_operands(op, frt, 0, frb, 0));
         self.b.call(helpers::FP_ARITH, &[packed]);
         self.finish_rc(rc)

@@ -29,9 +29,9 @@ const SIGN: u64 = 1 << 63;
 const TINY_S_BITS: u64 = 1.0e-30f32.to_bits() as u64;
 const HUGE_S_BITS: u64 = 1.0e30f32.to_bits() as u64;
 
-/// The operations inlined: the arithmetic and multiply-adds, double and single.
+/// The operations inlined: the arithmetic and multiply-adds, double and single, and frsp.
 fn inlined(op: FpOp) -> bool {
-    !matches!(op, FpOp::Res | FpOp::Rsqrte | FpOp::Rsp | FpOp::Ctiw | FpOp::Ctiwz)
+    !matches!(op, FpOp::Res | FpOp::Rsqrte | FpOp::Ctiw | FpOp::Ctiwz)
 }
 
 impl Translator<'_> {
@@ -46,8 +46,11 @@ impl Translator<'_> {
         let (xa, xb, xc) = (self.get(fpr(a.fra)), self.get(fpr(a.frb)), self.get(fpr(a.frc)));
         let (fa, fb, fc) = (self.to_f64(xa), self.to_f64(xb), self.to_f64(xc));
         let (model, single) = op.model();
-        let (bits, inexact, ok) =
-            if single { self.single_fast(model, fa, fb, fc) } else { self.double_fast(op, [xa, xb, xc], [fa, fb, fc]) };
+        let (bits, inexact, ok) = match op {
+            FpOp::Rsp => self.round_to_single_fast(fb),
+            _ if single => self.single_fast(model, fa, fb, fc),
+            _ => self.double_fast(op, [xa, xb, xc], [fa, fb, fc]),
+        };
         // Branch on the guard rather than select: the host predicts the fast path, so the
         // guard's checks stay off the result's dependency chain. IR values live in their
         // basic block: locals carry the result to the fast one.
@@ -243,6 +246,22 @@ impl Translator<'_> {
         let rd = if matches!(op, ArithOp::Nmadd | ArithOp::Nmsub) { self.b.fneg(rd) } else { rd };
         let bits = self.b.bitcast(Type::I64, rd);
         (bits, inexact, ok)
+    }
+
+    /// frsp: `fb` rounded to single by the host, when the result is a normal single in
+    /// [TINY_S, HUGE_S] or a zero from a zero (any other zero underflowed; NaNs, infinities
+    /// and overflow fall outside the range). Returns the result bits, whether it is inexact
+    /// and the guard.
+    fn round_to_single_fast(&mut self, fb: Value) -> (Value, Value, Value) {
+        let r = self.b.fdemote(Type::F32, fb);
+        let rd = self.b.fpromote(Type::F64, r);
+        let inexact = self.b.fcmp(ferrite_ir::FloatCC::Ne, rd, fb);
+        let in_range = self.single_normal_or_zero(r);
+        let rb = self.b.bitcast(Type::I64, rd);
+        let xb = self.b.bitcast(Type::I64, fb);
+        let ok = self.result_ok(rb, &[xb]);
+        let ok = self.b.and(ok, in_range);
+        (rb, inexact, ok)
     }
 
     /// Whether double `x` is exactly a single that is zero or normal in [TINY_S, HUGE_S].
