@@ -401,9 +401,11 @@ impl Engine {
         let (vpc, ppc, serial, key) = (tb.vpc, tb.ppc, tb.serial, tb.key);
         // Deterministic mode charges whole blocks to the budget at entry: no regions there.
         let block = if count_insns { self.build_ir(cpu, env, vpc, ppc, PAGE_SIZE, true) } else { self.build_region(cpu, env, id, threshold) };
-        // A loop runs long enough to pay for Cranelift's optimisations; other code (most of a
-        // kernel boot) is compiled fast.
-        let optimize = block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain);
+        // A loop runs long enough to pay for Cranelift's optimisations, and so does FP code
+        // (which a kernel boot hardly has): its inline fast paths leave most of their work
+        // (inexactness residues, status words) to exit paths only when optimised. Other code
+        // (most of a kernel boot) is compiled fast.
+        let optimize = block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain || i.ty.is_float());
         let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
         let evicted = compiler.submit(Job {

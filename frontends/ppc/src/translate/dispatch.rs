@@ -11,7 +11,6 @@ use crate::excp::Class;
 use ferrite_ir::{Opcode, Type};
 
 /// The sign bit of a double.
-const SIGN: u64 = 1 << 63;
 
 /// Decodes and translates one instruction word.
 pub fn decode_one(t: &mut Translator<'_>, insn: u32) -> TResult {
@@ -541,16 +540,16 @@ impl Decode for Translator<'_> {
 
     // ---- floating-point moves ----
     fn trans_fmr(&mut self, a: &ArgFxfp) -> TResult {
-        self.fp_move(a.frt, a.frb, 0, 0, 0, a.rc != 0)
+        self.fp_move(a.frt, a.frb, false, false, a.rc != 0)
     }
     fn trans_fneg(&mut self, a: &ArgFxfp) -> TResult {
-        self.fp_move(a.frt, a.frb, 0, 0, SIGN, a.rc != 0)
+        self.fp_move(a.frt, a.frb, false, true, a.rc != 0)
     }
     fn trans_fabs(&mut self, a: &ArgFxfp) -> TResult {
-        self.fp_move(a.frt, a.frb, SIGN, 0, 0, a.rc != 0)
+        self.fp_move(a.frt, a.frb, true, false, a.rc != 0)
     }
     fn trans_fnabs(&mut self, a: &ArgFxfp) -> TResult {
-        self.fp_move(a.frt, a.frb, 0, SIGN, 0, a.rc != 0)
+        self.fp_move(a.frt, a.frb, true, true, a.rc != 0)
     }
 
     // ---- floating-point arithmetic ----

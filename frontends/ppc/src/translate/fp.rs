@@ -163,19 +163,20 @@ impl Translator<'_> {
         Ok(Flow::Continue)
     }
 
-    /// fmr, fneg, fabs, fnabs: FRT = ((FRB & !clear) | set) ^ flip, no FPSCR change.
-    pub fn fp_move(&mut self, frt: u32, frb: u32, clear: u64, set: u64, flip: u64, rc: bool) -> TResult {
+    /// fmr, fneg, fabs, fnabs: FRB with its sign cleared (`abs`), then flipped (`negate`),
+    /// bit for bit (NaNs included), no FPSCR change. Done on the value as a double, so that
+    /// it stays in an FP register.
+    pub fn fp_move(&mut self, frt: u32, frb: u32, abs: bool, negate: bool, rc: bool) -> TResult {
         self.require_fp()?;
-        let mut v = self.get(fpr(frb));
-        if clear != 0 {
-            v = self.b.and_imm(v, !clear);
+        let v = self.get(fpr(frb));
+        let mut x = self.b.bitcast(Type::F64, v);
+        if abs {
+            x = self.b.fabs(x);
         }
-        if set != 0 {
-            v = self.b.or_imm(v, set);
+        if negate {
+            x = self.b.fneg(x);
         }
-        if flip != 0 {
-            v = self.b.xor_imm(v, flip);
-        }
+        let v = self.b.bitcast(Type::I64, x);
         self.set(fpr(frt), v);
         self.finish_rc(rc)
     }

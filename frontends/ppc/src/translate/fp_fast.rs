@@ -17,13 +17,21 @@ use crate::fpu::ArithOp;
 use crate::helpers;
 use ferrite_ir::{IntCC, Type, Value};
 
+/// When an inline result stands: `hot`, the common case (every value checked in the
+/// comfortable normal range), tested first; `full`, the exact condition (zeros, and the
+/// operand checks of division and the single forms), tested only when `hot` fails.
+#[derive(Clone, Copy)]
+struct Guard {
+    hot: Value,
+    full: Value,
+}
+
 /// FPSCR bits that must be clear for the inline path (`Mode::FP_NEAREST_QUIET`): the five
 /// enables, NI and a directed rounding mode.
 pub(crate) const NEEDS_CLEAR: u32 = 0xf8 | NI | RN;
 /// Magnitude bounds of accepted operands and results (as in `crate::fpu::fast`).
 const TINY_BITS: u64 = 1.0e-270f64.to_bits();
 const HUGE_BITS: u64 = 1.0e300f64.to_bits();
-const SIGN: u64 = 1 << 63;
 
 /// The same bounds for single-precision results and operands.
 const TINY_S_BITS: u64 = 1.0e-30f32.to_bits() as u64;
@@ -46,20 +54,24 @@ impl Translator<'_> {
         let (xa, xb, xc) = (self.get(fpr(a.fra)), self.get(fpr(a.frb)), self.get(fpr(a.frc)));
         let (fa, fb, fc) = (self.to_f64(xa), self.to_f64(xb), self.to_f64(xc));
         let (model, single) = op.model();
-        let (bits, inexact, ok) = match op {
+        let (bits, inexact, guard) = match op {
             FpOp::Rsp => self.round_to_single_fast(fb),
             _ if single => self.single_fast(model, fa, fb, fc),
             _ => self.double_fast(op, [xa, xb, xc], [fa, fb, fc]),
         };
         // Branch on the guard rather than select: the host predicts the fast path, so the
         // guard's checks stay off the result's dependency chain. IR values live in their
-        // basic block: locals carry the result to the fast one.
-        let (value_l, inexact_l) = (self.b.new_local(Type::F64), self.b.new_local(Type::I8));
+        // basic block: locals carry the result (and the full guard) to the next ones.
+        let (value_l, inexact_l, full_l) = (self.b.new_local(Type::F64), self.b.new_local(Type::I8), self.b.new_local(Type::I8));
         let value = self.b.bitcast(Type::F64, bits);
         self.b.set_local(value_l, value);
         self.b.set_local(inexact_l, inexact);
-        let (fast, slow) = (self.b.create_bb(), self.b.create_cold_bb());
-        self.b.branch(ok, fast, slow);
+        self.b.set_local(full_l, guard.full);
+        let (fast, check, slow) = (self.b.create_bb(), self.b.create_cold_bb(), self.b.create_cold_bb());
+        self.b.branch(guard.hot, fast, check);
+        self.b.switch_to(check);
+        let full = self.b.get_local(full_l);
+        self.b.branch(full, fast, slow);
         // The helper is exact for every case. Where blocks may leave early, its path leaves
         // for the next instruction, so that nothing after it has to merge two versions of
         // the FP state; in deterministic mode (no early exits) the paths join.
@@ -102,7 +114,7 @@ impl Translator<'_> {
     /// exact. An accepted result is therefore the architecture's, with inexact the only
     /// exception; subnormal operands are fine, as neither the host operation nor the residues
     /// used to detect inexactness lose anything on them.
-    fn double_fast(&mut self, op: FpOp, x: [Value; 3], f: [Value; 3]) -> (Value, Value, Value) {
+    fn double_fast(&mut self, op: FpOp, x: [Value; 3], f: [Value; 3]) -> (Value, Value, Guard) {
         let ([xa, xb, xc], [fa, fb, fc]) = (x, f);
         match op {
             FpOp::Add | FpOp::Sub => {
@@ -110,16 +122,16 @@ impl Translator<'_> {
                 let r = self.b.fadd(fa, fb);
                 let err = self.two_sum_err(fa, fb, r);
                 let rb = self.b.bitcast(Type::I64, r);
-                let ok = self.normal_or_zero(rb);
-                (rb, self.nonzero(err), ok)
+                let guard = Guard { hot: self.in_range(rb), full: self.normal_or_zero(rb) };
+                (rb, self.nonzero(err), guard)
             }
             FpOp::Mul => {
                 let r = self.b.fmul(fa, fc);
                 let nr = self.b.fneg(r);
                 let err = self.b.fma(fa, fc, nr);
                 let rb = self.b.bitcast(Type::I64, r);
-                let ok = self.result_ok(rb, &[xa, xc]);
-                (rb, self.nonzero(err), ok)
+                let guard = Guard { hot: self.in_range(rb), full: self.result_ok(rb, &[xa, xc]) };
+                (rb, self.nonzero(err), guard)
             }
             FpOp::Div => {
                 // x/∞ is an exact zero whose residue is a NaN, and the residue of a subnormal
@@ -132,8 +144,10 @@ impl Translator<'_> {
                 let err = self.b.fma(nr, fb, fa);
                 let rb = self.b.bitcast(Type::I64, r);
                 let gr = self.result_ok(rb, &[xa]);
-                let ok = self.all(ga, &[gb, b_nonzero, gr]);
-                (rb, self.nonzero(err), ok)
+                let full = self.all(ga, &[gb, b_nonzero, gr]);
+                let (ha, hb, hr) = (self.in_range(xa), self.in_range(xb), self.in_range(rb));
+                let hot = self.all(ha, &[hb, hr]);
+                (rb, self.nonzero(err), Guard { hot, full })
             }
             _ => {
                 // fmadd family: FRA × FRC ± FRB, negated afterwards for the fnm forms. The
@@ -142,21 +156,22 @@ impl Translator<'_> {
                 let fb = if matches!(op, FpOp::Msub | FpOp::Nmsub) { self.b.fneg(fb) } else { fb };
                 let p = self.b.fmul(fa, fc);
                 let pb = self.b.bitcast(Type::I64, p);
-                let p_ok = self.in_range(pb);
+                let p_in_range = self.in_range(pb);
                 let zero_operand = self.any_zero(&[xa, xc]);
-                let p_ok = self.b.or(p_ok, zero_operand);
+                let p_ok = self.b.or(p_in_range, zero_operand);
                 let r = self.b.fma(fa, fc, fb);
                 let inexact = self.fma_error_nonzero(fa, fc, fb, r);
                 let rb = self.b.bitcast(Type::I64, r);
                 let gr = self.normal_or_zero(rb);
-                let ok = self.b.and(p_ok, gr);
+                let r_in_range = self.in_range(rb);
+                let guard = Guard { hot: self.b.and(p_in_range, r_in_range), full: self.b.and(p_ok, gr) };
                 let rb = if matches!(op, FpOp::Nmadd | FpOp::Nmsub) {
                     let nr = self.b.fneg(r);
                     self.b.bitcast(Type::I64, nr)
                 } else {
                     rb
                 };
-                (rb, inexact, ok)
+                (rb, inexact, guard)
             }
         }
     }
@@ -175,34 +190,32 @@ impl Translator<'_> {
     /// The single-precision forms on operands that are singles (`crate::fpu::fast`'s
     /// `try_single`): the exact or innocuously double-rounded double result rounded to single.
     /// Returns the result bits, whether it is inexact and the guard.
-    fn single_fast(&mut self, op: ArithOp, fa: Value, fb: Value, fc: Value) -> (Value, Value, Value) {
-        let (mut ok, d, inexact_d) = match op {
+    fn single_fast(&mut self, op: ArithOp, fa: Value, fb: Value, fc: Value) -> (Value, Value, Guard) {
+        let (operands, d, inexact_d) = match op {
             ArithOp::Add | ArithOp::Sub => {
-                let (ga, gb) = (self.is_single(fa), self.is_single(fb));
+                let g = self.single_operands(&[fa, fb]);
                 let fb = if op == ArithOp::Sub { self.b.fneg(fb) } else { fb };
                 let d = self.b.fadd(fa, fb);
                 let err = self.two_sum_err(fa, fb, d);
-                let ok = self.b.and(ga, gb);
-                (ok, d, Some(self.nonzero(err)))
+                (g, d, Some(self.nonzero(err)))
             }
             ArithOp::Mul => {
-                let (ga, gc) = (self.is_single(fa), self.is_single(fc));
+                let g = self.single_operands(&[fa, fc]);
                 // Exact: 48 significant bits.
                 let d = self.b.fmul(fa, fc);
-                let ok = self.b.and(ga, gc);
-                (ok, d, None)
+                (g, d, None)
             }
             ArithOp::Div => {
-                let (ga, gb) = (self.is_single(fa), self.is_single(fb));
+                // The hot guard's divisor is in range, so not zero.
+                let g = self.single_operands(&[fa, fb]);
                 let xb = self.b.bitcast(Type::I64, fb);
                 let b_zero = self.any_zero(&[xb]);
                 let b_nonzero = self.b.xor_imm(b_zero, 1);
                 let d = self.b.fdiv(fa, fb);
-                let ok = self.all(ga, &[gb, b_nonzero]);
-                (ok, d, None)
+                (Guard { full: self.b.and(g.full, b_nonzero), ..g }, d, None)
             }
             _ => {
-                let (ga, gb, gc) = (self.is_single(fa), self.is_single(fb), self.is_single(fc));
+                let g = self.single_operands(&[fa, fb, fc]);
                 let p = self.b.fmul(fa, fc); // exact
                 let addend = if matches!(op, ArithOp::Msub | ArithOp::Nmsub) { self.b.fneg(fb) } else { fb };
                 let d = self.b.fadd(p, addend);
@@ -215,8 +228,8 @@ impl Translator<'_> {
                 let midpoint = self.b.icmp_imm(IntCC::Eq, low, 0x1000_0000);
                 let risky = self.b.and(t_nonzero, midpoint);
                 let safe = self.b.xor_imm(risky, 1);
-                let ok = self.all(ga, &[gb, gc, safe]);
-                (ok, d, Some(t_nonzero))
+                let g = Guard { hot: self.b.and(g.hot, safe), full: self.b.and(g.full, safe) };
+                (g, d, Some(t_nonzero))
             }
         };
         let r = self.b.fdemote(Type::F32, d);
@@ -232,8 +245,9 @@ impl Translator<'_> {
             (_, Some(e)) => self.b.or(e, rounded),
             (_, None) => rounded,
         };
+        let r_in_range = self.single_in_range(r);
+        let hot = self.b.and(operands.hot, r_in_range);
         let r_ok = self.single_normal_or_zero(r);
-        ok = self.b.and(ok, r_ok);
         // A single that rounds to zero from a nonzero double underflowed.
         let rb = self.b.bitcast(Type::I64, rd);
         let r_zero = self.any_zero(&[rb]);
@@ -242,43 +256,60 @@ impl Translator<'_> {
         let d_nonzero = self.b.xor_imm(d_zero, 1);
         let bad = self.b.and(r_zero, d_nonzero);
         let good = self.b.xor_imm(bad, 1);
-        ok = self.b.and(ok, good);
+        let full = self.all(operands.full, &[r_ok, good]);
         let rd = if matches!(op, ArithOp::Nmadd | ArithOp::Nmsub) { self.b.fneg(rd) } else { rd };
         let bits = self.b.bitcast(Type::I64, rd);
-        (bits, inexact, ok)
+        (bits, inexact, Guard { hot, full })
     }
 
     /// frsp: `fb` rounded to single by the host, when the result is a normal single in
     /// [TINY_S, HUGE_S] or a zero from a zero (any other zero underflowed; NaNs, infinities
     /// and overflow fall outside the range). Returns the result bits, whether it is inexact
     /// and the guard.
-    fn round_to_single_fast(&mut self, fb: Value) -> (Value, Value, Value) {
+    fn round_to_single_fast(&mut self, fb: Value) -> (Value, Value, Guard) {
         let r = self.b.fdemote(Type::F32, fb);
         let rd = self.b.fpromote(Type::F64, r);
         let inexact = self.b.fcmp(ferrite_ir::FloatCC::Ne, rd, fb);
-        let in_range = self.single_normal_or_zero(r);
+        let hot = self.single_in_range(r);
+        let normal_or_zero = self.single_normal_or_zero(r);
         let rb = self.b.bitcast(Type::I64, rd);
         let xb = self.b.bitcast(Type::I64, fb);
         let ok = self.result_ok(rb, &[xb]);
-        let ok = self.b.and(ok, in_range);
-        (rb, inexact, ok)
+        let full = self.b.and(ok, normal_or_zero);
+        (rb, inexact, Guard { hot, full })
     }
 
-    /// Whether double `x` is exactly a single that is zero or normal in [TINY_S, HUGE_S].
-    fn is_single(&mut self, x: Value) -> Value {
-        let s = self.b.fdemote(Type::F32, x);
-        let back = self.b.fpromote(Type::F64, s);
-        let exact = self.b.fcmp(ferrite_ir::FloatCC::Eq, back, x);
-        let r = self.single_normal_or_zero(s);
-        self.b.and(exact, r)
+    /// Whether the doubles `xs` are all exactly singles: `hot`, normal ones in [TINY_S,
+    /// HUGE_S]; `full`, such or zeros.
+    fn single_operands(&mut self, xs: &[Value]) -> Guard {
+        let (mut hot, mut full) = (None, None);
+        for &x in xs {
+            let s = self.b.fdemote(Type::F32, x);
+            let back = self.b.fpromote(Type::F64, s);
+            let exact = self.b.fcmp(ferrite_ir::FloatCC::Eq, back, x);
+            let in_range = self.single_in_range(s);
+            let h = self.b.and(exact, in_range);
+            let z = self.single_normal_or_zero(s);
+            let f = self.b.and(exact, z);
+            hot = Some(hot.map_or(h, |a| self.b.and(a, h)));
+            full = Some(full.map_or(f, |a| self.b.and(a, f)));
+        }
+        Guard { hot: hot.expect("operands"), full: full.expect("operands") }
     }
 
-    /// Whether single `s` is zero or normal with a magnitude in [TINY_S, HUGE_S].
-    fn single_normal_or_zero(&mut self, s: Value) -> Value {
+    /// Whether single `s` is normal with a magnitude in [TINY_S, HUGE_S].
+    fn single_in_range(&mut self, s: Value) -> Value {
         let bits = self.b.bitcast(Type::I32, s);
-        let mag = self.b.and_imm(bits, 0x7fff_ffff);
-        let off = self.b.add_imm(mag, TINY_S_BITS.wrapping_neg());
-        let in_range = self.b.icmp_imm(IntCC::Ule, off, HUGE_S_BITS - TINY_S_BITS);
+        let mag = self.b.shl_imm(bits, 1);
+        let off = self.b.add_imm(mag, (TINY_S_BITS << 1).wrapping_neg());
+        self.b.icmp_imm(IntCC::Ule, off, (HUGE_S_BITS - TINY_S_BITS) << 1)
+    }
+
+    /// [`single_in_range`](Self::single_in_range) or a zero of either sign.
+    fn single_normal_or_zero(&mut self, s: Value) -> Value {
+        let in_range = self.single_in_range(s);
+        let bits = self.b.bitcast(Type::I32, s);
+        let mag = self.b.shl_imm(bits, 1);
         let zero = self.b.icmp_imm(IntCC::Eq, mag, 0);
         self.b.or(in_range, zero)
     }
@@ -298,9 +329,10 @@ impl Translator<'_> {
 
     /// Whether double `bits` is normal with a magnitude in [TINY, HUGE].
     fn in_range(&mut self, bits: Value) -> Value {
-        let mag = self.b.and_imm(bits, !SIGN);
-        let off = self.b.add_imm(mag, TINY_BITS.wrapping_neg());
-        self.b.icmp_imm(IntCC::Ule, off, HUGE_BITS - TINY_BITS)
+        // The magnitude doubled: the sign shifted out, no mask constant needed.
+        let mag = self.b.shl_imm(bits, 1);
+        let off = self.b.add_imm(mag, (TINY_BITS << 1).wrapping_neg());
+        self.b.icmp_imm(IntCC::Ule, off, (HUGE_BITS - TINY_BITS) << 1)
     }
 
     /// [`in_range`](Self::in_range) or a zero of either sign.
@@ -314,7 +346,7 @@ impl Translator<'_> {
     fn any_zero(&mut self, xs: &[Value]) -> Value {
         let mut acc = None;
         for &x in xs {
-            let mag = self.b.and_imm(x, !SIGN);
+            let mag = self.b.shl_imm(x, 1);
             let z = self.b.icmp_imm(IntCC::Eq, mag, 0);
             acc = Some(match acc {
                 None => z,
