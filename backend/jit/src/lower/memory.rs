@@ -279,8 +279,9 @@ impl Lower<'_, '_> {
         self.b.ins().call_indirect(self.sigs.shim, f, &[self.env]);
     }
 
-    /// Calls helper `h` with the operands in `args`; returns its result, if it has one.
-    pub(super) fn call(&mut self, h: usize, args: &[ferrite_ir::Value; 4]) -> Option<ir::Value> {
+    /// Calls helper `h` (instruction `ii`) with the operands in `args`; returns its result, if
+    /// it has one.
+    pub(super) fn call(&mut self, ii: usize, h: usize, args: &[ferrite_ir::Value; 4]) -> Option<ir::Value> {
         let info = &self.block.desc.helpers[h];
         // The helper works on the CPU structure: bring what it reads up to date, and what it
         // writes too, so that a helper updating part of a register cannot lose our value.
@@ -305,8 +306,9 @@ impl Lower<'_, '_> {
         if info.may_raise {
             self.check_fault(false);
         }
+        let needed = self.read_before_leaving(ii).unwrap_or(RegSet::ALL);
         for (i, r) in self.block.desc.regs.iter().enumerate() {
-            if info.writes.contains(ferrite_ir::Reg(i as u16)) {
+            if info.writes.contains(ferrite_ir::Reg(i as u16)) && needed.contains(ferrite_ir::Reg(i as u16)) {
                 if let Some(var) = self.regs[i] {
                     let v = self.b.ins().load(super::var_type(&self.facts, i, r.ty), self.env_flags, self.env, r.offset as i32);
                     self.b.def_var(var, v);
@@ -314,6 +316,27 @@ impl Lower<'_, '_> {
             }
         }
         (info.ret != Type::Void).then(|| from_u64(&mut self.b, info.ret, ret))
+    }
+
+    /// The registers read after instruction `ii` of the current basic block, if the block
+    /// leaves the guest block at its end (an exit stores only dirty registers, and a helper's
+    /// writes are clean): the only registers worth reloading after a helper there. `None`
+    /// when control goes on to other basic blocks.
+    fn read_before_leaving(&self, ii: usize) -> Option<RegSet> {
+        let insts = &self.block.bbs[self.cur_bb].insts;
+        let last = self.block.insts[*insts.last()? as usize].op;
+        if last.flags() & ferrite_ir::opcodes::LEAVES == 0 {
+            return None;
+        }
+        let at = insts.iter().position(|&i| i as usize == ii)?;
+        let mut read = RegSet::EMPTY;
+        for &i in &insts[at + 1..] {
+            let inst = &self.block.insts[i as usize];
+            if inst.op == Opcode::GetReg {
+                read = read.with(ferrite_ir::Reg(inst.imm as u16));
+            }
+        }
+        Some(read)
     }
 
     /// After a slow path or raising helper: leave through a fault path if `pending_exit` is

@@ -500,7 +500,7 @@ impl Lower<'_, '_> {
                 self.store(ii, vty, MemOp(inst.imm as u32), a[0], v);
                 None
             }
-            Opcode::Call => self.call(inst.imm as usize, &a),
+            Opcode::Call => self.call(ii, inst.imm as usize, &a),
             Opcode::InsnStart => {
                 self.insn_start(inst.imm);
                 None
