@@ -1,5 +1,10 @@
 //! A small x86-64 assembler: the instruction forms the baseline compiler emits, encoded
-//! straight into a byte buffer, with labels for forward and backward jumps.
+//! straight into a byte buffer, with labels for forward and backward jumps. The scalar
+//! floating-point forms are in [`float`].
+
+mod float;
+
+pub(crate) use float::{FArith, Fp, X, XMM0, XMM1, XMM2};
 
 /// A general-purpose register (hardware number).
 pub(crate) type R = u8;
@@ -97,6 +102,13 @@ pub(crate) enum Shift {
     Sar = 7,
 }
 
+/// Bit-modifying instructions with an immediate bit number (`/digit` under 0F BA).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bt {
+    Btr = 6,
+    Btc = 7,
+}
+
 /// A jump target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Label(u32);
@@ -179,8 +191,13 @@ impl Asm {
     /// Emits prefix, REX, opcode, ModRM (+SIB, displacement) for `reg` and `rm`. With `W::B8`
     /// the operands are 8-bit registers: a REX is added so that 4-7 mean spl..dil.
     fn inst(&mut self, w: W, opcode: &[u8], reg: u8, rm: Rm) {
-        if w == W::B16 {
-            self.byte(0x66);
+        self.inst_p((w == W::B16).then_some(0x66), w, opcode, reg, rm);
+    }
+
+    /// [`Self::inst`] with a mandatory `prefix` (SSE's 66/F2/F3), which goes before the REX.
+    fn inst_p(&mut self, prefix: Option<u8>, w: W, opcode: &[u8], reg: u8, rm: Rm) {
+        if let Some(p) = prefix {
+            self.byte(p);
         }
         let (b, x) = match rm {
             Rm::Reg(r) => (r, 0),
@@ -192,6 +209,12 @@ impl Asm {
             self.byte(rex);
         }
         self.bytes(opcode);
+        self.modrm(reg, rm);
+    }
+
+    /// The ModRM byte (+SIB, displacement) for `reg` and `rm` (the low three bits of each;
+    /// the prefix carries the fourth).
+    fn modrm(&mut self, reg: u8, rm: Rm) {
         let reg = reg & 7;
         match rm {
             Rm::Reg(r) => self.byte(0xc0 | reg << 3 | (r & 7)),
@@ -360,7 +383,11 @@ impl Asm {
         self.byte(n);
     }
 
-
+    /// `bt{r,c} dst, n`: clears or flips bit `n`.
+    pub(crate) fn bt_imm(&mut self, w: W, op: Bt, dst: R, n: u8) {
+        self.inst(w, &[0x0f, 0xba], op as u8, Rm::Reg(dst));
+        self.byte(n);
+    }
 
     /// `neg dst`.
     pub(crate) fn neg(&mut self, w: W, dst: R) {

@@ -12,12 +12,16 @@
 //! Frame (`rsp`-relative): instructions started in earlier basic blocks, the PC of the last
 //! of them, the value slots, the IR locals. `rbx` holds the CPU header throughout.
 
+mod float;
+mod int;
+
 use crate::asm::{mem, mem_idx, Alu, Asm, Cc, Label, Mem, Shift, R, R8, RAX, RBP, RBX, RCX, RDI, RDX, RSI, RSP, W};
-use ferrite_ir::exit::tag;
+use crate::host::Host;
 use crate::plan::{is_generic, refill, Plan, NO_SLOT};
 use crate::thunks::Thunks;
+use ferrite_ir::exit::tag;
 use ferrite_ir::interp::{eval_generic, Op, Program, Slot};
-use ferrite_ir::{IntCC, Opcode, Type};
+use ferrite_ir::Opcode;
 use ferrite_softmmu::{
     jump_cache_index, CpuHeader, Endian, JumpCacheEntry, MemOp, SoftTlb, TlbEntry, JUMP_CACHE_BUCKET, JUMP_CACHE_ENTRIES, PAGE_BITS,
     PAGE_MASK, TLB_ENTRIES,
@@ -90,10 +94,10 @@ enum Cold {
 
 /// Emits `p` into `a`. `data` gives the addresses the code refers to, `s.op_copies` those of
 /// the generic ops' copies.
-pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data, s: &mut Scratch) {
+pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data, host: Host, s: &mut Scratch) {
     refill(&mut s.fault_labels, p.sites().len(), None);
     s.cold.clear();
-    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.plan), s, charge: data.charge, keep_current: false, in_rax: None, left_in_rax: None };
+    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.plan), s, host, charge: data.charge, keep_current: false, in_rax: None, left_in_rax: None };
     e.body(data);
 }
 
@@ -110,6 +114,8 @@ struct Emitter<'a> {
     /// Buffers: cold code to emit, per site the label of its fault exit once something jumps
     /// there, jump targets' labels.
     s: &'a mut Scratch,
+    /// Which ops have an expansion, and NaN operand orders (see [`Host`]).
+    host: Host,
     /// Deterministic mode: the instructions charged at entry (see [`Data::charge`]).
     charge: Option<u32>,
     /// The current op's result stays in `rax` (see [`Plan`]).
@@ -516,6 +522,13 @@ impl Emitter<'_> {
 
     /// Ops that continue with the next one.
     fn straight(&mut self, i: usize, op: &Op) {
+        if is_generic(op, &self.host) {
+            self.a.mov_imm(RDI, self.s.op_copies[i]);
+            self.a.lea(RSI, mem(RSP, SLOTS));
+            self.a.mov_imm(RAX, eval_generic as *const () as u64);
+            self.a.call_r(RAX);
+            return;
+        }
         match *op {
             Op::Get8 { d, off } => self.get_reg(W::B8, d, off),
             Op::Get16 { d, off } => self.get_reg(W::B16, d, off),
@@ -535,124 +548,9 @@ impl Emitter<'_> {
                 let m = self.local(l);
                 self.a.store(W::B64, m, RAX);
             }
-            Op::Add { d, a, b, m } => self.alu(Alu::Add, d, a, b, m),
-            Op::Sub { d, a, b, m } => self.alu(Alu::Sub, d, a, b, m),
-            Op::And { d, a, b } => self.alu(Alu::And, d, a, b, u64::MAX),
-            Op::Or { d, a, b } => self.alu(Alu::Or, d, a, b, u64::MAX),
-            Op::Xor { d, a, b } => self.alu(Alu::Xor, d, a, b, u64::MAX),
-            Op::Mul { d, a, b, m } => {
-                self.get(RCX, b);
-                self.get(RAX, a);
-                let w = if m == u32::MAX as u64 { W::B32 } else { W::B64 };
-                self.a.imul_rr(w, RAX, RCX);
-                self.mask(RAX, m);
-                self.put(d);
-            }
-            Op::Shl { d, a, b, m } => self.shift(Shift::Shl, d, a, b, m.count_ones(), m),
-            Op::ShrU { d, a, b, bits } => self.shift(Shift::Shr, d, a, b, bits, u64::MAX),
-            Op::Trunc { d, a, m } => {
-                self.get(RAX, a);
-                self.mask(RAX, m);
-                self.put(d);
-            }
-            Op::Select { d, c, a, b } => {
-                self.get(RDX, c);
-                self.get(RCX, b);
-                self.get(RAX, a);
-                self.a.test_r8_imm(RDX, 1);
-                self.a.cmov(Cc::E, RAX, RCX);
-                self.put(d);
-            }
-            Op::Icmp { d, a, b, cc, ty } if !is_generic(op) => {
-                let signed = matches!(cc, IntCC::Slt | IntCC::Sle | IntCC::Sgt | IntCC::Sge);
-                let narrow = match ty {
-                    Type::I8 => Some(W::B8),
-                    Type::I16 => Some(W::B16),
-                    _ => None,
-                };
-                match (narrow, signed) {
-                    // Signed compares of narrow values (slots hold them zero-extended):
-                    // sign-extend both to 64 bits.
-                    (Some(from), true) => {
-                        let ext = |k: u64| ((k << (64 - ty.bits())) as i64 >> (64 - ty.bits())) as i32;
-                        match self.konst(b) {
-                            Some(k) => {
-                                self.get(RAX, a);
-                                self.a.movsx(from, RAX, RAX);
-                                self.a.alu_ri(W::B64, Alu::Cmp, RAX, ext(k));
-                            }
-                            None => {
-                                self.get(RCX, b);
-                                self.get(RAX, a);
-                                self.a.movsx(from, RAX, RAX);
-                                self.a.movsx(from, RCX, RCX);
-                                self.a.alu_rr(W::B64, Alu::Cmp, RAX, RCX);
-                            }
-                        }
-                    }
-                    // 32-bit compares (zero-extended narrow values compare alike), 64-bit ones.
-                    _ => {
-                        let w = if ty == Type::I64 { W::B64 } else { W::B32 };
-                        match self.konst(b).and_then(|k| i32::try_from(k as i64).ok().or((w == W::B32).then_some(k as u32 as i32))) {
-                            Some(k) => {
-                                self.get(RAX, a);
-                                self.a.alu_ri(w, Alu::Cmp, RAX, k);
-                            }
-                            None => {
-                                self.get(RCX, b);
-                                self.get(RAX, a);
-                                self.a.alu_rr(w, Alu::Cmp, RAX, RCX);
-                            }
-                        }
-                    }
-                }
-                let cc = match cc {
-                    IntCC::Eq => Cc::E,
-                    IntCC::Ne => Cc::Ne,
-                    IntCC::Slt => Cc::L,
-                    IntCC::Sle => Cc::Le,
-                    IntCC::Sgt => Cc::G,
-                    IntCC::Sge => Cc::Ge,
-                    IntCC::Ult => Cc::B,
-                    IntCC::Ule => Cc::Be,
-                    IntCC::Ugt => Cc::A,
-                    IntCC::Uge => Cc::Ae,
-                };
-                self.a.setcc(cc, RAX);
-                self.a.movzx8(RAX, RAX);
-                self.put(d);
-            }
-            Op::Binary { d, a, b, op: bop, ty } if !is_generic(op) => {
-                let sh = match bop {
-                    Opcode::Rotl => Shift::Rol,
-                    Opcode::Rotr => Shift::Ror,
-                    _ => Shift::Sar,
-                };
-                // 32- and 64-bit forms only: their counts wrap as the IR's do.
-                self.shift(sh, d, a, b, ty.bits(), u64::MAX);
-            }
-            Op::Unary { d, a, op: uop, ty } if !is_generic(op) => {
-                let w = if ty == Type::I32 { W::B32 } else { W::B64 };
-                self.get(RAX, a);
-                if uop == Opcode::Not {
-                    self.a.not(w, RAX);
-                } else {
-                    self.a.neg(w, RAX);
-                }
-                self.put(d);
-            }
-            Op::Carry { d, a, b, c, .. } if !is_generic(op) => {
-                // add_carry.i32: bit 32 of a + b + (c & 1) computed in 64 bits (slots hold
-                // the operands zero-extended).
-                self.get(RDX, c);
-                self.get(RCX, b);
-                self.get(RAX, a);
-                self.a.alu_ri(W::B32, Alu::And, RDX, 1);
-                self.a.alu_rr(W::B64, Alu::Add, RAX, RCX);
-                self.a.alu_rr(W::B64, Alu::Add, RAX, RDX);
-                self.a.shift_imm(W::B64, Shift::Shr, RAX, 32);
-                self.put(d);
-            }
+            Op::Fcmp { .. } | Op::Ternary { .. } | Op::Convert { .. } => self.float_op(op),
+            Op::Binary { op: Opcode::FAdd | Opcode::FSub | Opcode::FMul | Opcode::FDiv, .. } => self.float_op(op),
+            Op::Unary { op: Opcode::FNeg | Opcode::FAbs | Opcode::FSqrt, .. } => self.float_op(op),
             Op::Load { d, a, memop, m, at } => self.load(d, a, MemOp(memop), m, at),
             Op::Store { a, s, memop, at } => self.store(a, s, MemOp(memop), at),
             Op::Call { d, site, at } => {
@@ -675,13 +573,7 @@ impl Emitter<'_> {
                 self.mask(RAX, c.ret_mask);
                 self.put(d);
             }
-            _ => {
-                debug_assert!(is_generic(op), "{op:?} has no expansion");
-                self.a.mov_imm(RDI, self.s.op_copies[i]);
-                self.a.lea(RSI, mem(RSP, SLOTS));
-                self.a.mov_imm(RAX, eval_generic as *const () as u64);
-                self.a.call_r(RAX);
-            }
+            _ => self.int_op(op),
         }
     }
 
@@ -693,49 +585,6 @@ impl Emitter<'_> {
     fn set_reg(&mut self, w: W, s: Slot, off: u32) {
         self.get(RAX, s);
         self.a.store(w, mem(RBX, off as i32), RAX);
-    }
-
-    /// `d = (a op b) & m`.
-    fn alu(&mut self, op: Alu, d: Slot, a: Slot, b: Slot, m: u64) {
-        let w = if m == u32::MAX as u64 { W::B32 } else { W::B64 };
-        match self.konst(b).and_then(|k| i32::try_from(k as i64).ok().or((w == W::B32).then_some(k as u32 as i32))) {
-            Some(k) => {
-                self.get(RAX, a);
-                self.a.alu_ri(w, op, RAX, k);
-            }
-            None => {
-                self.get(RCX, b);
-                self.get(RAX, a);
-                self.a.alu_rr(w, op, RAX, RCX);
-            }
-        }
-        if w == W::B64 {
-            self.mask(RAX, m);
-        }
-        self.put(d);
-    }
-
-    /// `d = (a shift (b & (bits - 1))) & m` on zero-extended values.
-    fn shift(&mut self, op: Shift, d: Slot, a: Slot, b: Slot, bits: u32, m: u64) {
-        let w = if bits == 32 { W::B32 } else { W::B64 };
-        match self.konst(b) {
-            Some(k) => {
-                self.get(RAX, a);
-                self.a.shift_imm(w, op, RAX, (k & (bits as u64 - 1)) as u8);
-            }
-            None => {
-                self.get(RCX, b);
-                self.get(RAX, a);
-                if bits < 32 {
-                    self.a.alu_ri(W::B32, Alu::And, RCX, bits as i32 - 1);
-                }
-                self.a.shift_cl(w, op, RAX);
-            }
-        }
-        if bits < 32 {
-            self.mask(RAX, m);
-        }
-        self.put(d);
     }
 
     /// The soft-TLB check for an access of `op` at the address in `rsi`: on a hit, `rsi`

@@ -14,6 +14,7 @@
 
 mod asm;
 mod emit;
+mod host;
 mod plan;
 mod thunks;
 
@@ -65,12 +66,14 @@ pub struct Baseline {
     scratch: emit::Scratch,
     /// The slow-path thunks at the start of the arena.
     thunks: thunks::Thunks,
+    /// What the host offers the float expansions.
+    host: host::Host,
 }
 
 impl Baseline {
     /// A compiler with an arena of `arena_bytes`.
     pub fn new(arena_bytes: usize) -> Result<Baseline, JitError> {
-        let mut b = Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default(), scratch: emit::Scratch::default(), thunks: thunks::Thunks::default() };
+        let mut b = Baseline { arena: Arena::new(arena_bytes)?, asm: asm::Asm::default(), scratch: emit::Scratch::default(), thunks: thunks::Thunks::default(), host: host::Host::get() };
         b.install_thunks()?;
         Ok(b)
     }
@@ -109,8 +112,8 @@ impl Baseline {
         let n_slots = ops.iter().map(|o| if let Op::ExitDirect { index, .. } = o { *index as usize + 1 } else { 0 }).max().unwrap_or(0);
         let sc = &mut self.scratch;
         sc.generic.clear();
-        sc.generic.extend((0..ops.len()).filter(|&i| plan::is_generic(&ops[i])));
-        sc.plan.make(p, &sc.generic);
+        sc.generic.extend((0..ops.len()).filter(|&i| plan::is_generic(&ops[i], &self.host)));
+        sc.plan.make(p, &sc.generic, &self.host);
         let op_bytes = size_of::<Op>().next_multiple_of(8);
         let data = self.arena.alloc_data(8 * n_slots + 8 + op_bytes * sc.generic.len())?;
         let counter = data + 8 * n_slots as u64;
@@ -125,7 +128,7 @@ impl Baseline {
         let counter = Counter(counter);
         counter.set_limit(limit);
         self.asm.clear();
-        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, mode_key, thunks: self.thunks, charge }, sc);
+        emit::emit(&mut self.asm, p, &emit::Data { slots: data, counter: counter.0, mode_key, thunks: self.thunks, charge }, self.host, sc);
         let len = self.asm.buf.len();
         let dst = self.arena.alloc_code(len)?;
         // SAFETY: dst was reserved for len bytes; the code uses absolute addresses, jumps
@@ -133,6 +136,12 @@ impl Baseline {
         unsafe { self.asm.install(dst) };
         let code = Compiled { entry: dst as u64, slots: data, n_slots: n_slots as u32, code_size: len as u32 };
         Ok(BaselineCode { code, counter })
+    }
+
+    /// Leaves `fma` to `eval_generic` even on a host with FMA3 (for tests of that path).
+    pub fn without_inline_fma(mut self) -> Baseline {
+        self.host = self.host.without_fma();
+        self
     }
 
     /// Forgets all code. The caller guarantees none of it runs any more.

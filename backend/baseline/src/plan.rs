@@ -2,19 +2,26 @@
 //! results stay in `rax` for the next op, and where every value lives in the frame.
 
 use ferrite_ir::interp::{CallSite, Op, Program, Slot};
+use crate::host::Host;
 use ferrite_ir::{Opcode, Type};
 
-/// Whether `op` runs through `eval_generic` (everything without an expansion below: the
-/// float ops, conversions, carries, division and the narrow integer types are rare in the
-/// code tier 1 runs).
-pub(crate) fn is_generic(op: &Op) -> bool {
+/// Whether `op` runs through `eval_generic` (everything without an expansion: conversions
+/// between floats and integers, carries, division and the narrow integer types are rare in
+/// the code tier 1 runs; `fma` without FMA3 on the host, and the float ops whose NaN choice
+/// an expansion cannot reproduce, see [`Host`]).
+pub(crate) fn is_generic(op: &Op, host: &Host) -> bool {
     let wide = |ty: Type| matches!(ty, Type::I32 | Type::I64);
     match *op {
         Op::Icmp { ty, .. } => !ty.is_int(),
         Op::Carry { op: Opcode::AddCarry, ty: Type::I32, .. } => false,
         Op::Binary { op: Opcode::Rotl | Opcode::Rotr | Opcode::ShrS, ty, .. } => !wide(ty),
+        Op::Binary { op: op @ (Opcode::FAdd | Opcode::FSub | Opcode::FMul | Opcode::FDiv), ty, .. } => host.binary_swapped(op, ty).is_none(),
+        Op::Ternary { op: Opcode::Fma, ty, .. } => !host.fma(ty),
         Op::Unary { op: Opcode::Not | Opcode::Neg, ty, .. } => !wide(ty),
-        Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } | Op::Fcmp { .. } => true,
+        Op::Unary { op: Opcode::FNeg | Opcode::FAbs | Opcode::FSqrt, .. } => false,
+        Op::Convert { op: Opcode::Bitcast | Opcode::Sext | Opcode::FPromote | Opcode::FDemote, .. } => false,
+        Op::Fcmp { .. } => false,
+        Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } => true,
         _ => false,
     }
 }
@@ -48,7 +55,7 @@ pub(crate) fn reads(op: &Op, calls: &[CallSite]) -> ([Slot; 4], usize) {
 }
 
 /// The slot an op writes, for the ops whose expansion leaves it in `rax`.
-pub(crate) fn result(op: &Op) -> Option<Slot> {
+pub(crate) fn result(op: &Op, host: &Host) -> Option<Slot> {
     match *op {
         Op::Get8 { d, .. }
         | Op::Get16 { d, .. }
@@ -67,7 +74,17 @@ pub(crate) fn result(op: &Op) -> Option<Slot> {
         | Op::Select { d, .. }
         | Op::Load { d, .. }
         | Op::Call { d, .. } => Some(d),
-        Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } | Op::Carry { d, .. } if !is_generic(op) => Some(d),
+        Op::Icmp { d, .. }
+        | Op::Binary { d, .. }
+        | Op::Unary { d, .. }
+        | Op::Ternary { d, .. }
+        | Op::Carry { d, .. }
+        | Op::Convert { d, .. }
+        | Op::Fcmp { d, .. }
+            if !is_generic(op, host) =>
+        {
+            Some(d)
+        }
         _ => None,
     }
 }
@@ -79,10 +96,10 @@ pub(crate) fn refill<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
 }
 
 /// The slot an op writes, if any.
-fn written(op: &Op) -> Option<Slot> {
+fn written(op: &Op, host: &Host) -> Option<Slot> {
     match *op {
         Op::Ternary { d, .. } | Op::Carry { d, .. } | Op::Convert { d, .. } | Op::Fcmp { d, .. } | Op::Icmp { d, .. } | Op::Binary { d, .. } | Op::Unary { d, .. } => Some(d),
-        _ => result(op),
+        _ => result(op, host),
     }
 }
 
@@ -127,8 +144,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Plans `p`, whose ops at `generic` call `eval_generic`.
-    pub(crate) fn make(&mut self, p: &Program, generic: &[usize]) {
+    /// Plans `p`, whose ops at `generic` call `eval_generic` (as `host` decides).
+    pub(crate) fn make(&mut self, p: &Program, generic: &[usize], host: &Host) {
         let (ops, calls) = (p.ops(), p.calls());
         let (n, nc) = (p.n_slots(), p.consts().len());
         refill(&mut self.need, nc, false);
@@ -175,8 +192,8 @@ impl Plan {
         let mut sink = None;
         for (i, op) in ops.iter().enumerate() {
             let (r, k) = reads(op, calls);
-            if i > 0 && !self.target[i] && !is_generic(op) {
-                if let Some(d) = result(&ops[i - 1]) {
+            if i > 0 && !self.target[i] && !is_generic(op, host) {
+                if let Some(d) = result(&ops[i - 1], host) {
                     self.keep[i - 1] = self.uses[d as usize] == 1 && r[..k].contains(&d);
                 }
             }
@@ -191,7 +208,7 @@ impl Plan {
                     self.free.push(self.slot_of[x as usize]);
                 }
             }
-            if let Some(d) = written(op) {
+            if let Some(d) = written(op, host) {
                 let f = if self.last[d as usize] == NO_SLOT {
                     // Never read (void calls all write one such slot): one sink for all.
                     *sink.get_or_insert_with(|| {
