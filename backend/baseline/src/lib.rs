@@ -138,6 +138,11 @@ impl Baseline {
         Ok(BaselineCode { code, counter })
     }
 
+    /// How many of `p`'s ops the code would leave to `eval_generic` (for tests).
+    pub fn generic_ops(&self, p: &Program) -> usize {
+        p.ops().iter().filter(|o| plan::is_generic(o, &self.host)).count()
+    }
+
     /// Leaves `fma` to `eval_generic` even on a host with FMA3 (for tests of that path).
     pub fn without_inline_fma(mut self) -> Baseline {
         self.host = self.host.without_fma();

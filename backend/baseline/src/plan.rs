@@ -19,7 +19,7 @@ pub(crate) fn is_generic(op: &Op, host: &Host) -> bool {
         Op::Ternary { op: Opcode::Fma, ty, .. } => !host.fma(ty),
         Op::Unary { op: Opcode::Not | Opcode::Neg, ty, .. } => !wide(ty),
         Op::Unary { op: Opcode::FNeg | Opcode::FAbs | Opcode::FSqrt, .. } => false,
-        Op::Convert { op: Opcode::Bitcast | Opcode::Sext | Opcode::FPromote | Opcode::FDemote, .. } => false,
+        Op::Convert { op: Opcode::Sext | Opcode::FPromote | Opcode::FDemote, .. } => false,
         Op::Fcmp { .. } => false,
         Op::Unary { .. } | Op::Binary { .. } | Op::Ternary { .. } | Op::Carry { .. } | Op::Convert { .. } => true,
         _ => false,

@@ -91,8 +91,6 @@ impl Emitter<'_> {
 
     fn convert(&mut self, d: Slot, a: Slot, op: Opcode, from: Type, to: Type) {
         match op {
-            // Slots hold raw bits, zero-extended: the value stays as it is.
-            Opcode::Bitcast => self.get(RAX, a),
             Opcode::Sext => {
                 self.get(RAX, a);
                 self.a.movsx(width(from), RAX, RAX);

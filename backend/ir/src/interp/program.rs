@@ -6,8 +6,9 @@
 //!
 //! Three kinds of IR instruction cost no dispatch at all (a third of a typical block):
 //! constants live in the first slots (one per constant), filled by one copy when the program starts; a
-//! zero-extension shares its operand's slot (slots hold values zero-extended, and every value
-//! has its own slot, so the operand is never overwritten); and instruction markers are counted
+//! zero-extension or a bitcast shares its operand's slot (slots hold values zero-extended and
+//! floats as their bits, so both leave the slot's value as it is, and every value has its own
+//! slot, so the operand is never overwritten); and instruction markers are counted
 //! per basic block: a jump or branch adds its block's markers to the running count, and an op
 //! that can leave early (load, store, raising call, raise) knows how many markers precede it
 //! in its own block ([`Site`]), which gives the exit's PC and completed-instruction count.
@@ -67,6 +68,12 @@ pub enum Op {
     Halt { pc: u64 },
 }
 
+/// Whether an instruction of opcode `op` takes its operand's slot instead of a slot of its own
+/// (its result has the operand's slot value).
+fn shares_slot(op: Opcode) -> bool {
+    matches!(op, Opcode::Zext | Opcode::Bitcast)
+}
+
 /// A helper call's static data.
 #[derive(Clone, Copy, Debug)]
 pub struct CallSite {
@@ -121,7 +128,7 @@ impl Program {
             for &ii in &bb.insts {
                 let op = block.insts[ii as usize].op;
                 n_consts += (op == Opcode::Const) as u32;
-                n_ops += !matches!(op, Opcode::Nop | Opcode::Const | Opcode::Zext | Opcode::InsnStart) as usize;
+                n_ops += !(matches!(op, Opcode::Nop | Opcode::Const | Opcode::InsnStart) || shares_slot(op)) as usize;
                 n_sites += matches!(op, Opcode::Load | Opcode::Store | Opcode::Call | Opcode::Raise) as usize;
                 n_calls += (op == Opcode::Call) as usize;
             }
@@ -129,8 +136,8 @@ impl Program {
         // Constants take the first slots (filled by one copy at the start of each run), one
         // each: finding duplicates costs more per translation than the copy saves on the few
         // runs a program has before tier 1 compiles it. Then dense slot numbers for every
-        // other value-producing instruction that is placed; a zero-extension shares its
-        // operand's slot.
+        // other value-producing instruction that is placed; a zero-extension or bitcast shares
+        // its operand's slot.
         let mut consts: Vec<u64> = Vec::with_capacity(n_consts as usize);
         let mut n_slots = n_consts;
         for bb in &block.bbs {
@@ -139,7 +146,7 @@ impl Program {
                 if inst.op == Opcode::Const {
                     slot_of[ii as usize] = consts.len() as u32;
                     consts.push(inst.imm);
-                } else if inst.op != Opcode::Zext
+                } else if !shares_slot(inst.op)
                     && inst.ty != Type::Void
                     && !matches!(inst.op.sig(), Sig::SetReg | Sig::SetLocal | Sig::Store)
                 {
@@ -148,10 +155,10 @@ impl Program {
                 }
             }
         }
-        // Zero-extensions (possibly of zero-extensions) take the slot of what they extend.
+        // Zero-extensions and bitcasts (possibly of each other) take the slot of their operand.
         for ii in 0..block.insts.len() {
             let mut j = ii;
-            while block.insts[j].op == Opcode::Zext {
+            while shares_slot(block.insts[j].op) {
                 j = block.insts[j].args[0].index();
             }
             if j != ii {
@@ -185,7 +192,7 @@ impl Program {
                     u16::try_from(sites.len() - 1).expect("fewer than 65536 memory ops in a block")
                 };
                 let op = match inst.op {
-                    Opcode::Nop | Opcode::Const | Opcode::Zext => continue,
+                    Opcode::Nop | Opcode::Const | Opcode::Zext | Opcode::Bitcast => continue,
                     Opcode::InsnStart => {
                         k += 1;
                         last_pc = inst.imm;
@@ -298,7 +305,6 @@ impl Program {
                         Op::Carry { d, a: s(a[0]), b: s(a[1]), c: s(a[2]), op: inst.op, ty: block.ty(a[0]) }
                     }
                     Opcode::Sext
-                    | Opcode::Bitcast
                     | Opcode::FPromote
                     | Opcode::FDemote
                     | Opcode::FToSI

@@ -1,0 +1,232 @@
+//! The float ops and conversions tier 1 expands inline, on edge values (zeros of both signs,
+//! subnormals, the extreme finite values, infinities, quiet and signalling NaNs of both signs
+//! with payloads, fdemote's halfway and overflow cases): every combination of operands, each
+//! operand a register, a constant or the previous op's result, run as baseline code and on
+//! the interpreter, which must leave the same bits.
+
+use super::common::{enter, outcome};
+use ferrite_baseline::Baseline;
+use ferrite_ir::interp::Program;
+use ferrite_ir::testing::{TestMachine, DESC};
+use ferrite_ir::{verify, Block, Builder, FloatCC, Opcode, Reg, Type, Value};
+use ferrite_jit::Jit;
+
+const F64_EDGES: [u64; 22] = [
+    0,                     // +0
+    0x8000_0000_0000_0000, // -0
+    0x3ff0_0000_0000_0000, // 1
+    0xbff8_0000_0000_0000, // -1.5
+    0x4008_0000_0000_0000, // 3 (1 / 3 is inexact)
+    0x3ff0_0000_0000_0001, // 1 + ulp
+    0x0010_0000_0000_0000, // smallest normal
+    0x0000_0000_0000_0001, // smallest subnormal
+    0x800f_ffff_ffff_ffff, // largest subnormal, negative
+    0x7fef_ffff_ffff_ffff, // largest finite
+    0xffef_ffff_ffff_ffff, // its negation
+    0x7ff0_0000_0000_0000, // +inf
+    0xfff0_0000_0000_0000, // -inf
+    0x7ff8_0000_0000_0000, // quiet NaN
+    0xfff8_0000_0000_0123, // negative quiet NaN with a payload
+    0x7ff0_0000_0000_0001, // signalling NaN
+    0xfff4_0000_0000_0abc, // negative signalling NaN with a payload
+    0x3ff0_0000_1000_0000, // 1 + 2^-24: halfway between two f32 (fdemote rounds to even)
+    0x3ff0_0000_3000_0000, // 1 + 3 * 2^-24: halfway, rounds up
+    0x47ef_ffff_f000_0000, // halfway between f32::MAX and 2^128: fdemote overflows
+    0x37a0_0000_0000_0000, // 2^-133: an f32 subnormal
+    0x3690_0000_0000_0000, // 2^-150: fdemote's halfway to zero
+];
+
+const F32_EDGES: [u64; 18] = [
+    0,           // +0
+    0x8000_0000, // -0
+    0x3f80_0000, // 1
+    0xbfc0_0000, // -1.5
+    0x4040_0000, // 3
+    0x3f80_0001, // 1 + ulp
+    0x0080_0000, // smallest normal
+    0x0000_0001, // smallest subnormal
+    0x807f_ffff, // largest subnormal, negative
+    0x7f7f_ffff, // largest finite
+    0xff7f_ffff, // its negation
+    0x7f80_0000, // +inf
+    0xff80_0000, // -inf
+    0x7fc0_0000, // quiet NaN
+    0xffc0_0123, // negative quiet NaN with a payload
+    0x7f80_0001, // signalling NaN
+    0xffa0_0abc, // negative signalling NaN with a payload
+    0x4b80_0001, // 2^24 + 2: its sum with 1 is a halfway case
+];
+
+const INT_EDGES: [u64; 12] = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, u64::MAX];
+
+/// One op under test: `op` on `n` operands of type `from`, giving a `to`.
+#[derive(Clone, Copy, Debug)]
+struct Case {
+    op: Opcode,
+    from: Type,
+    to: Type,
+    n: usize,
+    imm: u64,
+}
+
+impl Case {
+    fn edges(&self) -> &'static [u64] {
+        match self.from {
+            Type::F64 if self.n == 3 => &F64_EDGES[..17],
+            Type::F64 => &F64_EDGES,
+            Type::F32 => &F32_EDGES,
+            _ => &INT_EDGES,
+        }
+    }
+}
+
+/// Every case: the arithmetic, fma, the sign ops and square root, every comparison, both
+/// float conversions and the sign extensions.
+fn cases() -> Vec<Case> {
+    let mut v = Vec::new();
+    for ty in [Type::F32, Type::F64] {
+        for op in [Opcode::FAdd, Opcode::FSub, Opcode::FMul, Opcode::FDiv] {
+            v.push(Case { op, from: ty, to: ty, n: 2, imm: 0 });
+        }
+        v.push(Case { op: Opcode::Fma, from: ty, to: ty, n: 3, imm: 0 });
+        for op in [Opcode::FSqrt, Opcode::FNeg, Opcode::FAbs] {
+            v.push(Case { op, from: ty, to: ty, n: 1, imm: 0 });
+        }
+        for cc in FloatCC::ALL {
+            v.push(Case { op: Opcode::Fcmp, from: ty, to: Type::I8, n: 2, imm: cc as u64 });
+        }
+    }
+    v.push(Case { op: Opcode::FPromote, from: Type::F32, to: Type::F64, n: 1, imm: 0 });
+    v.push(Case { op: Opcode::FDemote, from: Type::F64, to: Type::F32, n: 1, imm: 0 });
+    for (from, to) in [(Type::I8, Type::I16), (Type::I8, Type::I32), (Type::I8, Type::I64), (Type::I16, Type::I32), (Type::I16, Type::I64), (Type::I32, Type::I64)] {
+        v.push(Case { op: Opcode::Sext, from, to, n: 1, imm: 0 });
+    }
+    v
+}
+
+/// `r3 = op(...)` where operand k is `consts[k]` or register k, the registers read in the
+/// order `order` (the last one read reaches the op in `rax`).
+fn block(c: Case, consts: &[Option<u64>], order: &[usize]) -> Block {
+    let mut blk = Block::new(&DESC, 0x1000);
+    let mut b = Builder::new(&mut blk);
+    b.insn_start(0x1000);
+    let mut args = [Value::NONE; 4];
+    for &k in order {
+        args[k] = match consts[k] {
+            Some(v) => b.iconst(c.from, v),
+            None => {
+                let r = b.get_reg(Reg(k as u16));
+                let int = c.from.int_of_same_width();
+                let r = if int == Type::I64 { r } else { b.push(Opcode::Trunc, int, [r, Value::NONE, Value::NONE, Value::NONE], 0) };
+                if c.from.is_float() {
+                    b.bitcast(c.from, r)
+                } else {
+                    r
+                }
+            }
+        };
+    }
+    let x = b.push(c.op, c.to, args, c.imm);
+    let x = if c.to.is_float() { b.bitcast(c.to.int_of_same_width(), x) } else { x };
+    let x = if c.to.bits() == 64 { x } else { b.zext(Type::I64, x) };
+    b.set_reg(Reg(3), x);
+    b.exit_direct(0x1004);
+    verify(&blk).unwrap_or_else(|e| panic!("{c:?}: {e}"));
+    blk
+}
+
+/// Runs every case with every combination of edge operands, each operand constant or not,
+/// on `base` and on the interpreter. Returns how many blocks there were of `fma` and how
+/// many ops the code left to `eval_generic`, in those and in the others.
+fn run_all(base: &mut Baseline) -> (usize, usize, usize) {
+    let jit = Jit::new(1 << 20).unwrap();
+    // Two machines for all runs (each has a MiB of RAM); every run sets all they compare.
+    let (mut a, mut b) = (TestMachine::new(), TestMachine::new());
+    let mut runs = 0;
+    let (mut fma_blocks, mut fma_generic, mut generic) = (0, 0, 0);
+    for c in cases() {
+        let edges = c.edges();
+        for mask in 0..1usize << c.n {
+            // Constant operands: every tuple of edge values, one block each.
+            let n_const = mask.count_ones();
+            let order: Vec<usize> = (0..c.n).map(|k| (k + mask) % c.n).collect();
+            for ci in 0..edges.len().pow(n_const) {
+                let mut consts = vec![None; c.n];
+                let mut x = ci;
+                for (k, slot) in consts.iter_mut().enumerate() {
+                    if mask >> k & 1 != 0 {
+                        *slot = Some(edges[x % edges.len()]);
+                        x /= edges.len();
+                    }
+                }
+                let blk = block(c, &consts, &order);
+                let prog = Program::new(&blk);
+                if c.op == Opcode::Fma {
+                    fma_blocks += 1;
+                    fma_generic += base.generic_ops(&prog);
+                } else {
+                    generic += base.generic_ops(&prog);
+                }
+                let code = base.compile(&prog, 0, u32::MAX, false).unwrap().code;
+                // Register operands: every tuple of edge values (with junk above an f32 or
+                // a narrow integer, which the block's truncation drops).
+                let n_reg = c.n - n_const as usize;
+                for ri in 0..edges.len().pow(n_reg as u32) {
+                    let mut regs = [0u64; 4];
+                    let mut x = ri;
+                    for k in (0..c.n).filter(|k| consts[*k].is_none()) {
+                        regs[k] = edges[x % edges.len()] | if c.from.bits() < 64 { 0x5a5a_0000_0000_0000 } else { 0 };
+                        x /= edges.len();
+                    }
+                    for m in [&mut a, &mut b] {
+                        m.cpu.r = regs;
+                        (m.cpu.hdr.pc, m.cpu.hdr.exit_insns) = (0, 0);
+                    }
+                    // SAFETY: the block is written for the test guest.
+                    let ea = unsafe { ferrite_ir::interp::Interpreter::new().run_program(&prog, a.env()) };
+                    let eb = enter(&jit, code.entry, code.slots, &mut b, &blk);
+                    let (oa, ob) = (outcome(&a, ea), outcome(&b, eb));
+                    assert_eq!(
+                        oa.regs[3], ob.regs[3],
+                        "{c:?} on registers {regs:x?}, constants {consts:x?}: interpreter {:#x}, baseline {:#x}",
+                        oa.regs[3], ob.regs[3]
+                    );
+                    assert_eq!(oa, ob, "{c:?} on registers {regs:x?}, constants {consts:x?}");
+                    runs += 1;
+                }
+                if base.used_bytes() > 32 << 20 {
+                    base.reset();
+                }
+            }
+        }
+    }
+    assert!(runs > 100_000, "{runs} runs");
+    (fma_blocks, fma_generic, generic)
+}
+
+#[test]
+fn float_ops_on_edge_values_match_the_interpreter() {
+    let mut base = Baseline::new(64 << 20).unwrap();
+    let (fma_blocks, fma_generic, generic) = run_all(&mut base);
+    // Every one of these ops has an expansion on x86-64, fma on hosts with FMA3.
+    assert_eq!(generic, 0, "ops left to eval_generic");
+    let want = if std::is_x86_feature_detected!("fma") { 0 } else { fma_blocks };
+    assert_eq!(fma_generic, want, "fma ops left to eval_generic");
+}
+
+#[test]
+fn fma_without_fma3_goes_through_the_interpreters_code() {
+    let mut base = Baseline::new(64 << 20).unwrap().without_inline_fma();
+    let c = Case { op: Opcode::Fma, from: Type::F64, to: Type::F64, n: 3, imm: 0 };
+    let prog = Program::new(&block(c, &[None, None, None], &[0, 1, 2]));
+    assert_eq!(base.generic_ops(&prog), 1);
+    let jit = Jit::new(1 << 20).unwrap();
+    let code = base.compile(&prog, 0, u32::MAX, false).unwrap().code;
+    let blk = block(c, &[None, None, None], &[0, 1, 2]);
+    for (a, b, cc) in [(3.0f64, 1.0f64 / 3.0, -1.0f64), (f64::INFINITY, 0.0, f64::NAN), (1e308, 10.0, -f64::INFINITY)] {
+        let mut m = TestMachine::new();
+        m.cpu.r[..3].copy_from_slice(&[a.to_bits(), b.to_bits(), cc.to_bits()]);
+        enter(&jit, code.entry, code.slots, &mut m, &blk);
+        assert_eq!(m.cpu.r[3], a.mul_add(b, cc).to_bits(), "fma({a}, {b}, {cc})");
+    }
+}
