@@ -5,9 +5,10 @@
 //! array (constants are folded into the instructions instead), guest registers are read from
 //! and written to the CPU structure at once, so that state is precise at every exit by
 //! construction. Memory accesses inline the soft-TLB lookup as the Cranelift backend does;
-//! the slow paths, fault exits and exit requests are emitted after the hot code. The pure ops
-//! without an inline expansion call [`ferrite_ir::interp::eval_generic`] on the frame, so
-//! each op's meaning still lives in one place.
+//! the slow paths, fault exits and exit requests are emitted after the hot code. The pure
+//! ops have their expansions in [`int`] and [`float`]; those without one call
+//! [`ferrite_ir::interp::eval_generic`] on the frame, so their meaning still lives in one
+//! place.
 //!
 //! Frame (`rsp`-relative): instructions started in earlier basic blocks, the PC of the last
 //! of them, the value slots, the IR locals. `rbx` holds the CPU header throughout.
