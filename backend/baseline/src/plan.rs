@@ -14,7 +14,7 @@ pub(crate) fn is_generic(op: &Op, host: &Host) -> bool {
     match *op {
         Op::Icmp { ty, .. } => !ty.is_int(),
         Op::Carry { op: Opcode::AddCarry, ty: Type::I32, .. } => false,
-        Op::Binary { op: Opcode::Rotl | Opcode::Rotr | Opcode::ShrS, ty, .. } => !wide(ty),
+        Op::Binary { op: Opcode::Rotl | Opcode::Rotr | Opcode::ShrS | Opcode::MulHiU | Opcode::MulHiS, ty, .. } => !wide(ty),
         Op::Binary { op: op @ (Opcode::FAdd | Opcode::FSub | Opcode::FMul | Opcode::FDiv), ty, .. } => host.binary_swapped(op, ty).is_none(),
         Op::Ternary { op: Opcode::Fma, ty, .. } => !host.fma(ty),
         Op::Unary { op: Opcode::Not | Opcode::Neg, ty, .. } => !wide(ty),

@@ -106,6 +106,24 @@ impl Emitter<'_> {
                 // 32- and 64-bit forms only: their counts wrap as the IR's do.
                 self.shift(sh, d, a, b, ty.bits(), u64::MAX);
             }
+            Op::Binary { d, a, b, op: bop @ (Opcode::MulHiU | Opcode::MulHiS), ty } => {
+                let signed = bop == Opcode::MulHiS;
+                self.get(RCX, b);
+                self.get(RAX, a);
+                if ty == Type::I32 {
+                    // The whole product fits 64 bits: its bits 32-63.
+                    if signed {
+                        self.a.movsx(W::B32, RAX, RAX);
+                        self.a.movsx(W::B32, RCX, RCX);
+                    }
+                    self.a.imul_rr(W::B64, RAX, RCX);
+                    self.a.shift_imm(W::B64, Shift::Shr, RAX, 32);
+                } else {
+                    self.a.mul_wide(signed, RCX);
+                    self.a.mov_rr(RAX, RDX);
+                }
+                self.put(d);
+            }
             Op::Unary { d, a, op: uop @ (Opcode::Not | Opcode::Neg), ty } => {
                 let w = if ty == Type::I32 { W::B32 } else { W::B64 };
                 self.get(RAX, a);

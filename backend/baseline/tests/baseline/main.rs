@@ -10,4 +10,4 @@ mod common;
 mod gen;
 
 mod differential;
-mod float;
+mod expansions;

@@ -1,8 +1,9 @@
-//! The float ops and conversions tier 1 expands inline, on edge values (zeros of both signs,
-//! subnormals, the extreme finite values, infinities, quiet and signalling NaNs of both signs
-//! with payloads, fdemote's halfway and overflow cases): every combination of operands, each
-//! operand a register, a constant or the previous op's result, run as baseline code and on
-//! the interpreter, which must leave the same bits.
+//! The float ops, conversions and high multiplies tier 1 expands inline, on edge values (zeros
+//! of both signs, subnormals, the extreme finite values, infinities, quiet and signalling NaNs
+//! of both signs with payloads, fdemote's halfway and overflow cases; integers at the sign
+//! and width boundaries): every combination of operands, each operand a register, a constant
+//! or the previous op's result, run as baseline code and on the interpreter, which must leave
+//! the same bits.
 
 use super::common::{enter, outcome};
 use ferrite_baseline::Baseline;
@@ -57,7 +58,8 @@ const F32_EDGES: [u64; 18] = [
     0x4b80_0001, // 2^24 + 2: its sum with 1 is a halfway case
 ];
 
-const INT_EDGES: [u64; 12] = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, u64::MAX];
+const INT_EDGES: [u64; 15] =
+    [0, 1, 3, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x7fff_ffff_ffff_ffff, 0x8000_0000_0000_0000, u64::MAX];
 
 /// One op under test: `op` on `n` operands of type `from`, giving a `to`.
 #[derive(Clone, Copy, Debug)]
@@ -81,7 +83,7 @@ impl Case {
 }
 
 /// Every case: the arithmetic, fma, the sign ops and square root, every comparison, both
-/// float conversions and the sign extensions.
+/// float conversions, the sign extensions and the high multiplies.
 fn cases() -> Vec<Case> {
     let mut v = Vec::new();
     for ty in [Type::F32, Type::F64] {
@@ -100,6 +102,11 @@ fn cases() -> Vec<Case> {
     v.push(Case { op: Opcode::FDemote, from: Type::F64, to: Type::F32, n: 1, imm: 0 });
     for (from, to) in [(Type::I8, Type::I16), (Type::I8, Type::I32), (Type::I8, Type::I64), (Type::I16, Type::I32), (Type::I16, Type::I64), (Type::I32, Type::I64)] {
         v.push(Case { op: Opcode::Sext, from, to, n: 1, imm: 0 });
+    }
+    for ty in [Type::I32, Type::I64] {
+        for op in [Opcode::MulHiU, Opcode::MulHiS] {
+            v.push(Case { op, from: ty, to: ty, n: 2, imm: 0 });
+        }
     }
     v
 }
@@ -205,7 +212,7 @@ fn run_all(base: &mut Baseline) -> (usize, usize, usize) {
 }
 
 #[test]
-fn float_ops_on_edge_values_match_the_interpreter() {
+fn expanded_ops_on_edge_values_match_the_interpreter() {
     let mut base = Baseline::new(64 << 20).unwrap();
     let (fma_blocks, fma_generic, generic) = run_all(&mut base);
     // Every one of these ops has an expansion on x86-64, fma on hosts with FMA3.
