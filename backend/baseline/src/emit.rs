@@ -98,7 +98,7 @@ enum Cold {
 pub(crate) fn emit(a: &mut Asm, p: &Program, data: &Data, host: Host, s: &mut Scratch) {
     refill(&mut s.fault_labels, p.sites().len(), None);
     s.cold.clear();
-    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.plan), s, host, charge: data.charge, keep_current: false, in_rax: None, left_in_rax: None };
+    let mut e = Emitter { a, p, frame: frame_bytes(p, &s.plan), s, host, charge: data.charge, keep_current: false, in_rax: None, left_in_rax: None, next_reads_xmm: false, in_xmm0: None, left_in_xmm0: None };
     e.body(data);
 }
 
@@ -125,6 +125,12 @@ struct Emitter<'a> {
     in_rax: Option<Slot>,
     /// The slot the current op leaves in `rax`.
     left_in_rax: Option<Slot>,
+    /// The next op reads its operands into `xmm` registers (see [`float`]).
+    next_reads_xmm: bool,
+    /// The slot the previous op left in `xmm0`, for the current op.
+    in_xmm0: Option<Slot>,
+    /// The slot the current op leaves in `xmm0`.
+    left_in_xmm0: Option<Slot>,
 }
 
 /// Width of an access of `size` bytes.
@@ -226,7 +232,9 @@ impl Emitter<'_> {
             }
             // (Reached by a jump, rax holds whatever the jumping path left.)
             self.in_rax = self.left_in_rax.take().filter(|_| self.s.targets[i].is_none());
+            self.in_xmm0 = self.left_in_xmm0.take().filter(|_| self.s.targets[i].is_none());
             self.keep_current = self.s.plan.keep[i];
+            self.next_reads_xmm = ops.get(i + 1).is_some_and(float::reads_xmm);
             let label = |s: &Scratch, t: u32| s.targets[t as usize].expect("jump targets have labels");
             match *op {
                 Op::Jump { to, from } => {

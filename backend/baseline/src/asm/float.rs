@@ -53,6 +53,11 @@ impl Asm {
         self.inst_p(Some(0x66), w, &[0x0f, 0x7e], src, Rm::Reg(dst));
     }
 
+    /// `movaps dst, src` (the whole register).
+    pub(crate) fn movaps(&mut self, dst: X, src: X) {
+        self.inst(W::B32, &[0x0f, 0x28], dst, Rm::Reg(src));
+    }
+
     /// `movq dst, [m]`: 64 bits (the upper lane is cleared).
     pub(crate) fn movq_xm(&mut self, dst: X, m: Mem) {
         self.inst_p(Some(0xf3), W::B32, &[0x0f, 0x7e], dst, Rm::Mem(m));
@@ -110,6 +115,8 @@ mod tests {
             ("movq xmm1, [rsp+0x200]", |a| a.movq_xm(XMM1, mem(RSP, 0x200)), &[0xf3, 0x0f, 0x7e, 0x8c, 0x24, 0x00, 0x02, 0x00, 0x00]),
             ("movq xmm2, [rcx]", |a| a.movq_xm(XMM2, mem(RCX, 0)), &[0xf3, 0x0f, 0x7e, 0x11]),
             ("movq xmm10, [r8+8]", |a| a.movq_xm(10, mem(R8, 8)), &[0xf3, 0x45, 0x0f, 0x7e, 0x50, 0x08]),
+            ("movaps xmm1, xmm0", |a| a.movaps(XMM1, XMM0), &[0x0f, 0x28, 0xc8]),
+            ("movaps xmm9, xmm0", |a| a.movaps(9, XMM0), &[0x44, 0x0f, 0x28, 0xc8]),
             ("addsd xmm0, xmm1", |a| a.farith(Fp::D, FArith::Add, XMM0, XMM1), &[0xf2, 0x0f, 0x58, 0xc1]),
             ("subss xmm0, xmm1", |a| a.farith(Fp::S, FArith::Sub, XMM0, XMM1), &[0xf3, 0x0f, 0x5c, 0xc1]),
             ("mulsd xmm1, xmm0", |a| a.farith(Fp::D, FArith::Mul, XMM1, XMM0), &[0xf2, 0x0f, 0x59, 0xc8]),

@@ -4,14 +4,30 @@
 //! Floats live in the frame and in `rax` as bit patterns (an `f32` zero-extended), as
 //! everywhere else; an op moves its operands into `xmm0`-`xmm2`, computes with the scalar SSE2
 //! instruction the interpreter's Rust compiles to (or FMA3's `vfmadd213`, which the `fma`
-//! library routine uses on such hosts), and moves the result back to `rax`. Where several
-//! operands are NaN, which one the result is depends on where each sits: the operands are
-//! placed as in the interpreter's code ([`crate::host::Host`] checks).
+//! library routine uses on such hosts), and moves the result back to `rax`. A result left in
+//! `xmm0` also serves the next op from there; one that only the next op reads, into an `xmm`
+//! register, skips `rax` (float chains are bound by latency, and each crossing between the
+//! register files costs some). Where several operands are NaN, which one the result is
+//! depends on where each sits: the operands are placed as in the interpreter's code
+//! ([`crate::host::Host`] checks).
 
 use super::Emitter;
 use crate::asm::{Alu, Bt, FArith, Fp, X, RAX, RCX, W, XMM0, XMM1, XMM2};
 use ferrite_ir::interp::{Op, Slot};
 use ferrite_ir::{FloatCC, Opcode, Type};
+
+/// Whether `op`, when expanded, reads all its operands with [`Emitter::get_x`] (which finds
+/// one the previous op left in `xmm0`).
+pub(super) fn reads_xmm(op: &Op) -> bool {
+    matches!(
+        *op,
+        Op::Binary { op: Opcode::FAdd | Opcode::FSub | Opcode::FMul | Opcode::FDiv, .. }
+            | Op::Ternary { op: Opcode::Fma, .. }
+            | Op::Unary { op: Opcode::FSqrt, .. }
+            | Op::Convert { op: Opcode::FPromote | Opcode::FDemote, .. }
+            | Op::Fcmp { .. }
+    )
+}
 
 /// The precision of a float type.
 fn fp(ty: Type) -> Fp {
@@ -120,8 +136,15 @@ impl Emitter<'_> {
     }
 
     /// Loads slot `s` into the low lane of `x` (the whole 64 bits; an `f32` slot's upper half
-    /// is zero). Leaves `rax` alone, so operands are read in any order.
+    /// is zero). Leaves `rax` alone, so operands are read in any order, and `xmm0` unless
+    /// `x` is `xmm0`, so operands are read into `xmm0` last.
     fn get_x(&mut self, x: X, s: Slot) {
+        if self.in_xmm0 == Some(s) {
+            if x != XMM0 {
+                self.a.movaps(x, XMM0);
+            }
+            return;
+        }
         if self.in_rax == Some(s) {
             self.a.movq_xr(x, RAX);
             return;
@@ -138,8 +161,13 @@ impl Emitter<'_> {
         }
     }
 
-    /// The result of type `ty` in `xmm0` to `rax` (an `f32` zero-extended) and slot `d`.
+    /// The result of type `ty` in `xmm0` to `rax` (an `f32` zero-extended) and slot `d`, or,
+    /// when only the next op reads it and that from `xmm0`, nowhere else.
     fn put_x(&mut self, d: Slot, ty: Type) {
+        self.left_in_xmm0 = Some(d);
+        if self.keep_current && self.next_reads_xmm {
+            return;
+        }
         self.a.mov_rx(width(ty), RAX, XMM0);
         self.put(d);
     }

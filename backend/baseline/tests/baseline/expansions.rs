@@ -237,3 +237,98 @@ fn fma_without_fma3_goes_through_the_interpreters_code() {
         assert_eq!(m.cpu.r[3], a.mul_add(b, cc).to_bits(), "fma({a}, {b}, {cc})");
     }
 }
+
+/// An operand of a chain step: a register (0 or 1) or an earlier step's result.
+#[derive(Clone, Copy, Debug)]
+enum Arg {
+    Reg(u16),
+    Step(usize),
+}
+
+/// The operands of an `fma` that takes an earlier step's result in each place.
+const FMA_ARGS: [[Arg; 3]; 3] =
+    [[Arg::Step(0), Arg::Reg(1), Arg::Reg(0)], [Arg::Reg(0), Arg::Step(0), Arg::Reg(0)], [Arg::Reg(0), Arg::Reg(1), Arg::Step(0)]];
+
+/// `r3 = ` the last of `steps` (opcode, result type, operands, immediate), on registers r0
+/// and r1 holding floats of type `ty`.
+fn chain_block(ty: Type, steps: &[(Opcode, Type, &[Arg], u64)]) -> Block {
+    let mut blk = Block::new(&DESC, 0x1000);
+    let mut b = Builder::new(&mut blk);
+    b.insn_start(0x1000);
+    let mut regs = Vec::new();
+    for r in 0..2 {
+        let x = b.get_reg(Reg(r));
+        let x = if ty == Type::F32 { b.push(Opcode::Trunc, Type::I32, [x, Value::NONE, Value::NONE, Value::NONE], 0) } else { x };
+        regs.push(b.bitcast(ty, x));
+    }
+    let mut results: Vec<Value> = Vec::new();
+    for &(op, to, args, imm) in steps {
+        let mut a = [Value::NONE; 4];
+        for (k, arg) in args.iter().enumerate() {
+            a[k] = match *arg {
+                Arg::Reg(r) => regs[r as usize],
+                Arg::Step(s) => results[s],
+            };
+        }
+        results.push(b.push(op, to, a, imm));
+    }
+    let x = *results.last().unwrap();
+    let to = b.ty(x);
+    let x = if to.is_float() { b.bitcast(to.int_of_same_width(), x) } else { x };
+    let x = if to.bits() == 64 { x } else { b.zext(Type::I64, x) };
+    b.set_reg(Reg(3), x);
+    b.exit_direct(0x1004);
+    verify(&blk).unwrap_or_else(|e| panic!("{steps:?}: {e}"));
+    blk
+}
+
+#[test]
+fn float_chains_match_the_interpreter() {
+    // A result that only the next float op reads stays in xmm0 and never reaches rax or the
+    // frame; one read twice is stored and also taken from xmm0; fneg takes it from rax.
+    use Arg::{Reg as R, Step as S};
+    let jit = Jit::new(1 << 20).unwrap();
+    let mut base = Baseline::new(16 << 20).unwrap();
+    let (mut a, mut b) = (TestMachine::new(), TestMachine::new());
+    let arith = [Opcode::FAdd, Opcode::FSub, Opcode::FMul, Opcode::FDiv];
+    let mut runs = 0;
+    for (ty, edges) in [(Type::F32, &F32_EDGES[..]), (Type::F64, &F64_EDGES[..])] {
+        let mut chains: Vec<Vec<(Opcode, Type, &[Arg], u64)>> = Vec::new();
+        for p in arith {
+            for q in arith {
+                chains.push(vec![(p, ty, &[R(0), R(1)], 0), (q, ty, &[S(0), R(0)], 0)]);
+                chains.push(vec![(p, ty, &[R(0), R(1)], 0), (q, ty, &[R(0), S(0)], 0)]);
+            }
+            chains.push(vec![(p, ty, &[R(0), R(1)], 0), (Opcode::FMul, ty, &[S(0), S(0)], 0)]);
+            chains.push(vec![(p, ty, &[R(0), R(1)], 0), (Opcode::FSqrt, ty, &[S(0)], 0)]);
+            chains.push(vec![(p, ty, &[R(0), R(1)], 0), (Opcode::FNeg, ty, &[S(0)], 0)]);
+            chains.push(vec![(p, ty, &[R(0), R(1)], 0), (Opcode::Fcmp, Type::I8, &[S(0), R(1)], FloatCC::Lt as u64)]);
+            chains.push(vec![(p, ty, &[R(0), R(1)], 0), (Opcode::Fcmp, Type::I8, &[R(1), S(0)], FloatCC::Ne as u64)]);
+        }
+        for args in &FMA_ARGS {
+            chains.push(vec![(Opcode::FSub, ty, &[R(1), R(0)], 0), (Opcode::Fma, ty, args, 0)]);
+        }
+        if ty == Type::F64 {
+            chains.push(vec![(Opcode::FMul, ty, &[R(0), R(1)], 0), (Opcode::FDemote, Type::F32, &[S(0)], 0), (Opcode::FPromote, Type::F64, &[S(1)], 0)]);
+            chains.push(vec![(Opcode::FDemote, Type::F32, &[R(0)], 0), (Opcode::FPromote, Type::F64, &[S(0)], 0), (Opcode::Fcmp, Type::I8, &[S(1), R(0)], FloatCC::Eq as u64)]);
+        }
+        for steps in &chains {
+            let blk = chain_block(ty, steps);
+            let prog = Program::new(&blk);
+            assert_eq!(base.generic_ops(&prog), (steps[1].0 == Opcode::Fma && !std::is_x86_feature_detected!("fma")) as usize);
+            let code = base.compile(&prog, 0, u32::MAX, false).unwrap().code;
+            for (&x, &y) in edges.iter().flat_map(|x| edges.iter().map(move |y| (x, y))) {
+                for m in [&mut a, &mut b] {
+                    m.cpu.r = [x, y, 0, 0];
+                    (m.cpu.hdr.pc, m.cpu.hdr.exit_insns) = (0, 0);
+                }
+                // SAFETY: the block is written for the test guest.
+                let ea = unsafe { ferrite_ir::interp::Interpreter::new().run_program(&prog, a.env()) };
+                let eb = enter(&jit, code.entry, code.slots, &mut b, &blk);
+                assert_eq!(outcome(&a, ea), outcome(&b, eb), "{steps:?} on {x:#x}, {y:#x}");
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 40_000, "{runs} runs");
+}
