@@ -249,9 +249,11 @@ enum Arg {
 const FMA_ARGS: [[Arg; 3]; 3] =
     [[Arg::Step(0), Arg::Reg(1), Arg::Reg(0)], [Arg::Reg(0), Arg::Step(0), Arg::Reg(0)], [Arg::Reg(0), Arg::Reg(1), Arg::Step(0)]];
 
-/// `r3 = ` the last of `steps` (opcode, result type, operands, immediate), on registers r0
-/// and r1 holding floats of type `ty`.
-fn chain_block(ty: Type, steps: &[(Opcode, Type, &[Arg], u64)]) -> Block {
+/// A step of a chain: opcode, result type, operands, immediate.
+type Step = (Opcode, Type, &'static [Arg], u64);
+
+/// `r3 = ` the last of `steps`, on registers r0 and r1 holding floats of type `ty`.
+fn chain_block(ty: Type, steps: &[Step]) -> Block {
     let mut blk = Block::new(&DESC, 0x1000);
     let mut b = Builder::new(&mut blk);
     b.insn_start(0x1000);
@@ -293,7 +295,7 @@ fn float_chains_match_the_interpreter() {
     let arith = [Opcode::FAdd, Opcode::FSub, Opcode::FMul, Opcode::FDiv];
     let mut runs = 0;
     for (ty, edges) in [(Type::F32, &F32_EDGES[..]), (Type::F64, &F64_EDGES[..])] {
-        let mut chains: Vec<Vec<(Opcode, Type, &[Arg], u64)>> = Vec::new();
+        let mut chains: Vec<Vec<Step>> = Vec::new();
         for p in arith {
             for q in arith {
                 chains.push(vec![(p, ty, &[R(0), R(1)], 0), (q, ty, &[S(0), R(0)], 0)]);
