@@ -484,11 +484,21 @@ impl Asm {
 mod tests {
     use super::*;
 
-    /// Each form against the bytes GNU as 2.40 gives the instruction in the comment.
+    /// An instruction as GNU as writes it, the form that emits it, and the bytes as 2.40 gives.
+    pub(super) type Case = (&'static str, fn(&mut Asm), &'static [u8]);
+
+    /// Checks each case's bytes.
+    pub(super) fn check(cases: &[Case]) {
+        for (text, emit, want) in cases {
+            let mut a = Asm::default();
+            emit(&mut a);
+            assert_eq!(a.buf, *want, "{text}");
+        }
+    }
+
     #[test]
     fn integer_forms_encode_as_gnu_as_does() {
-        type Case = (&'static str, fn(&mut Asm), &'static [u8]);
-        let cases: &[Case] = &[
+        check(&[
             ("btc rax, 63", |a| a.bt_imm(W::B64, Bt::Btc, RAX, 63), &[0x48, 0x0f, 0xba, 0xf8, 0x3f]),
             ("btr eax, 31", |a| a.bt_imm(W::B32, Bt::Btr, RAX, 31), &[0x0f, 0xba, 0xf0, 0x1f]),
             ("btc ecx, 31", |a| a.bt_imm(W::B32, Bt::Btc, RCX, 31), &[0x0f, 0xba, 0xf9, 0x1f]),
@@ -498,11 +508,6 @@ mod tests {
             ("mul r8", |a| a.mul_wide(false, R8), &[0x49, 0xf7, 0xe0]),
             ("movsxd rcx, ecx", |a| a.movsx(W::B32, RCX, RCX), &[0x48, 0x63, 0xc9]),
             ("imul rax, rcx", |a| a.imul_rr(W::B64, RAX, RCX), &[0x48, 0x0f, 0xaf, 0xc1]),
-        ];
-        for (text, emit, want) in cases {
-            let mut a = Asm::default();
-            emit(&mut a);
-            assert_eq!(a.buf, *want, "{text}");
-        }
+        ]);
     }
 }

@@ -96,13 +96,12 @@ impl Asm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::asm::tests::check;
     use crate::asm::{mem, RAX, RCX, RSP, R8};
 
-    /// Each form against the bytes GNU as 2.40 gives the instruction in the comment.
     #[test]
     fn scalar_float_forms_encode_as_gnu_as_does() {
-        type Case = (&'static str, fn(&mut Asm), &'static [u8]);
-        let cases: &[Case] = &[
+        check(&[
             ("movq xmm0, rax", |a| a.movq_xr(XMM0, RAX), &[0x66, 0x48, 0x0f, 0x6e, 0xc0]),
             ("movq xmm2, rcx", |a| a.movq_xr(XMM2, RCX), &[0x66, 0x48, 0x0f, 0x6e, 0xd1]),
             ("movq xmm1, r8", |a| a.movq_xr(XMM1, R8), &[0x66, 0x49, 0x0f, 0x6e, 0xc8]),
@@ -131,11 +130,6 @@ mod tests {
             ("vfmadd213ss xmm0, xmm1, xmm2", |a| a.vfmadd213(Fp::S, XMM0, XMM1, XMM2), &[0xc4, 0xe2, 0x71, 0xa9, 0xc2]),
             ("vfmadd213ss xmm2, xmm0, xmm1", |a| a.vfmadd213(Fp::S, XMM2, XMM0, XMM1), &[0xc4, 0xe2, 0x79, 0xa9, 0xd1]),
             ("vfmadd213sd xmm9, xmm10, xmm11", |a| a.vfmadd213(Fp::D, 9, 10, 11), &[0xc4, 0x42, 0xa9, 0xa9, 0xcb]),
-        ];
-        for (text, emit, want) in cases {
-            let mut a = Asm::default();
-            emit(&mut a);
-            assert_eq!(a.buf, *want, "{text}");
-        }
+        ]);
     }
 }

@@ -5,12 +5,12 @@
 //! or the previous op's result, run as baseline code and on the interpreter, which must leave
 //! the same bits.
 
-use super::common::{enter, outcome};
+use super::common::{enter, outcome, Outcome};
 use ferrite_baseline::Baseline;
-use ferrite_ir::interp::Program;
+use ferrite_ir::interp::{Interpreter, Program};
 use ferrite_ir::testing::{TestMachine, DESC};
 use ferrite_ir::{verify, Block, Builder, FloatCC, Opcode, Reg, Type, Value};
-use ferrite_jit::Jit;
+use ferrite_jit::{Compiled, Jit};
 
 const F64_EDGES: [u64; 22] = [
     0,                     // +0
@@ -142,12 +142,26 @@ fn block(c: Case, consts: &[Option<u64>], order: &[usize]) -> Block {
     blk
 }
 
+/// Runs `blk` (as `prog`) from registers `regs` on the interpreter with machine `m[0]` and
+/// as the baseline `code` with `m[1]` (the machines are reused: a run sets all they compare).
+fn run_both(jit: &Jit, m: [&mut TestMachine; 2], regs: [u64; 4], blk: &Block, prog: &Program, code: Compiled) -> (Outcome, Outcome) {
+    let [a, b] = m;
+    for m in [&mut *a, &mut *b] {
+        m.cpu.r = regs;
+        (m.cpu.hdr.pc, m.cpu.hdr.exit_insns) = (0, 0);
+    }
+    // SAFETY: the block is written for the test guest.
+    let ea = unsafe { Interpreter::new().run_program(prog, a.env()) };
+    let eb = enter(jit, code.entry, code.slots, b, blk);
+    (outcome(a, ea), outcome(b, eb))
+}
+
 /// Runs every case with every combination of edge operands, each operand constant or not,
 /// on `base` and on the interpreter. Returns how many blocks there were of `fma` and how
 /// many ops the code left to `eval_generic`, in those and in the others.
 fn run_all(base: &mut Baseline) -> (usize, usize, usize) {
     let jit = Jit::new(1 << 20).unwrap();
-    // Two machines for all runs (each has a MiB of RAM); every run sets all they compare.
+    // Two machines for all runs (each has a MiB of RAM).
     let (mut a, mut b) = (TestMachine::new(), TestMachine::new());
     let mut runs = 0;
     let (mut fma_blocks, mut fma_generic, mut generic) = (0, 0, 0);
@@ -185,14 +199,7 @@ fn run_all(base: &mut Baseline) -> (usize, usize, usize) {
                         regs[k] = edges[x % edges.len()] | if c.from.bits() < 64 { 0x5a5a_0000_0000_0000 } else { 0 };
                         x /= edges.len();
                     }
-                    for m in [&mut a, &mut b] {
-                        m.cpu.r = regs;
-                        (m.cpu.hdr.pc, m.cpu.hdr.exit_insns) = (0, 0);
-                    }
-                    // SAFETY: the block is written for the test guest.
-                    let ea = unsafe { ferrite_ir::interp::Interpreter::new().run_program(&prog, a.env()) };
-                    let eb = enter(&jit, code.entry, code.slots, &mut b, &blk);
-                    let (oa, ob) = (outcome(&a, ea), outcome(&b, eb));
+                    let (oa, ob) = run_both(&jit, [&mut a, &mut b], regs, &blk, &prog, code);
                     assert_eq!(
                         oa.regs[3], ob.regs[3],
                         "{c:?} on registers {regs:x?}, constants {consts:x?}: interpreter {:#x}, baseline {:#x}",
@@ -320,14 +327,8 @@ fn float_chains_match_the_interpreter() {
             assert_eq!(base.generic_ops(&prog), (steps[1].0 == Opcode::Fma && !std::is_x86_feature_detected!("fma")) as usize);
             let code = base.compile(&prog, 0, u32::MAX, false).unwrap().code;
             for (&x, &y) in edges.iter().flat_map(|x| edges.iter().map(move |y| (x, y))) {
-                for m in [&mut a, &mut b] {
-                    m.cpu.r = [x, y, 0, 0];
-                    (m.cpu.hdr.pc, m.cpu.hdr.exit_insns) = (0, 0);
-                }
-                // SAFETY: the block is written for the test guest.
-                let ea = unsafe { ferrite_ir::interp::Interpreter::new().run_program(&prog, a.env()) };
-                let eb = enter(&jit, code.entry, code.slots, &mut b, &blk);
-                assert_eq!(outcome(&a, ea), outcome(&b, eb), "{steps:?} on {x:#x}, {y:#x}");
+                let (oa, ob) = run_both(&jit, [&mut a, &mut b], [x, y, 0, 0], &blk, &prog, code);
+                assert_eq!(oa, ob, "{steps:?} on {x:#x}, {y:#x}");
                 runs += 1;
             }
         }
