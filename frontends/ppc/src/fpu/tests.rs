@@ -4,6 +4,17 @@
 use super::ops::{self, ArithOp};
 use super::soft::{self, Env, Flags, Precision, Rounding};
 
+/// A deterministic xorshift64 sequence from `seed` (nonzero).
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut x = seed;
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
+}
+
 fn hex(s: &str) -> u64 {
     u64::from_str_radix(s, 16).unwrap()
 }
@@ -146,13 +157,7 @@ fn tininess_is_detected_before_rounding() {
 #[test]
 fn arithmetic_agrees_with_the_host_in_round_to_nearest() {
     // Deterministic pseudo-random operands across magnitudes, including subnormals.
-    let mut x: u64 = 0x1234_5678_9abc_def1;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = xorshift(0x1234_5678_9abc_def1);
     for _ in 0..20_000 {
         let a = next() & 0x7fff_ffff_ffff_ffff | (next() & (1 << 63));
         let b = next();
@@ -191,13 +196,7 @@ fn arithmetic_agrees_with_the_host_in_round_to_nearest() {
 #[test]
 fn fast_path_matches_exact_path() {
     use super::ops::{arith, arith_exact, ArithOp};
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     let value = |r: u64| -> u64 {
         let pick = r % 6;
         let m = (r >> 8) as f64 / (1u64 << 56) as f64;
@@ -237,13 +236,7 @@ fn fast_path_matches_exact_path() {
 #[test]
 fn fast_path_matches_exact_path_near_the_range_limits() {
     use super::ops::{arith, arith_exact, ArithOp};
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     // Biased exponents: subnormal, near 1e-270 and 1e300 (the guards), near the single
     // range's ends (2^-126, 2^-149, 2^127), and ordinary ones.
     const EXPS: &[u64] = &[0, 1, 0x0e5, 0x0e6, 0x0e7, 0x7e2, 0x7e3, 0x7e4, 0x380, 0x381, 0x36a, 0x36b, 0x47e, 0x47f, 0x3ff, 0x400, 0x3c0, 0x43f];
