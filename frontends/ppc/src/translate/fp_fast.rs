@@ -1,18 +1,17 @@
-//! The FPU's common case inline: add, subtract, multiply, divide and the multiply-adds,
-//! double and single precision, in round-to-nearest with no exception enabled, on operands and results well
-//! inside the normal range. This is `crate::fpu::fast` written in IR, so that compiled code
-//! runs it with host instructions instead of a helper call per instruction: the host's IEEE
+//! The FPU's common case inline: add, subtract, multiply, divide, the multiply-adds and frsp,
+//! double and single precision, in round-to-nearest with no exception enabled
+//! (`Mode::FP_NEAREST_QUIET`), with results well inside the normal range. The host's IEEE
 //! operation gives the result bit for bit, an error-free transformation tells whether it was
-//! inexact, and the FPSCR update is the one `crate::fpu::ops::arith` makes for such a result.
-//! Anything else (a guard fails) runs the helper, which is exact for every case; the guards
-//! here are the fast path's own or stricter, so both ways give the same state.
+//! inexact, and the FPSCR update (`fp_status`) is the one `crate::fpu::ops::arith` makes for
+//! such a result. The guards are on results (division and the single forms also check
+//! operands; see [`Translator::double_fast`]); when one fails the helper runs the instruction,
+//! exactly for every case. `tests/tests/fp_inline.rs` checks the two agree in every tier.
 
 use super::fp::FpOp;
-use super::Translator;
+use super::{Mode, Translator};
 use crate::cpu::regs::fpr;
 use crate::decode::ArgA;
 use crate::fpu::fpscr::{NI, RN};
-use super::Mode;
 use crate::fpu::ArithOp;
 use crate::helpers;
 use ferrite_ir::{IntCC, Type, Value};
