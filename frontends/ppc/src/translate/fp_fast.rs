@@ -121,7 +121,8 @@ impl Translator<'_> {
                 let r = self.b.fadd(fa, fb);
                 let err = self.two_sum_err(fa, fb, r);
                 let rb = self.b.bitcast(Type::I64, r);
-                let guard = Guard { hot: self.in_range(rb), full: self.normal_or_zero(rb) };
+                let in_range = self.in_range(rb);
+                let guard = Guard { hot: in_range, full: self.normal_or_zero(rb, in_range) };
                 (rb, self.nonzero(err), guard)
             }
             FpOp::Mul => {
@@ -129,7 +130,8 @@ impl Translator<'_> {
                 let nr = self.b.fneg(r);
                 let err = self.b.fma(fa, fc, nr);
                 let rb = self.b.bitcast(Type::I64, r);
-                let guard = Guard { hot: self.in_range(rb), full: self.result_ok(rb, &[xa, xc]) };
+                let in_range = self.in_range(rb);
+                let guard = Guard { hot: in_range, full: self.result_ok(rb, in_range, &[xa, xc]) };
                 (rb, self.nonzero(err), guard)
             }
             FpOp::Div => {
@@ -137,14 +139,15 @@ impl Translator<'_> {
                 // dividend can underflow: division checks its operands too.
                 let b_zero = self.any_zero(&[xb]);
                 let b_nonzero = self.b.xor_imm(b_zero, 1);
-                let (ga, gb) = (self.normal_or_zero(xa), self.normal_or_zero(xb));
+                let (ha, hb) = (self.in_range(xa), self.in_range(xb));
+                let (ga, gb) = (self.normal_or_zero(xa, ha), self.normal_or_zero(xb, hb));
                 let r = self.b.fdiv(fa, fb);
                 let nr = self.b.fneg(r);
                 let err = self.b.fma(nr, fb, fa);
                 let rb = self.b.bitcast(Type::I64, r);
-                let gr = self.result_ok(rb, &[xa]);
+                let hr = self.in_range(rb);
+                let gr = self.result_ok(rb, hr, &[xa]);
                 let full = self.all(ga, &[gb, b_nonzero, gr]);
-                let (ha, hb, hr) = (self.in_range(xa), self.in_range(xb), self.in_range(rb));
                 let hot = self.all(ha, &[hb, hr]);
                 (rb, self.nonzero(err), Guard { hot, full })
             }
@@ -161,8 +164,8 @@ impl Translator<'_> {
                 let r = self.b.fma(fa, fc, fb);
                 let inexact = self.fma_error_nonzero(fa, fc, fb, r);
                 let rb = self.b.bitcast(Type::I64, r);
-                let gr = self.normal_or_zero(rb);
                 let r_in_range = self.in_range(rb);
+                let gr = self.normal_or_zero(rb, r_in_range);
                 let guard = Guard { hot: self.b.and(p_in_range, r_in_range), full: self.b.and(p_ok, gr) };
                 let rb = if matches!(op, FpOp::Nmadd | FpOp::Nmsub) {
                     let nr = self.b.fneg(r);
@@ -175,11 +178,10 @@ impl Translator<'_> {
         }
     }
 
-    /// Whether product or quotient `rb` is accepted: in range, or a zero from a zero
-    /// operand among `zero_from` (then exact; zero times an infinity or NaN is a NaN). Any
-    /// other zero underflowed.
-    fn result_ok(&mut self, rb: Value, zero_from: &[Value]) -> Value {
-        let in_range = self.in_range(rb);
+    /// Whether product or quotient `rb` (`in_range` its range test) is accepted: in range, or
+    /// a zero from a zero operand among `zero_from` (then exact; zero times an infinity or NaN
+    /// is a NaN). Any other zero underflowed.
+    fn result_ok(&mut self, rb: Value, in_range: Value, zero_from: &[Value]) -> Value {
         let r_zero = self.any_zero(&[rb]);
         let zero_operand = self.any_zero(zero_from);
         let exact_zero = self.b.and(r_zero, zero_operand);
@@ -246,7 +248,7 @@ impl Translator<'_> {
         };
         let r_in_range = self.single_in_range(r);
         let hot = self.b.and(operands.hot, r_in_range);
-        let r_ok = self.single_normal_or_zero(r);
+        let r_ok = self.single_normal_or_zero(r, r_in_range);
         // A single that rounds to zero from a nonzero double underflowed.
         let rb = self.b.bitcast(Type::I64, rd);
         let r_zero = self.any_zero(&[rb]);
@@ -270,10 +272,11 @@ impl Translator<'_> {
         let rd = self.b.fpromote(Type::F64, r);
         let inexact = self.b.fcmp(ferrite_ir::FloatCC::Ne, rd, fb);
         let hot = self.single_in_range(r);
-        let normal_or_zero = self.single_normal_or_zero(r);
+        let normal_or_zero = self.single_normal_or_zero(r, hot);
         let rb = self.b.bitcast(Type::I64, rd);
         let xb = self.b.bitcast(Type::I64, fb);
-        let ok = self.result_ok(rb, &[xb]);
+        let rb_in_range = self.in_range(rb);
+        let ok = self.result_ok(rb, rb_in_range, &[xb]);
         let full = self.b.and(ok, normal_or_zero);
         (rb, inexact, Guard { hot, full })
     }
@@ -288,7 +291,7 @@ impl Translator<'_> {
             let exact = self.b.fcmp(ferrite_ir::FloatCC::Eq, back, x);
             let in_range = self.single_in_range(s);
             let h = self.b.and(exact, in_range);
-            let z = self.single_normal_or_zero(s);
+            let z = self.single_normal_or_zero(s, in_range);
             let f = self.b.and(exact, z);
             hot = Some(hot.map_or(h, |a| self.b.and(a, h)));
             full = Some(full.map_or(f, |a| self.b.and(a, f)));
@@ -304,9 +307,9 @@ impl Translator<'_> {
         self.b.icmp_imm(IntCC::Ule, off, (HUGE_S_BITS - TINY_S_BITS) << 1)
     }
 
-    /// [`single_in_range`](Self::single_in_range) or a zero of either sign.
-    fn single_normal_or_zero(&mut self, s: Value) -> Value {
-        let in_range = self.single_in_range(s);
+    /// `in_range` ([`single_in_range`](Self::single_in_range) of `s`) or `s` a zero of either
+    /// sign.
+    fn single_normal_or_zero(&mut self, s: Value, in_range: Value) -> Value {
         let bits = self.b.bitcast(Type::I32, s);
         let mag = self.b.shl_imm(bits, 1);
         let zero = self.b.icmp_imm(IntCC::Eq, mag, 0);
@@ -334,11 +337,10 @@ impl Translator<'_> {
         self.b.icmp_imm(IntCC::Ule, off, (HUGE_BITS - TINY_BITS) << 1)
     }
 
-    /// [`in_range`](Self::in_range) or a zero of either sign.
-    fn normal_or_zero(&mut self, bits: Value) -> Value {
-        let r = self.in_range(bits);
+    /// `in_range` ([`in_range`](Self::in_range) of `bits`) or `bits` a zero of either sign.
+    fn normal_or_zero(&mut self, bits: Value, in_range: Value) -> Value {
         let z = self.any_zero(&[bits]);
-        self.b.or(r, z)
+        self.b.or(in_range, z)
     }
 
     /// Whether any of the doubles (bit patterns) is a zero of either sign.

@@ -67,32 +67,19 @@ impl Mode {
 
     /// The mode of a CPU with this MSR and FPSCR.
     pub fn new(msr: u32, fpscr: u32) -> Mode {
-        let mut m = Mode::from_msr(msr);
-        if fpscr & crate::translate::fp_fast::NEEDS_CLEAR == 0 {
-            m.0 |= Mode::FP_NEAREST_QUIET;
-        }
-        let sticky = crate::fpu::fpscr::XX | crate::fpu::fpscr::FX;
-        if fpscr & sticky == sticky {
-            m.0 |= Mode::FP_STICKY_SET;
-        }
-        m
-    }
-
-    /// The mode of a CPU with this MSR (and an FPSCR that keeps FP arithmetic out of line).
-    pub fn from_msr(msr: u32) -> Mode {
         use crate::cpu::msr;
+        use crate::fpu::fpscr::{FX, XX};
         let mut m = 0;
-        if msr & msr::PR != 0 {
-            m |= Mode::PR;
+        for (bit, flag) in [(msr::PR, Mode::PR), (msr::IS, Mode::IS), (msr::DS, Mode::DS), (msr::FP, Mode::FP)] {
+            if msr & bit != 0 {
+                m |= flag;
+            }
         }
-        if msr & msr::IS != 0 {
-            m |= Mode::IS;
+        if fpscr & fp_fast::NEEDS_CLEAR == 0 {
+            m |= Mode::FP_NEAREST_QUIET;
         }
-        if msr & msr::DS != 0 {
-            m |= Mode::DS;
-        }
-        if msr & msr::FP != 0 {
-            m |= Mode::FP;
+        if fpscr & (XX | FX) == XX | FX {
+            m |= Mode::FP_STICKY_SET;
         }
         Mode(m)
     }
@@ -124,12 +111,10 @@ pub struct Translator<'a> {
     /// Conditional branches that may still leave the block on their taken path only (the
     /// translation then continues on the fall-through path).
     pub side_exits_left: u32,
-    /// Whether the block may continue after enabling MSR[EE] when no interrupt is waiting
-    /// (not in deterministic mode, which has no side exits either: its blocks charge their
-    /// whole length to the instruction budget up front).
-    pub inline_ee: bool,
-    /// Whether an instruction's fallback path may leave the block (not in deterministic
-    /// mode, whose blocks charge their whole length up front).
+    /// Whether an instruction may leave the block partway through it on a rare path: after
+    /// enabling MSR[EE] with an interrupt waiting (else the block goes on), or after an FP
+    /// fallback. Not in deterministic mode, which has no side exits either: its blocks charge
+    /// their whole length to the instruction budget up front.
     pub early_exits: bool,
     /// The run of inline FP operations whose FPSCR writes share a base (see `fp_status`).
     fp_status: Option<fp_status::FpStatus>,
@@ -156,7 +141,7 @@ pub const MAX_BLOCK_INSNS: usize = 512;
 pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
     let mut block = Block::new(&crate::DESC, vpc);
     {
-        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, inline_ee: side_exits > 0, early_exits: side_exits > 0, fp_status: None, crf_bits: [None; 8] };
+        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, early_exits: side_exits > 0, fp_status: None, crf_bits: [None; 8] };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
         for _ in 0..max_insns.max(1) {

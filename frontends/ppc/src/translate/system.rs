@@ -149,7 +149,7 @@ impl Translator<'_> {
         };
         let m = self.b.or(m, bit);
         self.set(regs::MSR, m);
-        if !self.inline_ee {
+        if !self.early_exits {
             return self.msr_changed();
         }
         // EE is not part of the translation mode, so the block only has to end where an
