@@ -8,9 +8,13 @@
 //!   loaded where it is read, so that its value does not occupy a host register across the
 //!   whole function (a region's later members may read many registers its hot loop never
 //!   touches);
-//! * which registers to load at block entry: those written and read, plus those written
-//!   somewhere but possibly still undefined at an exit that stores them (a forward
-//!   must-analysis of "defined");
+//! * which registers to load at block entry: those read where a path from the entry may
+//!   have written them and another may not (a loop-carried register, say), plus those
+//!   written somewhere but possibly still undefined at an exit that stores them (a forward
+//!   must-analysis of "defined" and a may-analysis of "written");
+//! * which reads of written registers see only the entry value: they load from the CPU
+//!   structure, which still holds it, so that a register a region writes only after its
+//!   hot loop does not occupy a host register (or a spill slot) through the loop;
 //! * per basic block, the guest PC and count of started instructions at its entry, when
 //!   every path agrees (always, unless the IR loops across `insn_start`);
 //! * which `chain`s must test for an exit request (see [`checked_chains`]);
@@ -42,6 +46,9 @@ pub(crate) struct Facts {
     pub(crate) dirty_in: Vec<RegSet>,
     /// Registers loaded into variables at block entry.
     pub(crate) entry_loads: RegSet,
+    /// Per instruction: a `get_reg` of a register the block writes that no write can reach
+    /// yet (it reads the CPU structure, not the variable).
+    pub(crate) entry_value_reads: Vec<bool>,
     /// Registers that get a variable (written with `set_reg` somewhere).
     pub(crate) written: RegSet,
     /// Registers some helper called by the block may write.
@@ -58,6 +65,8 @@ pub(crate) struct Facts {
 struct State {
     dirty: RegSet,
     defined: RegSet,
+    /// Registers some path from the entry has written (by `set_reg` or a helper).
+    written: RegSet,
     pos: Position,
 }
 
@@ -70,14 +79,12 @@ struct State {
 pub(crate) fn analyze(block: &Block) -> Facts {
     let n = block.bbs.len();
     let reachable = reachability(block);
-    let mut read = RegSet::EMPTY;
     let mut written = RegSet::EMPTY;
     let mut helper_writes = RegSet::EMPTY;
     for (bb, _) in reachable.iter().enumerate().filter(|(_, r)| **r) {
         for &ii in &block.bbs[bb].insts {
             let inst = &block.insts[ii as usize];
             match inst.op {
-                Opcode::GetReg => read = read.with(ferrite_ir::Reg(inst.imm as u16)),
                 Opcode::SetReg => written = written.with(ferrite_ir::Reg(inst.imm as u16)),
                 Opcode::Call => helper_writes = helper_writes.union(block.desc.helpers[inst.imm as usize].writes),
                 _ => {}
@@ -86,7 +93,12 @@ pub(crate) fn analyze(block: &Block) -> Facts {
     }
 
     let mut state: Vec<Option<State>> = vec![None; n];
-    state[0] = Some(State { dirty: RegSet::EMPTY, defined: RegSet::EMPTY, pos: Position { pc: block.vpc, started: 0 } });
+    state[0] = Some(State {
+        dirty: RegSet::EMPTY,
+        defined: RegSet::EMPTY,
+        written: RegSet::EMPTY,
+        pos: Position { pc: block.vpc, started: 0 },
+    });
     let mut pos_conflict = false;
     let mut violations = RegSet::EMPTY;
     let mut work = vec![0usize];
@@ -107,13 +119,14 @@ pub(crate) fn analyze(block: &Block) -> Facts {
                     State {
                         dirty: old.dirty.union(st.dirty),
                         defined: RegSet(old.defined.0 & st.defined.0),
+                        written: old.written.union(st.written),
                         pos: old.pos,
                     }
                 }
             };
             let changed = match state[s] {
                 None => true,
-                Some(old) => old.dirty != merged.dirty || old.defined != merged.defined,
+                Some(old) => old.dirty != merged.dirty || old.defined != merged.defined || old.written != merged.written,
             };
             if changed {
                 state[s] = Some(merged);
@@ -127,10 +140,51 @@ pub(crate) fn analyze(block: &Block) -> Facts {
     let dirty_in = state.iter().map(|s| s.map_or(RegSet::EMPTY, |s| s.dirty)).collect();
     let positions = (!pos_conflict)
         .then(|| state.iter().map(|s| s.map_or(Position { pc: block.vpc, started: 0 }, |s| s.pos)).collect());
-    let entry_loads = RegSet(read.0 & written.0).union(violations);
+    let (entry_value_reads, entry_reads) = classify_reads(block, &state, written);
+    let entry_loads = entry_reads.union(violations);
     let chain_checks = checked_chains(block, &reachable);
     let float_regs = float_regs(block);
-    Facts { reachable, dirty_in, entry_loads, written, helper_writes, positions, chain_checks, float_regs }
+    Facts {
+        reachable,
+        dirty_in,
+        entry_loads,
+        entry_value_reads,
+        written,
+        helper_writes,
+        positions,
+        chain_checks,
+        float_regs,
+    }
+}
+
+/// Classifies the reads of written registers, given each reachable basic block's entry
+/// state: per instruction, whether it is a `get_reg` no write reaches (it may read the CPU
+/// structure); and the registers read where a write may or may not have happened (their
+/// variables need the entry value).
+fn classify_reads(block: &Block, state: &[Option<State>], written: RegSet) -> (Vec<bool>, RegSet) {
+    let mut entry_value_reads = vec![false; block.insts.len()];
+    let mut needs_entry = RegSet::EMPTY;
+    let mut ignored = RegSet::EMPTY;
+    for (bb, st) in state.iter().enumerate() {
+        let Some(mut st) = *st else { continue };
+        for &ii in &block.bbs[bb].insts {
+            let inst = &block.insts[ii as usize];
+            if inst.op == Opcode::GetReg {
+                let r = ferrite_ir::Reg(inst.imm as u16);
+                if written.contains(r) && !st.defined.contains(r) {
+                    if st.written.contains(r) {
+                        needs_entry = needs_entry.with(r);
+                    } else {
+                        entry_value_reads[ii as usize] = true;
+                    }
+                }
+            }
+            if step(block, inst, &mut st, written, &mut ignored).is_some() {
+                break;
+            }
+        }
+    }
+    (entry_value_reads, needs_entry)
 }
 
 /// The `i64` registers the block uses as doubles: read and then bitcast to `f64`, or written
@@ -213,47 +267,52 @@ fn checked_chains(block: &Block, reachable: &[bool]) -> Vec<bool> {
 /// Applies basic block `bb` to `st`; records registers stored while possibly undefined.
 /// Returns the successors inside the block.
 fn transfer(block: &Block, bb: usize, st: &mut State, written: RegSet, viol: &mut RegSet) -> [Option<usize>; 2] {
-    let exit_point = |st: &State, viol: &mut RegSet| *viol = viol.union(RegSet(st.dirty.0 & !st.defined.0));
     for &ii in &block.bbs[bb].insts {
-        let inst = &block.insts[ii as usize];
-        match inst.op {
-            Opcode::SetReg => {
-                let r = ferrite_ir::Reg(inst.imm as u16);
-                st.dirty = st.dirty.with(r);
-                st.defined = st.defined.with(r);
-            }
-            Opcode::Load | Opcode::Store => exit_point(st, viol),
-            Opcode::Call => {
-                let h = &block.desc.helpers[inst.imm as usize];
-                // Dirty registers the helper reads or writes are stored before the call.
-                *viol = viol.union(RegSet(st.dirty.0 & (h.reads.0 | h.writes.0) & !st.defined.0));
-                st.dirty = RegSet(st.dirty.0 & !(h.reads.0 | h.writes.0));
-                st.defined = st.defined.union(RegSet(h.writes.0 & written.0));
-                if h.may_raise {
-                    exit_point(st, viol);
-                }
-            }
-            Opcode::InsnStart => st.pos = Position { pc: inst.imm, started: st.pos.started + 1 },
-            Opcode::Jump => return [Some(inst.imm as usize), None],
-            Opcode::Branch => return [Some((inst.imm & 0xffff_ffff) as usize), Some((inst.imm >> 32) as usize)],
-            Opcode::Chain => {
-                // Leaves when an exit is requested.
-                exit_point(st, viol);
-                return [Some(inst.imm as usize), None];
-            }
-            Opcode::ExitDirect
-            | Opcode::ExitDynamic
-            | Opcode::ExitSync
-            | Opcode::ExitSyncDynamic
-            | Opcode::Raise
-            | Opcode::Halt => {
-                exit_point(st, viol);
-                return [None, None];
-            }
-            _ => {}
+        if let Some(succs) = step(block, &block.insts[ii as usize], st, written, viol) {
+            return succs;
         }
     }
     [None, None]
+}
+
+/// Applies one instruction to `st`; records registers stored while possibly undefined.
+/// Returns the successors inside the block when the instruction ends its basic block.
+fn step(block: &Block, inst: &ferrite_ir::Inst, st: &mut State, written: RegSet, viol: &mut RegSet) -> Option<[Option<usize>; 2]> {
+    let exit_point = |st: &State, viol: &mut RegSet| *viol = viol.union(RegSet(st.dirty.0 & !st.defined.0));
+    match inst.op {
+        Opcode::SetReg => {
+            let r = ferrite_ir::Reg(inst.imm as u16);
+            st.dirty = st.dirty.with(r);
+            st.defined = st.defined.with(r);
+            st.written = st.written.with(r);
+        }
+        Opcode::Load | Opcode::Store => exit_point(st, viol),
+        Opcode::Call => {
+            let h = &block.desc.helpers[inst.imm as usize];
+            // Dirty registers the helper reads or writes are stored before the call.
+            *viol = viol.union(RegSet(st.dirty.0 & (h.reads.0 | h.writes.0) & !st.defined.0));
+            st.dirty = RegSet(st.dirty.0 & !(h.reads.0 | h.writes.0));
+            st.defined = st.defined.union(RegSet(h.writes.0 & written.0));
+            st.written = st.written.union(RegSet(h.writes.0 & written.0));
+            if h.may_raise {
+                exit_point(st, viol);
+            }
+        }
+        Opcode::InsnStart => st.pos = Position { pc: inst.imm, started: st.pos.started + 1 },
+        Opcode::Jump => return Some([Some(inst.imm as usize), None]),
+        Opcode::Branch => return Some([Some((inst.imm & 0xffff_ffff) as usize), Some((inst.imm >> 32) as usize)]),
+        Opcode::Chain => {
+            // Leaves when an exit is requested.
+            exit_point(st, viol);
+            return Some([Some(inst.imm as usize), None]);
+        }
+        Opcode::ExitDirect | Opcode::ExitDynamic | Opcode::ExitSync | Opcode::ExitSyncDynamic | Opcode::Raise | Opcode::Halt => {
+            exit_point(st, viol);
+            return Some([None, None]);
+        }
+        _ => {}
+    }
+    None
 }
 
 fn reachability(block: &Block) -> Vec<bool> {
@@ -308,6 +367,41 @@ mod tests {
         assert!(!f.entry_loads.contains(Reg(0)));
         assert_eq!(f.dirty_in[2], RegSet::EMPTY.with(Reg(0)).with(Reg(1)));
         assert_eq!(f.positions.unwrap()[2], Position { pc: 0x100, started: 1 });
+    }
+
+    #[test]
+    fn reads_before_any_write_use_the_entry_value_and_loop_carried_reads_the_variable() {
+        // bb0: read r1 (no write yet), chain to bb1. bb1 (a loop): read r2, write r2, branch
+        // back or on to bb2. bb2: read r1 again, write it, exit.
+        let mut blk = Block::new(&DESC, 0x100);
+        let mut b = Builder::new(&mut blk);
+        let (b1, b2) = (b.create_bb(), b.create_bb());
+        b.insn_start(0x100);
+        let first = b.get_reg(Reg(1));
+        b.chain(b1);
+        b.switch_to(b1);
+        b.insn_start(0x104);
+        let carried = b.get_reg(Reg(2));
+        let one = b.iconst(Type::I64, 1);
+        let next = b.add(carried, one);
+        b.set_reg(Reg(2), next);
+        let c = b.icmp_imm(IntCC::Eq, next, 0);
+        let back = b.create_bb();
+        b.branch(c, b2, back);
+        b.switch_to(back);
+        b.chain(b1);
+        b.switch_to(b2);
+        b.insn_start(0x108);
+        let after = b.get_reg(Reg(1));
+        let sum = b.add(after, first);
+        b.set_reg(Reg(1), sum);
+        b.exit_direct(0x10c);
+        let f = analyze(&blk);
+        assert!(f.entry_value_reads[first.index()], "no write reaches the first read of r1");
+        assert!(f.entry_value_reads[after.index()], "r1 is still unwritten after the loop");
+        assert!(!f.entry_value_reads[carried.index()], "r2 is loop-carried");
+        assert!(f.entry_loads.contains(Reg(2)));
+        assert!(!f.entry_loads.contains(Reg(1)), "r1's variable never needs the entry value");
     }
 
     #[test]

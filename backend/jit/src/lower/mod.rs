@@ -325,11 +325,16 @@ impl Lower<'_, '_> {
     }
 
     /// Reads register `r` as IR value `ii`: its variable, or, for a register the block never
-    /// writes, a load from the CPU structure. A float register's `f64` becomes the value's
-    /// twin.
+    /// writes or has not written yet on any path here, a load from the CPU structure. A float
+    /// register's `f64` becomes the value's twin.
     fn get_reg(&mut self, ii: usize, r: usize) -> ir::Value {
         let info = &self.block.desc.regs[r];
         let v = match self.regs[r] {
+            // The structure holds the entry value until an exit or helper call stores the
+            // variable, which only happens after a write.
+            Some(_) if self.facts.entry_value_reads[ii] => {
+                self.b.ins().load(var_type(&self.facts, r, info.ty), self.env_flags, self.env, info.offset as i32)
+            }
             Some(var) => self.b.use_var(var),
             // Never written here: the CPU structure holds its value. Unless a helper of the
             // block writes it, that value is constant for the whole function, so the load
