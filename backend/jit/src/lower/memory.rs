@@ -138,41 +138,56 @@ impl Lower<'_, '_> {
     pub(super) fn load(&mut self, ii: usize, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value) -> ir::Value {
         let addr = self.arg(ir_addr);
         // Both paths meet with the raw access-sized value; extending once after the join keeps
-        // the hot path free of extra moves.
+        // the hot path free of extra moves. A byte is the exception: the host's byte load
+        // extends it for free, which an extension after the join would repeat.
         let aty = access_type(op.size());
+        let jty = if op.size() == 1 && ty.is_int() && ty.bytes() > 1 { clif_type(ty) } else { aty };
         let join = self.b.create_block();
-        let raw = self.b.append_block_param(join, aty);
+        let raw = self.b.append_block_param(join, jty);
         if let Some(role) = self.groups[ii] {
             let (hit, full) = (self.b.create_block(), self.b.create_block());
             if !matches!(role, Role::Cached { .. }) {
                 self.b.set_cold_block(full);
             }
             let host = self.group_check(role, op, addr, false, hit, full);
-            let v = self.load_host(op, aty, host);
+            let v = self.load_host(op, jty, host);
             self.b.ins().jump(join, &[v.into()]);
             self.b.switch_to_block(full);
             self.b.seal_block(full);
         }
-        self.load_full(op, aty, ir_addr, join, self.groups[ii]);
+        self.load_full(op, jty, ir_addr, join, self.groups[ii]);
 
         self.b.switch_to_block(join);
         self.b.seal_block(join);
         if ty.is_float() {
             self.b.ins().bitcast(clif_type(ty), ir::MemFlagsData::new(), raw)
-        } else if ty.bytes() as u64 > op.size() {
-            if op.signed() {
-                self.b.ins().sextend(clif_type(ty), raw)
-            } else {
-                self.b.ins().uextend(clif_type(ty), raw)
-            }
+        } else if ty.bytes() as u64 > op.size() && jty == aty {
+            self.extend(op, clif_type(ty), raw)
         } else {
             raw
         }
     }
 
-    /// The access-sized value at host address `host`, in guest byte order.
-    fn load_host(&mut self, op: MemOp, aty: types::Type, host: ir::Value) -> ir::Value {
-        let v = self.b.ins().load(aty, self.ram_flags, host, 0);
+    /// `raw`, an access-sized value, extended to `ty` as access `op` asks.
+    fn extend(&mut self, op: MemOp, ty: types::Type, raw: ir::Value) -> ir::Value {
+        if op.signed() {
+            self.b.ins().sextend(ty, raw)
+        } else {
+            self.b.ins().uextend(ty, raw)
+        }
+    }
+
+    /// The value at host address `host`, in guest byte order, as type `ty`: the access's
+    /// size, or wider for a byte (extended by the load itself).
+    fn load_host(&mut self, op: MemOp, ty: types::Type, host: ir::Value) -> ir::Value {
+        if op.size() == 1 && ty != types::I8 {
+            return if op.signed() {
+                self.b.ins().sload8(ty, self.ram_flags, host, 0)
+            } else {
+                self.b.ins().uload8(ty, self.ram_flags, host, 0)
+            };
+        }
+        let v = self.b.ins().load(ty, self.ram_flags, host, 0);
         if op.endian() == Endian::Big && op.size() > 1 {
             self.b.ins().bswap(v)
         } else {
@@ -205,17 +220,22 @@ impl Lower<'_, '_> {
     }
 
     /// A load through its own TLB lookup (fast path) or the slow path; both jump to `join`
-    /// with the raw value. `role`: as for [`Self::own_lookup`].
-    fn load_full(&mut self, op: MemOp, aty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, role: Option<Role>) {
+    /// with the value as type `ty` (see [`Self::load_host`]). `role`: as for
+    /// [`Self::own_lookup`].
+    fn load_full(&mut self, op: MemOp, ty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, role: Option<Role>) {
         let (addr, host, slow) = self.own_lookup(op, ir_addr, false, role);
-        let v = self.load_host(op, aty, host);
+        let v = self.load_host(op, ty, host);
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
         self.call_shim(self.stubs.load, op, addr);
         self.check_fault(true);
-        let v = self.b.ins().load(aty, self.env_flags, self.env, hdr::SLOW_VALUE);
+        let aty = access_type(op.size());
+        let mut v = self.b.ins().load(aty, self.env_flags, self.env, hdr::SLOW_VALUE);
+        if aty != ty {
+            v = self.extend(op, ty, v);
+        }
         self.b.ins().jump(join, &[v.into()]);
     }
 
