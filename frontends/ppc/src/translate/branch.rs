@@ -86,7 +86,11 @@ impl Translator<'_> {
                 self.b.switch_to(taken);
                 self.branch_exit(target, dyn_target);
                 self.b.switch_to(not_taken);
-                if self.side_exits_left > 0 {
+                // A branch back to the block's start closes a loop whose exit is the
+                // fall-through: the code after the loop would share the loop's function (and
+                // compete for its host registers) to run once per loop, so end there.
+                let closes_loop = matches!(target, BranchTarget::Imm(t) if t == self.start);
+                if self.side_exits_left > 0 && !closes_loop {
                     self.side_exits_left -= 1;
                     flow = Flow::Continue;
                 } else {
@@ -117,5 +121,28 @@ impl Translator<'_> {
     /// The target of a B-form conditional branch.
     pub fn bc_target(&self, bd: i32, aa: bool) -> BranchTarget {
         BranchTarget::Imm(if aa { bd as u32 } else { self.pc.wrapping_add(bd as u32) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::translate::{translate_block, Mode, MAX_BLOCK_INSNS};
+    use ferrite_ir::interp::direct_exit_targets;
+
+    fn code(words: &[u32]) -> Vec<u8> {
+        words.iter().flat_map(|w| w.to_be_bytes()).collect()
+    }
+
+    #[test]
+    fn a_branch_back_to_the_block_start_ends_the_block_but_a_forward_one_does_not() {
+        let mode = Mode::new(0, 0);
+        // 0x1000: addi r3,r3,1; bdnz 0x1000; addi r4,r4,1; b 0x2000
+        let looped = translate_block(mode, 0x1000, &code(&[0x3863_0001, 0x4200_fffc, 0x3884_0001, 0x4800_0ff4]), MAX_BLOCK_INSNS, 4);
+        assert_eq!(direct_exit_targets(&looped), vec![0x1000, 0x1008], "the loop's exit ends the block");
+        assert_eq!(looped.n_insns, 2);
+        // 0x1000: addi r3,r3,1; bdnz 0x100c; addi r4,r4,1; b 0x2000: the fall-through goes on
+        let forward = translate_block(mode, 0x1000, &code(&[0x3863_0001, 0x4200_0008, 0x3884_0001, 0x4800_0ff4]), MAX_BLOCK_INSNS, 4);
+        assert_eq!(direct_exit_targets(&forward), vec![0x100c, 0x2000]);
+        assert_eq!(forward.n_insns, 4);
     }
 }
