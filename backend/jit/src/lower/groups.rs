@@ -6,10 +6,12 @@
 //! indexes the entry of the range's first byte and compares the tag with the page of its
 //! last byte. In a direct-mapped TLB an entry only holds pages of its own index, and the two
 //! pages are equal or neighbours (the range is shorter than a page), so a match means the
-//! whole range is in that page, mapped with that permission; the entry's addend is kept in a
-//! variable. The group's later accesses use it after a test for 0 (the "no group" value, set
-//! when the range check failed; a real addend of 0 only costs the full check). A failed or
-//! cold check falls back to each access's own lookup.
+//! whole range is in that page, mapped with that permission, and that no address of the
+//! range wraps around; the host address of the range's first byte is kept in a variable. The
+//! group's later accesses add their constant distance from that byte to it (so the host's
+//! addressing mode does the add) after a test for 0 (the "no group" value, set when the range
+//! check failed; no host address of guest RAM is 0). A failed or cold check falls back to
+//! each access's own lookup.
 //!
 //! A helper call ends all groups (a helper may change the guest's translations). Slow paths
 //! of other accesses may refill the TLB, but a refill does not change what a guest page maps
@@ -43,8 +45,9 @@ pub(crate) struct Based {
 pub(crate) enum Role {
     /// The first access: checks the byte range `[base + lo, base + hi]` for the group.
     First { group: usize, base: Value, lo: i64, hi: i64 },
-    /// A later access: uses the group's addend when set.
-    Member { group: usize },
+    /// A later access: uses the group's host address when set (`lo`: the group's lowest
+    /// offset from the base).
+    Member { group: usize, lo: i64 },
     /// An access with page cache number `site` (in a block that loops).
     Cached { site: usize },
 }
@@ -98,7 +101,7 @@ pub(crate) fn assign(block: &Block, reachable: &[bool]) -> (Vec<Option<Role>>, u
             if let Some((lo, hi)) = range(block, &members) {
                 roles[members[0]] = Some(Role::First { group: n_groups, base, lo, hi });
                 for &m in &members[1..] {
-                    roles[m] = Some(Role::Member { group: n_groups });
+                    roles[m] = Some(Role::Member { group: n_groups, lo });
                 }
                 n_groups += 1;
             }

@@ -7,7 +7,7 @@
 //! block and leaves through a fault path if it set `pending_exit`.
 
 use super::arith::{from_u64, to_u64};
-use super::groups::Role;
+use super::groups::{self, Role};
 use super::{clif_type, hdr, Lower};
 use cranelift_codegen::ir::{self, condcodes::IntCC, types, InstBuilder};
 use ferrite_ir::{Opcode, RegSet, Type};
@@ -80,10 +80,13 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// Starts an access of group role `role`: branches to `hit` with the host address of
-    /// `addr` when the group's check holds, to `full` (the access's own lookup) otherwise.
-    /// Returns the host address, valid in `hit`.
-    fn group_check(&mut self, role: Role, op: MemOp, addr: ir::Value, store: bool, hit: ir::Block, full: ir::Block) -> ir::Value {
+    /// Starts an access of group role `role` at IR address `ir_addr`: branches to `hit` with
+    /// the host address of `addr` when the group's check holds, to `full` (the access's own
+    /// lookup) otherwise. Returns the host address, valid in `hit`.
+    fn group_check(&mut self, role: Role, op: MemOp, ir_addr: ferrite_ir::Value, store: bool, hit: ir::Block, full: ir::Block) -> ir::Value {
+        let addr = self.arg(ir_addr);
+        // This access's distance from the group's first byte (a group's members share a base).
+        let offset = groups::based(self.block, ir_addr).offset;
         match role {
             Role::First { group, base, lo, hi } => {
                 let var = self.group_vars[group];
@@ -95,15 +98,16 @@ impl Lower<'_, '_> {
                 self.b.switch_to_block(hit);
                 self.b.seal_block(hit);
                 let addend = self.addend(entry, tbase);
-                self.b.def_var(var, addend);
-                self.b.ins().iadd(addr, addend)
+                let host_first = self.b.ins().iadd(first, addend);
+                self.b.def_var(var, host_first);
+                self.b.ins().iadd_imm_s(host_first, offset - lo)
             }
-            Role::Member { group } => {
-                let addend = self.b.use_var(self.group_vars[group]);
-                self.b.ins().brif(addend, hit, &[], full, &[]);
+            Role::Member { group, lo } => {
+                let host_first = self.b.use_var(self.group_vars[group]);
+                self.b.ins().brif(host_first, hit, &[], full, &[]);
                 self.b.switch_to_block(hit);
                 self.b.seal_block(hit);
-                self.b.ins().iadd(addr, addend)
+                self.b.ins().iadd_imm_s(host_first, offset - lo)
             }
             Role::Cached { site } => {
                 // A miss refills the cache in the access's own lookup (see `own_lookup`).
@@ -136,7 +140,6 @@ impl Lower<'_, '_> {
 
     /// A guest load of IR type `ty` (instruction `ii`).
     pub(super) fn load(&mut self, ii: usize, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value) -> ir::Value {
-        let addr = self.arg(ir_addr);
         // Both paths meet with the raw access-sized value; extending once after the join keeps
         // the hot path free of extra moves. A byte is the exception: the host's byte load
         // extends it for free, which an extension after the join would repeat.
@@ -149,7 +152,7 @@ impl Lower<'_, '_> {
             if !matches!(role, Role::Cached { .. }) {
                 self.b.set_cold_block(full);
             }
-            let host = self.group_check(role, op, addr, false, hit, full);
+            let host = self.group_check(role, op, ir_addr, false, hit, full);
             let v = self.load_host(op, jty, host);
             self.b.ins().jump(join, &[v.into()]);
             self.b.switch_to_block(full);
@@ -241,14 +244,13 @@ impl Lower<'_, '_> {
 
     /// A guest store of `val` (IR type `ty`; instruction `ii`).
     pub(super) fn store(&mut self, ii: usize, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value) {
-        let addr = self.arg(ir_addr);
         let join = self.b.create_block();
         if let Some(role) = self.groups[ii] {
             let (hit, full) = (self.b.create_block(), self.b.create_block());
             if !matches!(role, Role::Cached { .. }) {
                 self.b.set_cold_block(full);
             }
-            let host = self.group_check(role, op, addr, true, hit, full);
+            let host = self.group_check(role, op, ir_addr, true, hit, full);
             self.store_host(ty, op, val, host);
             self.b.ins().jump(join, &[]);
             self.b.switch_to_block(full);
