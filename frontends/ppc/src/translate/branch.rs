@@ -89,7 +89,7 @@ impl Translator<'_> {
                 // A branch back to the block's start closes a loop whose exit is the
                 // fall-through: the code after the loop would share the loop's function (and
                 // compete for its host registers) to run once per loop, so end there.
-                let closes_loop = matches!(target, BranchTarget::Imm(t) if t == self.start);
+                let closes_loop = matches!(target, BranchTarget::Imm(t) if u64::from(t) == self.b.block().vpc);
                 if self.side_exits_left > 0 && !closes_loop {
                     self.side_exits_left -= 1;
                     flow = Flow::Continue;

@@ -111,8 +111,6 @@ pub struct Translator<'a> {
     /// Conditional branches that may still leave the block on their taken path only (the
     /// translation then continues on the fall-through path).
     pub side_exits_left: u32,
-    /// PC of the block's first instruction.
-    pub start: u32,
     /// Whether an instruction may leave the block partway through it on a rare path: after
     /// enabling MSR[EE] with an interrupt waiting (else the block goes on), or after an FP
     /// fallback. Not in deterministic mode, which has no side exits either: its blocks charge
@@ -143,7 +141,7 @@ pub const MAX_BLOCK_INSNS: usize = 512;
 pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
     let mut block = Block::new(&crate::DESC, vpc);
     {
-        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, start: vpc as u32, mode, side_exits_left: side_exits, early_exits: side_exits > 0, fp_status: None, crf_bits: [None; 8] };
+        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, early_exits: side_exits > 0, fp_status: None, crf_bits: [None; 8] };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
         for _ in 0..max_insns.max(1) {
