@@ -80,13 +80,12 @@ impl Lower<'_, '_> {
         }
     }
 
-    /// Starts an access of group role `role` at IR address `ir_addr`: branches to `hit` with
-    /// the host address of `addr` when the group's check holds, to `full` (the access's own
-    /// lookup) otherwise. Returns the host address, valid in `hit`.
+    /// Starts an access of group role `role` at IR address `ir_addr`: branches to `hit` when
+    /// the group's check holds, to `full` (the access's own lookup) otherwise. Returns the
+    /// access's host address, valid in `hit`.
     fn group_check(&mut self, role: Role, op: MemOp, ir_addr: ferrite_ir::Value, store: bool, hit: ir::Block, full: ir::Block) -> ir::Value {
-        let addr = self.arg(ir_addr);
-        // This access's distance from the group's first byte (a group's members share a base).
-        let offset = groups::based(self.block, ir_addr).offset;
+        // The access's offset from the base its group shares.
+        let offset = || groups::based(self.block, ir_addr).offset;
         match role {
             Role::First { group, base, lo, hi } => {
                 let var = self.group_vars[group];
@@ -100,16 +99,17 @@ impl Lower<'_, '_> {
                 let addend = self.addend(entry, tbase);
                 let host_first = self.b.ins().iadd(first, addend);
                 self.b.def_var(var, host_first);
-                self.b.ins().iadd_imm_s(host_first, offset - lo)
+                self.b.ins().iadd_imm_s(host_first, offset() - lo)
             }
             Role::Member { group, lo } => {
                 let host_first = self.b.use_var(self.group_vars[group]);
                 self.b.ins().brif(host_first, hit, &[], full, &[]);
                 self.b.switch_to_block(hit);
                 self.b.seal_block(hit);
-                self.b.ins().iadd_imm_s(host_first, offset - lo)
+                self.b.ins().iadd_imm_s(host_first, offset() - lo)
             }
             Role::Cached { site } => {
+                let addr = self.arg(ir_addr);
                 // A miss refills the cache in the access's own lookup (see `own_lookup`).
                 let (page_var, addend_var) = self.site_vars[site];
                 let kept_page = self.b.use_var(page_var);
