@@ -6,6 +6,7 @@ use crate::block::{Block, Value};
 pub mod const_fold;
 pub mod dce;
 pub mod dead_set_reg;
+pub mod reassociate;
 pub mod reg_forward;
 pub mod simplify;
 
@@ -27,6 +28,10 @@ fn run(block: &mut Block, simplify: bool) {
         simplify::run(block);
     }
     dead_set_reg::run(block);
+    if simplify {
+        // After dead writes are gone: a dead write of a partial result would hold its chain.
+        reassociate::run(block);
+    }
     dce::run(block);
     #[cfg(debug_assertions)]
     if let Err(e) = crate::verify(block) {
