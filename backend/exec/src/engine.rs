@@ -545,7 +545,13 @@ impl Engine {
             }
             Err(e) => {
                 self.stats.compile_failures += 1;
-                tracing::debug!(target: "jit", "block {:#x} stays interpreted: {e}", self.cache.get(done.id).map_or(0, |t| t.vpc));
+                let vpc = self.cache.get(done.id).map_or(0, |t| t.vpc);
+                // Codegen errors are ferrite bugs (the guest only loses speed): say so.
+                if matches!(e, JitError::Codegen(_)) {
+                    tracing::warn!(target: "jit", "block {vpc:#x} stays interpreted: {e}");
+                } else {
+                    tracing::debug!(target: "jit", "block {vpc:#x} stays interpreted: {e}");
+                }
                 if alive {
                     if let Some(t) = self.cache.get_mut(done.id) {
                         t.code = Code::Failed;

@@ -130,14 +130,38 @@ impl Jit {
     }
 
     /// Compiles `block` into the arena.
+    ///
+    /// A panic while compiling (a bug in lowering or in Cranelift) becomes an error: the
+    /// block then runs without this tier. Unwinding must not go further: on the compile
+    /// thread it would drop the arena that running code lives in.
     pub fn compile(&mut self, block: &Block, opts: &CompileOptions) -> Result<Compiled, JitError> {
-        let n_slots = lower::slot_count(block);
         let mark = self.arena.data_mark();
-        let r = self.compile_at(block, opts, n_slots);
+        let r = self.guarded(|jit| {
+            let n_slots = lower::slot_count(block);
+            jit.compile_at(block, opts, n_slots)
+        });
         if r.is_err() {
             self.arena.release_data_to(mark);
         }
         r
+    }
+
+    /// Runs `f`, turning a panic into [`JitError::Codegen`] and starting the next function
+    /// from fresh builder state (the panic may have left it half-built).
+    fn guarded<T>(&mut self, f: impl FnOnce(&mut Jit) -> Result<T, JitError>) -> Result<T, JitError> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(r) => r,
+            Err(payload) => {
+                self.ctx = Context::new();
+                self.fctx = FunctionBuilderContext::new();
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Err(JitError::Codegen(format!("internal error while compiling: {msg}")))
+            }
+        }
     }
 
     fn compile_at(&mut self, block: &Block, opts: &CompileOptions, n_slots: u32) -> Result<Compiled, JitError> {
@@ -163,12 +187,14 @@ impl Jit {
     /// VCode after register allocation) as [`Jit::compile`] would make it, for debugging and
     /// code-quality tests. Link slots are shown at address 0.
     pub fn disassemble(&mut self, block: &Block, opts: &CompileOptions) -> Result<String, JitError> {
-        self.build(block, opts, 0)?;
-        self.ctx.set_disasm(true);
-        let isa = if opts.optimize { &self.isa_opt } else { &self.isa };
-        let r = backend::compile(&mut self.ctx, isa).map(|e| e.vcode.unwrap_or_default().to_string());
-        self.ctx.set_disasm(false);
-        r
+        self.guarded(|jit| {
+            jit.build(block, opts, 0)?;
+            jit.ctx.set_disasm(true);
+            let isa = if opts.optimize { &jit.isa_opt } else { &jit.isa };
+            let r = backend::compile(&mut jit.ctx, isa).map(|e| e.vcode.unwrap_or_default().to_string());
+            jit.ctx.set_disasm(false);
+            r
+        })
     }
 
     /// Compiles `block` without installing it and returns its machine code (for listings);
@@ -188,5 +214,39 @@ impl Jit {
     /// Bytes of the arena in use (code and link slots).
     pub fn used_bytes(&self) -> usize {
         self.arena.used()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrite_ir::testing::DESC;
+    use ferrite_ir::{Builder, Reg};
+
+    #[test]
+    fn a_panic_while_compiling_is_an_error_and_the_jit_keeps_working() {
+        let mut jit = Jit::new(1 << 20).unwrap();
+        let used = jit.used_bytes();
+        // A half-built function is left behind, as a lowering bug would leave it.
+        let err = jit
+            .guarded(|jit| {
+                jit.ctx.func.signature = stubs::block_signature();
+                let mut b = cranelift_frontend::FunctionBuilder::new(&mut jit.ctx.func, &mut jit.fctx);
+                let entry = b.create_block();
+                b.switch_to_block(entry);
+                panic!("lowering bug");
+            })
+            .map(|()| ())
+            .unwrap_err();
+        assert!(matches!(&err, JitError::Codegen(m) if m.contains("internal error") && m.contains("lowering bug")), "{err}");
+        assert_eq!(jit.used_bytes(), used);
+        let mut blk = Block::new(&DESC, 0x100);
+        let mut b = Builder::new(&mut blk);
+        b.insn_start(0x100);
+        let x = b.get_reg(Reg(0));
+        let x = b.add_imm(x, 1);
+        b.set_reg(Reg(0), x);
+        b.exit_direct(0x104);
+        jit.compile(&blk, &CompileOptions::default()).expect("compiles after the panic");
     }
 }
