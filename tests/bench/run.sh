@@ -4,6 +4,7 @@
 # speedups (qemu time / ferrite time; > 1 means ferrite is faster).
 #
 # Usage: tests/bench/run.sh [program ...]        (default: every bench/*.c)
+#        a program with a slash names a variant under tests/guest/ppc/build (parts/hash-only-1)
 #
 # Environment:
 #   RUNS=N          runs per program and emulator (default 3; the median is reported)
@@ -112,31 +113,36 @@ ROWS=()
 SPEEDUPS=()
 # hello.elf (prints one line) measures start-up and shut-down; it is shown but not in the mean.
 for prog in hello "${PROGRAMS[@]}"; do
-    if [ "$prog" = hello ]; then elf="$GUEST/build/hello.elf"; else elf="$GUEST/build/bench/$prog.elf"; fi
+    case $prog in
+        hello) elf="$GUEST/build/hello.elf" ;;
+        */*) elf="$GUEST/build/$prog.elf" ;; # a variant built under build/ (see hash_parts.sh)
+        *) elf="$GUEST/build/bench/$prog.elf" ;;
+    esac
+    key=${prog//\//-} # file names for the run's outputs
     [ -f "$elf" ] || die "no $elf"
-    : >"$WORK/$prog.qemu.times"
-    : >"$WORK/$prog.ferrite.times"
+    : >"$WORK/$key.qemu.times"
+    : >"$WORK/$key.ferrite.times"
     for ((i = 1; i <= RUNS; i++)); do
         for emu in qemu ferrite; do
-            run_one "$emu" "$elf" "$prog.$emu.$i" >>"$WORK/$prog.$emu.times"
+            run_one "$emu" "$elf" "$key.$emu.$i" >>"$WORK/$key.$emu.times"
         done
         # The programs print checksums: the consoles must agree exactly, on every run.
-        if ! cmp -s "$WORK/$prog.qemu.$i.out" "$WORK/$prog.ferrite.$i.out"; then
+        if ! cmp -s "$WORK/$key.qemu.$i.out" "$WORK/$key.ferrite.$i.out"; then
             echo "run.sh: OUTPUT MISMATCH on $prog (run $i): diff qemu ferrite" >&2
-            diff <(tr -d '\r' <"$WORK/$prog.qemu.$i.out") <(tr -d '\r' <"$WORK/$prog.ferrite.$i.out") >&2 || true
+            diff <(tr -d '\r' <"$WORK/$key.qemu.$i.out") <(tr -d '\r' <"$WORK/$key.ferrite.$i.out") >&2 || true
             exit 1
         fi
     done
-    tr -d '\r' <"$WORK/$prog.qemu.1.out" | sed 's/^/    /' >&2
-    q=$(awk '{ print $1 }' "$WORK/$prog.qemu.times" | median)
-    f=$(awk '{ print $1 }' "$WORK/$prog.ferrite.times" | median)
-    qr=$(awk '{ print $2 }' "$WORK/$prog.qemu.times" | max)
-    fr=$(awk '{ print $2 }' "$WORK/$prog.ferrite.times" | max)
+    tr -d '\r' <"$WORK/$key.qemu.1.out" | sed 's/^/    /' >&2
+    q=$(awk '{ print $1 }' "$WORK/$key.qemu.times" | median)
+    f=$(awk '{ print $1 }' "$WORK/$key.ferrite.times" | median)
+    qr=$(awk '{ print $2 }' "$WORK/$key.qemu.times" | max)
+    fr=$(awk '{ print $2 }' "$WORK/$key.ferrite.times" | max)
     s=$(awk -v q="$q" -v f="$f" 'BEGIN { printf "%.2f", q / f }')
     name=$prog
     if [ "$prog" = hello ]; then
         name="hello (start-up only)"
-    elif grep -q "bench: not-in-mean" "$GUEST/bench/$prog.c"; then
+    elif grep -qs "bench: not-in-mean" "$GUEST/bench/$prog.c"; then
         name="$prog (probe, not in mean)"
     else
         SPEEDUPS+=("$s")

@@ -12,6 +12,13 @@
  * "mixedpage" benchmark measures that case on purpose). */
 static u32 data_page_start __attribute__((aligned(4096), used)) = 1;
 
+/* HASH_ONLY=1, 2 or 3 keeps only the first, second or third hash of each round, to time them
+ * apart (tests/bench/hash_parts.sh); 0, the default, runs all three. */
+#ifndef HASH_ONLY
+#define HASH_ONLY 0
+#endif
+#define RUNS_HASH(k) (HASH_ONLY == 0 || HASH_ONLY == (k))
+
 #define BUF_WORDS (16 * 1024) /* 64 KiB */
 #define ROUNDS 4000
 
@@ -86,9 +93,12 @@ int main(void)
     u32 a = 0, b = 0;
     u64 c = 0;
     for (u32 r = 0; r < ROUNDS; r++) {
-        a = a * 31 + fnv1a32((const u8 *)buf, sizeof buf);
-        b ^= xxh_words(buf, BUF_WORDS, r);
-        c += fnv1a64_words(buf, BUF_WORDS);
+        if (RUNS_HASH(1))
+            a = a * 31 + fnv1a32((const u8 *)buf, sizeof buf);
+        if (RUNS_HASH(2))
+            b ^= xxh_words(buf, BUF_WORDS, r);
+        if (RUNS_HASH(3))
+            c += fnv1a64_words(buf, BUF_WORDS);
         /* Perturb 64 words so the next round hashes different data. */
         for (u32 k = 0; k < 64; k++)
             buf[rng() % BUF_WORDS] ^= rng();
