@@ -5,14 +5,7 @@ use crate::opcodes::{Opcode, PURE};
 
 /// Runs the pass.
 pub fn run(block: &mut Block) {
-    let mut uses = vec![0u32; block.insts.len()];
-    for bb in &block.bbs {
-        for &ii in &bb.insts {
-            for a in block.insts[ii as usize].args.iter().filter(|a| a.is_some()) {
-                uses[a.index()] += 1;
-            }
-        }
-    }
+    let mut uses = super::use_counts(block);
     for bb in 0..block.bbs.len() {
         for idx in (0..block.bbs[bb].insts.len()).rev() {
             let ii = block.bbs[bb].insts[idx] as usize;

@@ -39,6 +39,19 @@ fn run(block: &mut Block, simplify: bool) {
     }
 }
 
+/// How many operands of the block's instructions name each value.
+pub(crate) fn use_counts(block: &Block) -> Vec<u32> {
+    let mut uses = vec![0u32; block.insts.len()];
+    for bb in &block.bbs {
+        for &ii in &bb.insts {
+            for a in block.insts[ii as usize].args.iter().filter(|a| a.is_some()) {
+                uses[a.index()] += 1;
+            }
+        }
+    }
+    uses
+}
+
 /// Replaces every use of a value by `subst[value]` (identity where unchanged).
 pub(crate) fn apply_subst(block: &mut Block, subst: &[Value]) {
     for inst in block.insts.iter_mut() {

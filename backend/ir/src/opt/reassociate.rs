@@ -20,14 +20,7 @@ const MAX_OPERANDS: usize = 8;
 
 /// Runs the pass.
 pub fn run(block: &mut Block) {
-    let mut uses = vec![0u32; block.insts.len()];
-    for bb in &block.bbs {
-        for &ii in &bb.insts {
-            for a in block.insts[ii as usize].args.iter().filter(|a| a.is_some()) {
-                uses[a.index()] += 1;
-            }
-        }
-    }
+    let mut uses = super::use_counts(block);
     let sets: Vec<(Value, u64)> = block
         .bbs
         .iter()
