@@ -200,9 +200,11 @@ impl Jit {
     /// Compiles `block` without installing it and returns its machine code (for listings);
     /// link slots are at address 0.
     pub fn machine_code(&mut self, block: &Block, opts: &CompileOptions) -> Result<Vec<u8>, JitError> {
-        self.build(block, opts, 0)?;
-        let isa = if opts.optimize { &self.isa_opt } else { &self.isa };
-        backend::compile(&mut self.ctx, isa).map(|e| e.bytes.to_vec())
+        self.guarded(|jit| {
+            jit.build(block, opts, 0)?;
+            let isa = if opts.optimize { &jit.isa_opt } else { &jit.isa };
+            backend::compile(&mut jit.ctx, isa).map(|e| e.bytes.to_vec())
+        })
     }
 
     /// Forgets all compiled code and link slots. The caller guarantees none of it runs any

@@ -29,13 +29,12 @@ pub fn run(block: &mut Block) {
         .filter(|i| i.op == Opcode::SetReg)
         .map(|i| (i.args[0], i.imm))
         .collect();
-    let mut done = Vec::new();
+    let mut done = vec![false; block.insts.len()];
     for (root, reg) in sets {
         // A value written to two registers is reordered for the first.
-        if done.contains(&root) {
+        if std::mem::replace(&mut done[root.index()], true) {
             continue;
         }
-        done.push(root);
         let Some((new, inner)) = reorder(block, &uses, root, reg) else { continue };
         // The new inner operations go just before the root, which keeps its index (so the
         // write and every other use see the new value) and becomes the last operation.
