@@ -143,3 +143,9 @@ fn mmio_wild() {
 fn mmio_subword() {
     check("mmio_subword");
 }
+
+/// Branches over register arithmetic, which ferrite runs as predicated runs (selects).
+#[test]
+fn predicated() {
+    check("predicated");
+}

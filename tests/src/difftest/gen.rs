@@ -137,6 +137,8 @@ struct Gen {
     classic: bool,
 }
 
+/// How many of [`Gen::instruction`]'s choices are register-only (see [`Gen::register_op`]).
+const REGISTER_OPS: u64 = 40;
 const XO: &[&str] = &["ADD", "ADDC", "ADDE", "SUBF", "SUBFC", "SUBFE", "MULLW", "DIVW", "DIVWU"];
 const XO_A: &[&str] = &["ADDME", "ADDZE", "SUBFME", "SUBFZE", "NEG"];
 const XO_NOE: &[&str] = &["MULHW", "MULHWU"];
@@ -264,56 +266,7 @@ impl Gen {
     fn instruction(&mut self) {
         let (b, x) = (self.base as i64, self.index as i64);
         match self.r.below(100) {
-            0..=9 => {
-                let n = self.r.pick(XO);
-                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("oe", self.r.below(2) as i64), ("rc", self.r.below(2) as i64)]);
-                self.emit(w);
-            }
-            10..=12 => {
-                let n = self.r.pick(XO_A);
-                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("oe", self.r.below(2) as i64), ("rc", self.r.below(2) as i64)]);
-                self.emit(w);
-            }
-            13 => {
-                let n = self.r.pick(XO_NOE);
-                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("rc", self.r.below(2) as i64)]);
-                self.emit(w);
-            }
-            14..=18 => {
-                let n = self.r.pick(DIMM);
-                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("d", self.imm16())]);
-                self.emit(w);
-            }
-            19..=24 => {
-                let n = self.r.pick(LOGX);
-                let w = enc(n, &[("rt", self.reg()), ("ra", self.dst()), ("rb", self.reg()), ("rc", self.r.below(2) as i64)]);
-                self.emit(w);
-            }
-            25 => {
-                let n = self.r.pick(LOGX_A);
-                let w = enc(n, &[("rt", self.reg()), ("ra", self.dst()), ("rc", self.r.below(2) as i64)]);
-                self.emit(w);
-            }
-            26..=28 => {
-                let n = self.r.pick(LOGD);
-                let w = enc(n, &[("rt", self.reg()), ("ra", self.dst()), ("ui", self.r.word() as u16 as i64)]);
-                self.emit(w);
-            }
-            29..=32 => {
-                let n = self.r.pick(ROT);
-                let w = enc(
-                    n,
-                    &[("rs", self.reg()), ("ra", self.dst()), ("sh", self.reg()), ("mb", self.r.below(32) as i64), ("me", self.r.below(32) as i64), ("rc", self.r.below(2) as i64)],
-                );
-                self.emit(w);
-            }
-            33..=35 => self.compare(),
-            36..=38 => self.condition_register(),
-            39 if self.classic => self.instruction_simple(),
-            39 => {
-                let w = enc("ISEL", &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("bc", self.r.below(32) as i64)]);
-                self.emit(w);
-            }
+            k @ 0..=39 => self.register_op(k),
             40..=45 => {
                 let (n, size) = self.r.pick(LOADS_D);
                 let update = n.ends_with('U');
@@ -517,6 +470,64 @@ impl Gen {
     }
 
     /// A register-only instruction (inside templates).
+    /// Register-only instruction number `k` (below [`REGISTER_OPS`]) of [`Gen::instruction`]'s
+    /// list: arithmetic, logic, rotates, compares, CR logic, isel.
+    fn register_op(&mut self, k: u64) {
+        match k {
+            0..=9 => {
+                let n = self.r.pick(XO);
+                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("oe", self.r.below(2) as i64), ("rc", self.r.below(2) as i64)]);
+                self.emit(w);
+            }
+            10..=12 => {
+                let n = self.r.pick(XO_A);
+                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("oe", self.r.below(2) as i64), ("rc", self.r.below(2) as i64)]);
+                self.emit(w);
+            }
+            13 => {
+                let n = self.r.pick(XO_NOE);
+                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("rc", self.r.below(2) as i64)]);
+                self.emit(w);
+            }
+            14..=18 => {
+                let n = self.r.pick(DIMM);
+                let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("d", self.imm16())]);
+                self.emit(w);
+            }
+            19..=24 => {
+                let n = self.r.pick(LOGX);
+                let w = enc(n, &[("rt", self.reg()), ("ra", self.dst()), ("rb", self.reg()), ("rc", self.r.below(2) as i64)]);
+                self.emit(w);
+            }
+            25 => {
+                let n = self.r.pick(LOGX_A);
+                let w = enc(n, &[("rt", self.reg()), ("ra", self.dst()), ("rc", self.r.below(2) as i64)]);
+                self.emit(w);
+            }
+            26..=28 => {
+                let n = self.r.pick(LOGD);
+                let w = enc(n, &[("rt", self.reg()), ("ra", self.dst()), ("ui", self.r.word() as u16 as i64)]);
+                self.emit(w);
+            }
+            29..=32 => {
+                let n = self.r.pick(ROT);
+                let w = enc(
+                    n,
+                    &[("rs", self.reg()), ("ra", self.dst()), ("sh", self.reg()), ("mb", self.r.below(32) as i64), ("me", self.r.below(32) as i64), ("rc", self.r.below(2) as i64)],
+                );
+                self.emit(w);
+            }
+            33..=35 => self.compare(),
+            36..=38 => self.condition_register(),
+            39 if self.classic => self.instruction_simple(),
+            39 => {
+                let w = enc("ISEL", &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("bc", self.r.below(32) as i64)]);
+                self.emit(w);
+            }
+            _ => unreachable!("register op {k}"),
+        }
+    }
+
     fn instruction_simple(&mut self) {
         let n = self.r.pick(XO);
         let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("oe", self.r.below(2) as i64), ("rc", self.r.below(2) as i64)]);
@@ -537,10 +548,16 @@ impl Gen {
                 self.instruction_simple();
             }
             1 => {
-                // Conditional skip (may decrement CTR).
-                let w = enc("BC", &[("bo", self.bo()), ("bi", self.r.below(32) as i64), ("bd", 2), ("aa", 0), ("lk", self.r.below(2) as i64)]);
-                self.emit(w);
-                self.instruction_simple();
+                // Conditional skip (may decrement CTR) over one to four register-only
+                // instructions, which ferrite runs predicated when it can.
+                let at = self.body.len();
+                self.emit(0);
+                for _ in 0..1 + self.r.below(4) {
+                    let k = self.r.below(REGISTER_OPS);
+                    self.register_op(k);
+                }
+                let bd = (self.body.len() - at) as i64;
+                self.body[at] = enc("BC", &[("bo", self.bo()), ("bi", self.r.below(32) as i64), ("bd", bd), ("aa", 0), ("lk", self.r.below(2) as i64)]);
             }
             2 => {
                 // bl to a bclr that returns to the next instruction (or falls through).

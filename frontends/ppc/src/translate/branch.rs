@@ -74,6 +74,11 @@ impl Translator<'_> {
                 None => ok,
             });
         }
+        if let (BranchTarget::Imm(t), Some(c), false) = (target, cond, lk) {
+            if self.try_predicate(t, c) {
+                return Ok(Flow::Continue);
+            }
+        }
         let next = self.next_pc() as u64;
         let taken = self.b.create_bb();
         let mut flow = Flow::EndBlock;
@@ -140,8 +145,9 @@ mod tests {
         let looped = translate_block(mode, 0x1000, &code(&[0x3863_0001, 0x4200_fffc, 0x3884_0001, 0x4800_0ff4]), MAX_BLOCK_INSNS, 4);
         assert_eq!(direct_exit_targets(&looped), vec![0x1000, 0x1008], "the loop's exit ends the block");
         assert_eq!(looped.n_insns, 2);
-        // 0x1000: addi r3,r3,1; bdnz 0x100c; addi r4,r4,1; b 0x2000: the fall-through goes on
-        let forward = translate_block(mode, 0x1000, &code(&[0x3863_0001, 0x4200_0008, 0x3884_0001, 0x4800_0ff4]), MAX_BLOCK_INSNS, 4);
+        // 0x1000: addi r3,r3,1; bdnz 0x100c; stw r4,0(r1); b 0x2000: the fall-through goes on
+        // (a store can not be predicated)
+        let forward = translate_block(mode, 0x1000, &code(&[0x3863_0001, 0x4200_0008, 0x9081_0000, 0x4800_0ff4]), MAX_BLOCK_INSNS, 4);
         assert_eq!(direct_exit_targets(&forward), vec![0x100c, 0x2000]);
         assert_eq!(forward.n_insns, 4);
     }

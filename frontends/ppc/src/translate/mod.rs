@@ -13,6 +13,7 @@ pub mod fp;
 mod fp_fast;
 mod fp_status;
 mod loadstore;
+mod predicate;
 mod system;
 
 pub use loadstore::reg_in_range;
@@ -121,6 +122,14 @@ pub struct Translator<'a> {
     /// The LT, GT, EQ, SO values the last compare put into each CR field, so that a branch on
     /// a bit just computed uses it instead of unpacking the field again.
     crf_bits: [Option<CrBits>; 8],
+    /// The guest code from the block's start (see `translate_block`).
+    code: &'a [u8],
+    /// Longest block, in instructions.
+    max_insns: usize,
+    /// Whether short forward branches may become predicated runs (see `predicate`).
+    predication: bool,
+    /// The predicated run being translated.
+    predicate: Option<predicate::Predicate>,
 }
 
 /// The four bits of a CR field as `i8` 0/1 values, valid while the block is still in basic
@@ -139,9 +148,31 @@ pub const MAX_BLOCK_INSNS: usize = 512;
 /// of its page (blocks never cross a page). Up to `side_exits` conditional branches leave
 /// through a side exit and the block goes on with their fall-through path.
 pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
+    translate(mode, vpc, code, max_insns, side_exits, true).unwrap_or_else(|| {
+        // An instruction admitted to a predicated run translated to more than register
+        // arithmetic (an encoding `predicable` should not admit): translate plainly.
+        tracing::debug!(vpc, "predicated run broke its rule; block translated without predication");
+        translate(mode, vpc, code, max_insns, side_exits, false).expect("a block without predication always translates")
+    })
+}
+
+/// [`translate_block`], with or without predicated runs; `None` if a run broke its rule.
+fn translate(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32, predication: bool) -> Option<Block> {
     let mut block = Block::new(&crate::DESC, vpc);
     {
-        let mut t = Translator { b: Builder::new(&mut block), pc: vpc as u32, mode, side_exits_left: side_exits, early_exits: side_exits > 0, fp_status: None, crf_bits: [None; 8] };
+        let mut t = Translator {
+            b: Builder::new(&mut block),
+            pc: vpc as u32,
+            mode,
+            side_exits_left: side_exits,
+            early_exits: side_exits > 0,
+            fp_status: None,
+            crf_bits: [None; 8],
+            code,
+            max_insns: max_insns.max(1),
+            predication,
+            predicate: None,
+        };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
         for _ in 0..max_insns.max(1) {
@@ -150,6 +181,8 @@ pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side
                 break;
             };
             let insn = u32::from_be_bytes(bytes.try_into().expect("4 bytes"));
+            let from = t.b.block().insts.len();
+            let predicated = t.predicate;
             t.b.insn_start(t.pc as u64);
             let flow = match dispatch::decode_one(&mut t, insn) {
                 Ok(f) => f,
@@ -158,21 +191,32 @@ pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side
                     Flow::EndBlock
                 }
             };
+            if let Some(p) = predicated {
+                if !t.kept_predicate(p, from) {
+                    return None;
+                }
+            }
             if flow == Flow::EndBlock {
                 break;
             }
             t.pc = t.pc.wrapping_add(4);
             off += 4;
+            if t.predicate.is_some_and(|p| p.until == t.pc) {
+                t.predicate = None;
+            }
             if t.pc as u64 >= page_end || t.pc == 0 {
                 t.b.exit_direct(t.pc as u64);
                 break;
             }
         }
+        if t.predicate.is_some() {
+            return None;
+        }
         if !t.b.is_terminated() {
             t.b.exit_direct(t.pc as u64);
         }
     }
-    block
+    Some(block)
 }
 
 impl Translator<'_> {
@@ -222,7 +266,7 @@ impl Translator<'_> {
 
     /// Writes GPR `n`.
     pub fn set_gpr(&mut self, n: u32, v: Value) {
-        self.b.set_reg(gpr(n), v)
+        self.set(gpr(n), v)
     }
 
     /// `(RA|0)`: GPR `ra`, or 0 when `ra` is 0.
@@ -239,8 +283,15 @@ impl Translator<'_> {
         self.b.get_reg(r)
     }
 
-    /// Writes a register.
+    /// Writes a register (in a predicated run, only if the run is not skipped).
     pub fn set(&mut self, r: Reg, v: Value) {
+        let v = match self.predicate {
+            Some(p) => {
+                let old = self.b.get_reg(r);
+                self.b.select(p.skip, old, v)
+            }
+            None => v,
+        };
         self.b.set_reg(r, v)
     }
 
@@ -269,7 +320,8 @@ impl Translator<'_> {
         let v = self.b.or(v, so);
         self.set(crf(bf), v);
         let since = self.b.block().insts.len();
-        self.crf_bits[bf as usize] = Some(CrBits { bb: self.b.current_bb(), since, bits: [l, g, e, so] });
+        // In a predicated run the compare's bits are not the field's when the run is skipped.
+        self.crf_bits[bf as usize] = self.predicate.is_none().then_some(CrBits { bb: self.b.current_bb(), since, bits: [l, g, e, so] });
     }
 
     /// The value of CR bit `bi` if the last compare into its field is still valid here: same
