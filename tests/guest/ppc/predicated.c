@@ -12,11 +12,7 @@ static u32 rng_state = 0x2545f491;
 
 static u32 rng(void)
 {
-    u32 x = rng_state;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return rng_state = x;
+    return xorshift32(&rng_state);
 }
 
 /* A value that is often small, equal to another or at a sign or carry boundary. */

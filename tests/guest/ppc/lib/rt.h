@@ -25,6 +25,16 @@ struct frame {
 /* Called for every interrupt with the vector slot number; return to resume at SRR0. */
 void trap_handler(u32 vec, struct frame *f);
 
+/* xorshift32, the test programs' pseudo-random numbers (the state must not be 0). */
+static inline u32 xorshift32(u32 *state)
+{
+    u32 x = *state;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return *state = x;
+}
+
 #define mfspr(n) ({ u32 v_; __asm__ volatile("mfspr %0, " #n : "=r"(v_)); v_; })
 #define mtspr(n, v) __asm__ volatile("mtspr " #n ", %0" : : "r"(v))
 
