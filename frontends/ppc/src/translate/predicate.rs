@@ -153,6 +153,21 @@ mod tests {
     }
 
     #[test]
+    fn a_run_whose_instruction_does_not_translate_to_arithmetic_falls_back_to_a_branch() {
+        let has = |b: &ferrite_ir::Block, op: Opcode| b.bbs.iter().flat_map(|bb| &bb.insts).any(|&i| b.insts[i as usize].op == op);
+        // mulhwu with OE = 1: its XO field passes `predicable`, but the form is invalid.
+        let invalid = 0x7c63_2416;
+        assert!(predicable(invalid));
+        let alone = translate_block(Mode::new(0, 0), 0x1000, &code(&[invalid]), MAX_BLOCK_INSNS, 4);
+        assert!(has(&alone, Opcode::Raise), "the premise: the word raises a program interrupt");
+        // cmplw r8,r7; ble 0x100c; <invalid>; b 0x2000
+        let b = translate_block(Mode::new(0, 0), 0x1000, &code(&[0x7c08_3840, 0x4081_0008, invalid, 0x4800_0ff4]), MAX_BLOCK_INSNS, 4);
+        assert!(has(&b, Opcode::Branch), "translated again with a side exit");
+        assert!(has(&b, Opcode::Raise), "the raise stays on the fall-through path");
+        assert_eq!(direct_exit_targets(&b), vec![0x100c]);
+    }
+
+    #[test]
     fn predication_needs_register_only_code_room_and_a_non_deterministic_block() {
         assert!(!has_branch(&HAMMOCK, MAX_BLOCK_INSNS, 4));
         // A load in the run.
