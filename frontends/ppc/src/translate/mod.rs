@@ -146,7 +146,8 @@ pub const MAX_BLOCK_INSNS: usize = 512;
 
 /// Translates the guest block at `vpc` for `mode` from `code`, the bytes from `vpc` to the end
 /// of its page (blocks never cross a page). Up to `side_exits` conditional branches leave
-/// through a side exit and the block goes on with their fall-through path.
+/// through a side exit and the block goes on with their fall-through path; a branch forward
+/// over a few register-only instructions becomes a predicated run instead (see `predicate`).
 pub fn translate_block(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u32) -> Block {
     translate(mode, vpc, code, max_insns, side_exits, true).unwrap_or_else(|| {
         // An instruction admitted to a predicated run translated to more than register
