@@ -469,7 +469,6 @@ impl Gen {
         self.emit(w);
     }
 
-    /// A register-only instruction (inside templates).
     /// Register-only instruction number `k` (below [`REGISTER_OPS`]) of [`Gen::instruction`]'s
     /// list: arithmetic, logic, rotates, compares, CR logic, isel.
     fn register_op(&mut self, k: u64) {
@@ -528,6 +527,7 @@ impl Gen {
         }
     }
 
+    /// A register-only instruction (inside templates).
     fn instruction_simple(&mut self) {
         let n = self.r.pick(XO);
         let w = enc(n, &[("rt", self.dst()), ("ra", self.reg()), ("rb", self.reg()), ("oe", self.r.below(2) as i64), ("rc", self.r.below(2) as i64)]);

@@ -176,7 +176,7 @@ fn translate(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u3
         };
         let page_end = (vpc & !(PAGE_SIZE - 1)) + PAGE_SIZE;
         let mut off = 0usize;
-        for _ in 0..max_insns.max(1) {
+        for _ in 0..t.max_insns {
             let Some(bytes) = code.get(off..off + 4) else {
                 t.b.exit_direct(t.pc as u64);
                 break;

@@ -130,12 +130,13 @@ mod tests {
         0x4800_0fec,
     ];
 
+    /// Whether any basic block of `b` has an `op` instruction.
+    fn has_op(b: &ferrite_ir::Block, op: Opcode) -> bool {
+        b.bbs.iter().flat_map(|bb| &bb.insts).any(|&i| b.insts[i as usize].op == op)
+    }
+
     fn has_branch(words: &[u32], max_insns: usize, side_exits: u32) -> bool {
-        let b = translate_block(Mode::new(0, 0), 0x1000, &code(words), max_insns, side_exits);
-        b.bbs
-            .iter()
-            .flat_map(|bb| &bb.insts)
-            .any(|&i| b.insts[i as usize].op == Opcode::Branch)
+        has_op(&translate_block(Mode::new(0, 0), 0x1000, &code(words), max_insns, side_exits), Opcode::Branch)
     }
 
     #[test]
@@ -154,16 +155,15 @@ mod tests {
 
     #[test]
     fn a_run_whose_instruction_does_not_translate_to_arithmetic_falls_back_to_a_branch() {
-        let has = |b: &ferrite_ir::Block, op: Opcode| b.bbs.iter().flat_map(|bb| &bb.insts).any(|&i| b.insts[i as usize].op == op);
         // mulhwu with OE = 1: its XO field passes `predicable`, but the form is invalid.
         let invalid = 0x7c63_2416;
         assert!(predicable(invalid));
         let alone = translate_block(Mode::new(0, 0), 0x1000, &code(&[invalid]), MAX_BLOCK_INSNS, 4);
-        assert!(has(&alone, Opcode::Raise), "the premise: the word raises a program interrupt");
+        assert!(has_op(&alone, Opcode::Raise), "the premise: the word raises a program interrupt");
         // cmplw r8,r7; ble 0x100c; <invalid>; b 0x2000
         let b = translate_block(Mode::new(0, 0), 0x1000, &code(&[0x7c08_3840, 0x4081_0008, invalid, 0x4800_0ff4]), MAX_BLOCK_INSNS, 4);
-        assert!(has(&b, Opcode::Branch), "translated again with a side exit");
-        assert!(has(&b, Opcode::Raise), "the raise stays on the fall-through path");
+        assert!(has_op(&b, Opcode::Branch), "translated again with a side exit");
+        assert!(has_op(&b, Opcode::Raise), "the raise stays on the fall-through path");
         assert_eq!(direct_exit_targets(&b), vec![0x100c]);
     }
 
