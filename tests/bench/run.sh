@@ -15,6 +15,12 @@
 #   TIMEOUT=s       per-run time limit (default 300)
 #   FERRITE_ARGS    extra ferrite arguments (e.g. "--no-jit")
 #   KEEP=dir        keep every run's console output and timing in dir
+#   NATIVE=1        also build each program for the host (gcc -O2, the runtime's own string
+#                   functions and printf_: lib/rt.c with RT_HOST) and time it in the same
+#                   alternation: a "native s" column and ferrite's time as a multiple of it, the
+#                   floor no emulator can go under. Programs with PowerPC assembly (fma) have no
+#                   native build; a native console may differ from the guest's where the result
+#                   depends on byte order (hash's byte-wise FNV) or FP contraction (nbody)
 #
 # Getting qemu-system-ppc without installing it system-wide (Debian 12 ships 7.2):
 #   cd /tmp && apt-get download qemu-system-ppc && dpkg -x qemu-system-ppc_*.deb /tmp/qemu-sys/root
@@ -75,7 +81,9 @@ mkdir -p "$WORK"
 # "seconds rss_kib".
 run_one() {
     local emu=$1 elf=$2 tag=$3 cmd
-    if [ "$emu" = qemu ]; then
+    if [ "$emu" = native ]; then
+        cmd=("$elf")
+    elif [ "$emu" = qemu ]; then
         cmd=("$QEMU" -M ppce500 -cpu e500mc -m 256 -kernel "$elf" -nographic
              -monitor none -serial stdio -net none)
     else
@@ -91,6 +99,12 @@ run_one() {
         timeout "$TIMEOUT" "${cmd[@]}" </dev/null >"$WORK/$tag.out" 2>"$WORK/$tag.err" || rc=$?
     fi
     t1=$(date +%s.%N)
+    if [ $rc -ne 0 ] && [ "$emu" = native ]; then
+        # A reference point only: a program that does not run on the host loses its column.
+        echo "run.sh: the native build of $(basename "$elf") failed (exit $rc); no native time for it" >&2
+        echo "failed"
+        return 0
+    fi
     if [ $rc -ne 0 ]; then
         echo "run.sh: $emu failed on $(basename "$elf") (exit $rc); stderr:" >&2
         tail -20 "$WORK/$tag.err" >&2
@@ -101,6 +115,25 @@ run_one() {
     awk -v a="$t0" -v b="$t1" -v r="$rss" 'BEGIN { printf "%.3f %s\n", b - a, r }'
 }
 
+# build_native PROG: builds PROG for the host into $WORK/native/PROG-KEY; prints its path, or
+# nothing when the program does not build there (PowerPC assembly).
+build_native() {
+    local prog=$1 src defs=()
+    case $prog in
+        hello) src="$GUEST/hello.c" ;;
+        parts/hash-only-*) src="$GUEST/bench/hash.c" defs=(-DHASH_ONLY="${prog##*-}") ;;
+        */*) return 0 ;;
+        *) src="$GUEST/bench/$prog.c" ;;
+    esac
+    local out="$WORK/native/${prog//\//-}"
+    mkdir -p "$WORK/native"
+    # -fno-builtin and no loop-to-memcpy idiom: the runtime's byte loops stay byte loops.
+    if ${NATIVE_CC:-gcc} -O2 -DRT_HOST -fno-builtin -fno-tree-loop-distribute-patterns -w "${defs[@]}" \
+        -o "$out" "$GUEST/lib/rt.c" "$src" 2>"$out.log"; then
+        echo "$out"
+    fi
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 max() { sort -g | tail -1; }
 
@@ -108,6 +141,7 @@ max() { sort -g | tail -1; }
 echo "ferrite: $FERRITE $FERRITE_ARGS ($FERRITE_FROM)" >&2
 echo "qemu:    $QEMU ($("$QEMU" --version | head -1))" >&2
 echo "runs:    $RUNS per program and emulator, alternating" >&2
+[ -z "${NATIVE:-}" ] || echo "native:  $(${NATIVE_CC:-gcc} --version | head -1) -O2, same alternation" >&2
 
 ROWS=()
 SPEEDUPS=()
@@ -122,9 +156,21 @@ for prog in hello "${PROGRAMS[@]}"; do
     [ -f "$elf" ] || die "no $elf"
     : >"$WORK/$key.qemu.times"
     : >"$WORK/$key.ferrite.times"
+    : >"$WORK/$key.native.times"
+    emus=(qemu ferrite)
+    nat=""
+    if [ -n "${NATIVE:-}" ]; then
+        nat=$(build_native "$prog")
+        [ -z "$nat" ] || emus+=(native)
+    fi
     for ((i = 1; i <= RUNS; i++)); do
-        for emu in qemu ferrite; do
-            run_one "$emu" "$elf" "$key.$emu.$i" >>"$WORK/$key.$emu.times"
+        for emu in "${emus[@]}"; do
+            if [ "$emu" = native ]; then
+                [ -z "$nat" ] || run_one native "$nat" "$key.native.$i" >>"$WORK/$key.native.times"
+                if grep -q failed "$WORK/$key.native.times"; then nat=""; fi
+            else
+                run_one "$emu" "$elf" "$key.$emu.$i" >>"$WORK/$key.$emu.times"
+            fi
         done
         # The programs print checksums: the consoles must agree exactly, on every run.
         if ! cmp -s "$WORK/$key.qemu.$i.out" "$WORK/$key.ferrite.$i.out"; then
@@ -147,12 +193,30 @@ for prog in hello "${PROGRAMS[@]}"; do
     else
         SPEEDUPS+=("$s")
     fi
-    ROWS+=("$(awk -v n="$name" -v q="$q" -v f="$f" -v s="$s" -v qr="$qr" -v fr="$fr" \
-        'BEGIN { printf "| %s | %.2f | %.2f | %s | %.0f | %.0f |", n, q, f, s, qr / 1024, fr / 1024 }')")
+    row=$(awk -v n="$name" -v q="$q" -v f="$f" -v s="$s" -v qr="$qr" -v fr="$fr" \
+        'BEGIN { printf "| %s | %.2f | %.2f | %s | %.0f | %.0f |", n, q, f, s, qr / 1024, fr / 1024 }')
+    if [ -n "${NATIVE:-}" ]; then
+        if [ -n "$nat" ]; then
+            nt=$(awk '{ print $1 }' "$WORK/$key.native.times" | median)
+            note=""
+            cmp -s <(tr -d '\r' <"$WORK/$key.qemu.1.out") "$WORK/$key.native.1.out" || note=" (output differs)"
+            row+=$(awk -v n="$nt" -v f="$f" -v note="$note" 'BEGIN { printf " %.2f%s | %.2f |", n, note, f / n }')
+        else
+            row+=" n/a | |"
+        fi
+    fi
+    ROWS+=("$row")
 done
 
 echo
-echo "| program | qemu s | ferrite s | speedup (qemu/ferrite) | qemu RSS MiB | ferrite RSS MiB |"
-echo "|---|---:|---:|---:|---:|---:|"
+if [ -n "${NATIVE:-}" ]; then
+    echo "| program | qemu s | ferrite s | speedup (qemu/ferrite) | qemu RSS MiB | ferrite RSS MiB | native s | ferrite/native |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+else
+    echo "| program | qemu s | ferrite s | speedup (qemu/ferrite) | qemu RSS MiB | ferrite RSS MiB |"
+    echo "|---|---:|---:|---:|---:|---:|"
+fi
 printf '%s\n' "${ROWS[@]}"
-printf '%s\n' "${SPEEDUPS[@]}" | awk '{ l += log($1); n++ } END { if (n) printf "| **geometric mean** (%d programs) | | | **%.2f** | | |\n", n, exp(l / n) }'
+extra=""
+[ -z "${NATIVE:-}" ] || extra=" | |"
+printf '%s\n' "${SPEEDUPS[@]}" | awk -v x="$extra" '{ l += log($1); n++ } END { if (n) printf "| **geometric mean** (%d programs) | | | **%.2f** | | |%s\n", n, exp(l / n), x }'

@@ -149,3 +149,26 @@ fn mmio_subword() {
 fn predicated() {
     check("predicated");
 }
+
+/// The runtime also builds for the host (`RT_HOST`: console on stdout, power-off is exit), so
+/// `tests/bench/run.sh NATIVE=1` can time each benchmark as native code: hello built that way
+/// prints what QEMU printed for the guest build.
+#[test]
+fn runtime_builds_for_the_host() {
+    let dir = std::env::temp_dir().join(format!("ferrite-native-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    let exe = dir.join("hello");
+    let out = Command::new("cc")
+        .args(["-O2", "-DRT_HOST", "-fno-builtin", "-o"])
+        .arg(&exe)
+        .arg(guest_dir().join("lib/rt.c"))
+        .arg(guest_dir().join("hello.c"))
+        .output()
+        .expect("the host C compiler (cc) runs");
+    assert!(out.status.success(), "cc -DRT_HOST failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let run = Command::new(&exe).output().expect("the host build of hello runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(run.status.success(), "the host build of hello exited with {}", run.status);
+    let expected = std::fs::read_to_string(guest_dir().join("expected/hello.txt")).expect("expected/hello.txt");
+    assert_eq!(lines(&String::from_utf8_lossy(&run.stdout)), lines(&expected));
+}

@@ -2,6 +2,16 @@
 #include "rt.h"
 #include <stdarg.h>
 
+#ifdef RT_HOST
+/* The same program built for the host (tests/bench/run.sh NATIVE=1): the console is stdout and
+ * power-off is exit; the rest of this file is shared, so both builds run the same code. */
+#include <unistd.h>
+
+void putc_(char c)
+{
+    (void)!write(1, &c, 1);
+}
+#else
 #define UART ((volatile u8 *)0xe0004500)
 #define GPIO ((volatile u32 *)0xe00ff000)
 
@@ -13,6 +23,7 @@ void putc_(char c)
         ;
     UART[0] = c;
 }
+#endif
 
 void puts_(const char *s)
 {
@@ -20,6 +31,12 @@ void puts_(const char *s)
         putc_(*s++);
 }
 
+#ifdef RT_HOST
+void poweroff(void)
+{
+    _exit(0);
+}
+#else
 void poweroff(void)
 {
     GPIO[0] = 0x80000000; /* pin 0 output */
@@ -27,6 +44,7 @@ void poweroff(void)
     for (;;)
         ;
 }
+#endif
 
 void *memcpy(void *d, const void *s, unsigned long n)
 {
@@ -123,6 +141,7 @@ void printf_(const char *fmt, ...)
     va_end(ap);
 }
 
+#ifndef RT_HOST
 /* Default: report the interrupt and power off. Programs that expect interrupts define their
  * own trap_handler. */
 __attribute__((weak)) void trap_handler(u32 vec, struct frame *f)
@@ -131,3 +150,4 @@ __attribute__((weak)) void trap_handler(u32 vec, struct frame *f)
     (void)f;
     poweroff();
 }
+#endif
