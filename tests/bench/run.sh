@@ -100,10 +100,9 @@ run_one() {
     fi
     t1=$(date +%s.%N)
     if [ $rc -ne 0 ] && [ "$emu" = native ]; then
-        # A reference point only: a program that does not run on the host loses its column.
+        # A reference point only: the caller drops the column of a program that fails natively.
         echo "run.sh: the native build of $(basename "$elf") failed (exit $rc); no native time for it" >&2
-        echo "failed"
-        return 0
+        return 1
     fi
     if [ $rc -ne 0 ]; then
         echo "run.sh: $emu failed on $(basename "$elf") (exit $rc); stderr:" >&2
@@ -115,8 +114,8 @@ run_one() {
     awk -v a="$t0" -v b="$t1" -v r="$rss" 'BEGIN { printf "%.3f %s\n", b - a, r }'
 }
 
-# build_native PROG: builds PROG for the host into $WORK/native/PROG-KEY; prints its path, or
-# nothing when the program does not build there (PowerPC assembly).
+# build_native PROG: builds PROG for the host into $WORK/native (slashes in PROG become
+# dashes); prints its path, or nothing when the program does not build there (PowerPC assembly).
 build_native() {
     local prog=$1 src defs=()
     case $prog in
@@ -166,8 +165,7 @@ for prog in hello "${PROGRAMS[@]}"; do
     for ((i = 1; i <= RUNS; i++)); do
         for emu in "${emus[@]}"; do
             if [ "$emu" = native ]; then
-                [ -z "$nat" ] || run_one native "$nat" "$key.native.$i" >>"$WORK/$key.native.times"
-                if grep -q failed "$WORK/$key.native.times"; then nat=""; fi
+                run_one native "$nat" "$key.native.$i" >>"$WORK/$key.native.times" || { nat=""; emus=(qemu ferrite); }
             else
                 run_one "$emu" "$elf" "$key.$emu.$i" >>"$WORK/$key.$emu.times"
             fi

@@ -266,7 +266,7 @@ impl Gen {
     fn instruction(&mut self) {
         let (b, x) = (self.base as i64, self.index as i64);
         match self.r.below(100) {
-            k @ 0..=39 => self.register_op(k),
+            k @ 0..REGISTER_OPS => self.register_op(k),
             40..=45 => {
                 let (n, size) = self.r.pick(LOADS_D);
                 let update = n.ends_with('U');
