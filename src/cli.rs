@@ -125,6 +125,11 @@ pub struct Cli {
     #[arg(long = "no-jit")]
     pub no_jit: bool,
 
+    /// Compiled loops reach guest RAM through the soft TLB's checks instead of a host mapping
+    /// of it (fastmem): slower, for comparing and debugging.
+    #[arg(long = "no-fastmem")]
+    pub no_fastmem: bool,
+
     /// Interpreted runs of a block before the JIT compiles it.
     #[arg(long = "jit-threshold", value_name = "N", default_value_t = ferrite_exec::EngineConfig::default().jit_threshold)]
     pub jit_threshold: u32,

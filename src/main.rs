@@ -127,6 +127,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let clock = clock_mode(cli.icount.as_deref())?;
     let engine = EngineConfig {
         jit: !cli.no_jit,
+        fastmem: !cli.no_fastmem,
         perf_map: cli.perfmap,
         jit_threshold: cli.jit_threshold.max(1),
         baseline_runs: cli.baseline_runs,
@@ -172,6 +173,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     };
     if tracing::enabled!(target: "stats", tracing::Level::INFO) {
         tracing::info!(target: "stats", "{}", machine.engine().stats.report());
+        let fm = machine.cpu(0).hdr.tlb.fastmem.stats();
+        tracing::info!(target: "stats", "fastmem: faults {} pages mapped {} unmapped {} code pages demoted {}", fm.faults, fm.maps, fm.unmaps, fm.demotions);
     }
     Ok(match end {
         RunEnd::PowerOff | RunEnd::Reset | RunEnd::DumpedDtb => ExitCode::SUCCESS,

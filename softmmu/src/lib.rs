@@ -17,6 +17,7 @@ mod bitset;
 mod address_space;
 mod cpu;
 mod error;
+pub mod fastmem;
 mod memop;
 mod mmio;
 mod ram;

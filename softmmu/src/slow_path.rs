@@ -5,6 +5,7 @@
 //! guest fault sets `pending_exit` and returns a dummy value; the caller leaves the block.
 
 use crate::cpu::{Access, CpuHeader, EXIT_REQ_CODE_DIRTY};
+use crate::fastmem;
 use crate::memop::bswap_sized;
 use crate::tlb::{tag_matches, tlb_index, PAGE_MASK, PAGE_SIZE, TLB_BSWAP, TLB_MMIO, TLB_NOTDIRTY, TLB_WATCH};
 use crate::{Endian, MemOp};
@@ -74,6 +75,41 @@ fn crosses_page(vaddr: u64, size: u64) -> bool {
 /// # Safety
 /// `env` must point to a live, initialised CPU header.
 pub unsafe extern "C" fn load(env: *mut CpuHeader, vaddr: u64, memop: u32) -> u64 {
+    // SAFETY: forwarded contract.
+    let refault = unsafe { fastmem::take_fault(&mut (*env).tlb) };
+    // SAFETY: forwarded contract.
+    let v = unsafe { load_access(env, vaddr, memop) };
+    if refault {
+        // SAFETY: forwarded contract.
+        unsafe { settle_fastmem(env, vaddr, MemOp(memop), false) };
+    }
+    v
+}
+
+/// After the slow path redid a fastmem access that faulted: maps its page for the next time,
+/// or drops the block's translations if the page can never be mapped.
+///
+/// # Safety
+/// `env` must point to a live, initialised CPU header.
+unsafe fn settle_fastmem(env: *mut CpuHeader, vaddr: u64, op: MemOp, write: bool) {
+    // SAFETY: caller's contract.
+    let cpu = unsafe { &mut *env };
+    if cpu.pending_exit != 0 {
+        return;
+    }
+    // SAFETY: the space outlives the CPU.
+    let space = unsafe { &*cpu.space };
+    let watched = !cpu.watch.is_empty();
+    if fastmem::settle(&mut cpu.tlb, space, op.mmu_idx(), vaddr, op.size(), write, watched) {
+        cpu.request_exit(EXIT_REQ_CODE_DIRTY);
+    }
+}
+
+/// A load past the inline checks (see [`load`]).
+///
+/// # Safety
+/// `env` must point to a live, initialised CPU header.
+unsafe fn load_access(env: *mut CpuHeader, vaddr: u64, memop: u32) -> u64 {
     let op = MemOp(memop);
     let size = op.size();
     if crosses_page(vaddr, size) {
@@ -82,7 +118,7 @@ pub unsafe extern "C" fn load(env: *mut CpuHeader, vaddr: u64, memop: u32) -> u6
         let mut raw = 0u64;
         for i in 0..size {
             // SAFETY: forwarded contract.
-            let b = unsafe { load(env, vaddr.wrapping_add(i), byte.0) };
+            let b = unsafe { load_access(env, vaddr.wrapping_add(i), byte.0) };
             // SAFETY: env is live.
             if unsafe { (*env).pending_exit } != 0 {
                 return 0;
@@ -120,6 +156,21 @@ pub unsafe extern "C" fn load(env: *mut CpuHeader, vaddr: u64, memop: u32) -> u6
 /// # Safety
 /// `env` must point to a live, initialised CPU header.
 pub unsafe extern "C" fn store(env: *mut CpuHeader, vaddr: u64, value: u64, memop: u32) {
+    // SAFETY: forwarded contract.
+    let refault = unsafe { fastmem::take_fault(&mut (*env).tlb) };
+    // SAFETY: forwarded contract.
+    unsafe { store_access(env, vaddr, value, memop) };
+    if refault {
+        // SAFETY: forwarded contract.
+        unsafe { settle_fastmem(env, vaddr, MemOp(memop), true) };
+    }
+}
+
+/// A store past the inline checks (see [`store`]).
+///
+/// # Safety
+/// `env` must point to a live, initialised CPU header.
+unsafe fn store_access(env: *mut CpuHeader, vaddr: u64, value: u64, memop: u32) {
     let op = MemOp(memop);
     let size = op.size();
     let mode = op.mmu_idx();
@@ -137,7 +188,7 @@ pub unsafe extern "C" fn store(env: *mut CpuHeader, vaddr: u64, value: u64, memo
                 Endian::Little => 8 * i,
             };
             // SAFETY: forwarded contract.
-            unsafe { store(env, vaddr.wrapping_add(i), (value >> shift) & 0xff, byte.0) };
+            unsafe { store_access(env, vaddr.wrapping_add(i), (value >> shift) & 0xff, byte.0) };
         }
         return;
     }

@@ -11,6 +11,7 @@
 use crate::address_space::{AddressSpace, RegionKind};
 use crate::bitset::{drain_bits, each_bit};
 use crate::cpu::TlbFill;
+use crate::fastmem::Fastmem;
 
 /// log2 of the soft-TLB page size. Guest pages smaller than this are never cached.
 pub const PAGE_BITS: u32 = 12;
@@ -62,6 +63,20 @@ impl TlbEntry {
 pub struct TlbExtra {
     /// Guest physical address of the page.
     pub phys_page: u64,
+    /// Size of the guest page the translation came from.
+    pub page_size: u64,
+}
+
+/// An entry as fastmem sees it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EntryInfo {
+    pub addr_read: u64,
+    pub addr_write: u64,
+    pub phys_page: u64,
+    /// Size of the guest page the translation came from.
+    pub page_size: u64,
+    /// Holds whatever the address-space ID.
+    pub global: bool,
 }
 
 /// The soft TLB of one vCPU.
@@ -81,6 +96,9 @@ pub struct SoftTlb {
     /// Per mode: the filled entries that depend on the address-space ID ([`TlbFill::global`]
     /// false), dropped by [`SoftTlb::flush_local`].
     local: [[u64; TLB_ENTRIES / 64]; NB_MMU_MODES],
+    /// Guest RAM mapped for check-free access by compiled loops, kept in step with the
+    /// entries above (see [`crate::fastmem`]).
+    pub fastmem: Fastmem,
 }
 
 /// Index of `vaddr` in a mode's table.
@@ -123,6 +141,7 @@ impl SoftTlb {
                 std::ptr::addr_of_mut!((*p).used[m]).write([0; TLB_ENTRIES / 64]);
                 std::ptr::addr_of_mut!((*p).local[m]).write([0; TLB_ENTRIES / 64]);
             }
+            std::ptr::addr_of_mut!((*p).fastmem).write(Fastmem::off());
         }
     }
 
@@ -139,6 +158,7 @@ impl SoftTlb {
         drain_bits(&mut self.used[mode], |i| table[i] = TlbEntry::INVALID);
         self.local[mode] = [0; TLB_ENTRIES / 64];
         self.large[mode] = (u64::MAX, 0);
+        self.fastmem.unmap_mode(mode);
     }
 
     /// Drops the entries that depend on the address-space ID, in the modes of `modes` (bit
@@ -147,6 +167,7 @@ impl SoftTlb {
         for m in (0..NB_MMU_MODES).filter(|m| modes & (1 << m) != 0) {
             let table = &mut self.table[m];
             drain_bits(&mut self.local[m], |i| table[i] = TlbEntry::INVALID);
+            self.fastmem.unmap_local(m);
         }
     }
 
@@ -175,6 +196,8 @@ impl SoftTlb {
         if tag_matches(e.addr_read, vaddr) || tag_matches(e.addr_write, vaddr) || tag_matches(e.addr_code, vaddr) {
             *e = TlbEntry::INVALID;
         }
+        // Whether or not the entry is still cached, a fastmem mapping of the page may be.
+        self.fastmem.unmap_page(mode, vaddr);
     }
 
     /// Installs the translation `fill` of `vaddr` in `mode`.
@@ -214,7 +237,7 @@ impl SoftTlb {
             addr_code: tag(fill.prot & TlbFill::EXEC != 0, 0),
             addend,
         };
-        self.extra[mode][idx] = TlbExtra { phys_page: ppage };
+        self.extra[mode][idx] = TlbExtra { phys_page: ppage, page_size: fill.page_size };
         let bit = 1u64 << (idx % 64);
         self.used[mode][idx / 64] |= bit;
         if fill.global {
@@ -248,6 +271,22 @@ impl SoftTlb {
                 }
             });
         }
+        self.fastmem.write_protect(ppage);
+    }
+
+    /// What fastmem needs of the entry of `mode` for the page `vpage`, if it holds that page.
+    pub(crate) fn entry_for(&self, mode: usize, vpage: u64) -> Option<EntryInfo> {
+        let i = tlb_index(vpage);
+        let e = &self.table[mode][i];
+        let holds = tag_matches(e.addr_read, vpage) || tag_matches(e.addr_write, vpage);
+        let x = &self.extra[mode][i];
+        holds.then(|| EntryInfo {
+            addr_read: e.addr_read,
+            addr_write: e.addr_write,
+            phys_page: x.phys_page,
+            page_size: x.page_size,
+            global: !self.is_local(mode, vpage),
+        })
     }
 
     /// Fast-path lookup for code outside the JIT: the host address of an access of `size`

@@ -35,11 +35,23 @@ pub struct EngineConfig {
     pub sync_compile: bool,
     /// Write `/tmp/perf-<pid>.map` so that `perf report` names compiled blocks by guest PC.
     pub perf_map: bool,
+    /// Let compiled loops reach guest RAM check-free on CPUs that turned fastmem on
+    /// (`ferrite_softmmu::fastmem`).
+    pub fastmem: bool,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { jit: true, jit_threshold: 1000, baseline_runs: 2, count_insns: false, arena_bytes: 256 << 20, sync_compile: false, perf_map: false }
+        EngineConfig {
+            jit: true,
+            jit_threshold: 1000,
+            baseline_runs: 2,
+            count_insns: false,
+            arena_bytes: 256 << 20,
+            sync_compile: false,
+            perf_map: false,
+            fastmem: true,
+        }
     }
 }
 
@@ -406,6 +418,13 @@ impl Engine {
         // (inexactness residues, status words) to exit paths only when optimised. Other code
         // (most of a kernel boot) is compiled fast.
         let optimize = block.insts.iter().any(|i| i.op == ferrite_ir::Opcode::Chain || i.ty.is_float());
+        // Loops reach RAM check-free when the CPU has fastmem, unless their page has met
+        // memory fastmem cannot map (then every access there would fault).
+        // SAFETY: live header, not in generated code.
+        let fastmem = optimize && self.cfg.fastmem && {
+            let fm = unsafe { &(*env).tlb.fastmem };
+            fm.enabled() && !fm.is_demoted(ppc)
+        };
         let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
         let evicted = compiler.submit(Job {
@@ -413,7 +432,7 @@ impl Engine {
             serial,
             generation,
             block,
-            opts: CompileOptions { count_insns, mode_key: key, optimize },
+            opts: CompileOptions { count_insns, mode_key: key, optimize, fastmem, phys_pc: ppc },
             heat,
         });
         if let Some(cold) = evicted {

@@ -39,6 +39,8 @@ impl Arena {
         if p == libc::MAP_FAILED {
             return Err(JitError::Codegen(format!("mmap of {size} bytes failed: {}", std::io::Error::last_os_error())));
         }
+        // Fastmem accesses run here: the fault handler must know the range.
+        ferrite_softmmu::fastmem::signal::register_code(p as u64, size as u64);
         Ok(Arena { base: p as *mut u8, size, code_top: 0, data_bottom: size })
     }
 
@@ -95,6 +97,7 @@ impl Arena {
 
 impl Drop for Arena {
     fn drop(&mut self) {
+        ferrite_softmmu::fastmem::signal::unregister_code(self.base as u64);
         // SAFETY: the mapping was created by `new` with this size and is not used after drop
         // (the owner of the `Jit` guarantees no generated code still runs).
         unsafe { libc::munmap(self.base as *mut libc::c_void, self.size) };

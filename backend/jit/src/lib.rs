@@ -52,6 +52,13 @@ pub struct CompileOptions {
     /// Let Cranelift optimise (`opt_level=speed`): several times the compile time, for code
     /// that will run long (a loop), whatever the JIT's default.
     pub optimize: bool,
+    /// Reach guest RAM through the CPU's fastmem reservation (`ferrite_softmmu::fastmem`):
+    /// 32-bit guest addresses only; the CPU must have fastmem on.
+    pub fastmem: bool,
+    /// Guest physical address of the block's first instruction (a fastmem access that meets
+    /// a page it can never map names it, so that the block's page is compiled without
+    /// fastmem from then on).
+    pub phys_pc: u64,
 }
 
 /// A compiled block.

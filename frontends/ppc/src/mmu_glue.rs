@@ -56,6 +56,7 @@ fn apply(cpu: &mut PpcCpu, effect: TlbEffect) {
                 cpu.hdr.flush_jump_cache_page(p as u64);
             }
         }
+        TlbEffect::Local => cpu.hdr.flush_address_space(0xff),
         TlbEffect::All => cpu.hdr.flush_tlb(),
     }
 }

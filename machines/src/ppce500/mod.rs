@@ -209,6 +209,13 @@ impl Ppce500 {
             // instruction budget that drives deterministic time.
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
+            // One core only: a page that comes to hold code is write-protected in the soft
+            // TLB (and fastmem) of the core that translated it, not in the others'.
+            if cfg.engine.jit && cfg.engine.fastmem && cfg.cpus == 1 {
+                if let Err(e) = c.hdr.tlb.fastmem.enable() {
+                    tracing::info!("fastmem off: {e}");
+                }
+            }
         }
         let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, cfg.pci)?;
         let engine = Engine::new(cfg.engine)?;

@@ -147,18 +147,24 @@ impl Lower<'_, '_> {
         let jty = if op.size() == 1 && ty.is_int() && ty.bytes() > 1 { clif_type(ty) } else { aty };
         let join = self.b.create_block();
         let raw = self.b.append_block_param(join, jty);
-        if let Some(role) = self.groups[ii] {
+        if let Some((addr, host)) = self.fastmem_addr(op, ir_addr) {
+            let v = self.load_host(op, jty, host, self.fastmem_flags);
+            self.fastmem_check(join, &[v.into()]);
+            self.load_slow(op, jty, addr, join);
+        } else if let Some(role) = self.groups[ii] {
             let (hit, full) = (self.b.create_block(), self.b.create_block());
             if !matches!(role, Role::Cached { .. }) {
                 self.b.set_cold_block(full);
             }
             let host = self.group_check(role, op, ir_addr, false, hit, full);
-            let v = self.load_host(op, jty, host);
+            let v = self.load_host(op, jty, host, self.ram_flags);
             self.b.ins().jump(join, &[v.into()]);
             self.b.switch_to_block(full);
             self.b.seal_block(full);
+            self.load_full(op, jty, ir_addr, join, self.groups[ii]);
+        } else {
+            self.load_full(op, jty, ir_addr, join, None);
         }
-        self.load_full(op, jty, ir_addr, join, self.groups[ii]);
 
         self.b.switch_to_block(join);
         self.b.seal_block(join);
@@ -182,15 +188,15 @@ impl Lower<'_, '_> {
 
     /// The value at host address `host`, in guest byte order, as type `ty`: the access's
     /// size, or wider for a byte (extended by the load itself).
-    fn load_host(&mut self, op: MemOp, ty: types::Type, host: ir::Value) -> ir::Value {
+    fn load_host(&mut self, op: MemOp, ty: types::Type, host: ir::Value, flags: ir::MemFlagsData) -> ir::Value {
         if op.size() == 1 && ty != types::I8 {
             return if op.signed() {
-                self.b.ins().sload8(ty, self.ram_flags, host, 0)
+                self.b.ins().sload8(ty, flags, host, 0)
             } else {
-                self.b.ins().uload8(ty, self.ram_flags, host, 0)
+                self.b.ins().uload8(ty, flags, host, 0)
             };
         }
-        let v = self.b.ins().load(ty, self.ram_flags, host, 0);
+        let v = self.b.ins().load(ty, flags, host, 0);
         if op.endian() == Endian::Big && op.size() > 1 {
             self.b.ins().bswap(v)
         } else {
@@ -227,11 +233,17 @@ impl Lower<'_, '_> {
     /// [`Self::own_lookup`].
     fn load_full(&mut self, op: MemOp, ty: types::Type, ir_addr: ferrite_ir::Value, join: ir::Block, role: Option<Role>) {
         let (addr, host, slow) = self.own_lookup(op, ir_addr, false, role);
-        let v = self.load_host(op, ty, host);
+        let v = self.load_host(op, ty, host, self.ram_flags);
         self.b.ins().jump(join, &[v.into()]);
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
+        self.load_slow(op, ty, addr, join);
+    }
+
+    /// The slow path of a load (the builder is in its block): the value goes to `join` as
+    /// type `ty`.
+    fn load_slow(&mut self, op: MemOp, ty: types::Type, addr: ir::Value, join: ir::Block) {
         self.call_shim(self.stubs.load, op, addr);
         self.check_fault(true);
         let aty = access_type(op.size());
@@ -242,27 +254,65 @@ impl Lower<'_, '_> {
         self.b.ins().jump(join, &[v.into()]);
     }
 
+    /// For a fastmem access (see `ferrite_softmmu::fastmem`) at IR address `ir_addr`: the
+    /// guest address and the host address in the CPU's reservation, or `None` when the access
+    /// goes through the soft TLB (fastmem off for this block, or an address that may not fit
+    /// in 32 bits).
+    fn fastmem_addr(&mut self, op: MemOp, ir_addr: ferrite_ir::Value) -> Option<(ir::Value, ir::Value)> {
+        let i = self.block.inst(ir_addr);
+        if !self.opts.fastmem || i.op != Opcode::Zext || self.block.ty(i.args[0]) != Type::I32 {
+            return None;
+        }
+        let addr = self.arg(ir_addr);
+        // Fixed for the CPU's lifetime: loaded once, hoisted out of loops.
+        let at = hdr::FASTMEM_BASE + 8 * op.mmu_idx() as i32;
+        let base = self.b.ins().load(types::I64, self.env_flags.with_readonly().with_can_move(), self.env, at);
+        Some((addr, self.b.ins().iadd(base, addr)))
+    }
+
+    /// After a fastmem access: goes on to `join` (with `args`) unless the access faulted, else
+    /// leaves the builder in a new cold block that must redo the access through the slow path.
+    fn fastmem_check(&mut self, join: ir::Block, args: &[ir::BlockArg]) {
+        // An atomic load: Cranelift neither merges it with the previous access's check nor
+        // moves it, and the fault handler writes the field behind the code's back.
+        let p = self.b.ins().iadd_imm_s(self.env, hdr::FASTMEM_FAULT);
+        let fault = self.b.ins().atomic_load(types::I32, self.env_flags, p);
+        let redo = self.b.create_block();
+        self.b.set_cold_block(redo);
+        self.b.ins().brif(fault, redo, &[], join, args);
+        self.b.switch_to_block(redo);
+        self.b.seal_block(redo);
+        let site = self.b.ins().iconst(types::I64, self.opts.phys_pc as i64);
+        self.b.ins().store(self.env_flags, site, self.env, hdr::FASTMEM_SITE);
+    }
+
     /// A guest store of `val` (IR type `ty`; instruction `ii`).
     pub(super) fn store(&mut self, ii: usize, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value) {
         let join = self.b.create_block();
-        if let Some(role) = self.groups[ii] {
+        if let Some((addr, host)) = self.fastmem_addr(op, ir_addr) {
+            self.store_host(ty, op, val, host, self.fastmem_flags);
+            self.fastmem_check(join, &[]);
+            self.store_slow(ty, op, addr, val, join);
+        } else if let Some(role) = self.groups[ii] {
             let (hit, full) = (self.b.create_block(), self.b.create_block());
             if !matches!(role, Role::Cached { .. }) {
                 self.b.set_cold_block(full);
             }
             let host = self.group_check(role, op, ir_addr, true, hit, full);
-            self.store_host(ty, op, val, host);
+            self.store_host(ty, op, val, host, self.ram_flags);
             self.b.ins().jump(join, &[]);
             self.b.switch_to_block(full);
             self.b.seal_block(full);
+            self.store_full(ty, op, ir_addr, val, join, self.groups[ii]);
+        } else {
+            self.store_full(ty, op, ir_addr, val, join, None);
         }
-        self.store_full(ty, op, ir_addr, val, join, self.groups[ii]);
         self.b.switch_to_block(join);
         self.b.seal_block(join);
     }
 
     /// Writes `val` to host address `host` in guest byte order.
-    fn store_host(&mut self, ty: Type, op: MemOp, val: ir::Value, host: ir::Value) {
+    fn store_host(&mut self, ty: Type, op: MemOp, val: ir::Value, host: ir::Value, flags: ir::MemFlagsData) {
         let big = op.endian() == Endian::Big && op.size() > 1;
         let mut v = val;
         if ty.is_float() && big {
@@ -273,18 +323,23 @@ impl Lower<'_, '_> {
         if big {
             v = self.b.ins().bswap(v);
         }
-        self.b.ins().store(self.ram_flags, v, host, 0);
+        self.b.ins().store(flags, v, host, 0);
     }
 
     /// A store through its own TLB lookup (fast path) or the slow path; both jump to `join`.
     /// `role`: as for [`Self::own_lookup`].
     fn store_full(&mut self, ty: Type, op: MemOp, ir_addr: ferrite_ir::Value, val: ir::Value, join: ir::Block, role: Option<Role>) {
         let (addr, host, slow) = self.own_lookup(op, ir_addr, true, role);
-        self.store_host(ty, op, val, host);
+        self.store_host(ty, op, val, host, self.ram_flags);
         self.b.ins().jump(join, &[]);
 
         self.b.switch_to_block(slow);
         self.b.seal_block(slow);
+        self.store_slow(ty, op, addr, val, join);
+    }
+
+    /// The slow path of a store of `val` (the builder is in its block); goes on to `join`.
+    fn store_slow(&mut self, ty: Type, op: MemOp, addr: ir::Value, val: ir::Value, join: ir::Block) {
         let wide = to_u64(&mut self.b, ty, val);
         self.b.ins().store(self.env_flags, wide, self.env, hdr::SLOW_VALUE);
         self.call_shim(self.stubs.store, op, addr);

@@ -21,7 +21,8 @@ use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_codegen::entity::packed_option::ReservedValue;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use ferrite_ir::{Block, FloatCC, IntCC, Opcode, Reg, RegSet, Type};
-use ferrite_softmmu::{CpuHeader, MemOp, NB_MMU_MODES};
+use ferrite_softmmu::fastmem::Fastmem;
+use ferrite_softmmu::{CpuHeader, MemOp, SoftTlb, NB_MMU_MODES};
 use std::mem::offset_of;
 
 /// Offsets into the CPU header that generated code uses.
@@ -36,6 +37,10 @@ mod hdr {
     pub(super) const SLOW_ADDR: i32 = offset_of!(CpuHeader, slow_addr) as i32;
     pub(super) const SLOW_VALUE: i32 = offset_of!(CpuHeader, slow_value) as i32;
     pub(super) const SLOW_MEMOP: i32 = offset_of!(CpuHeader, slow_memop) as i32;
+    const FASTMEM: usize = offset_of!(CpuHeader, tlb) + offset_of!(SoftTlb, fastmem);
+    pub(super) const FASTMEM_BASE: i32 = (FASTMEM + offset_of!(Fastmem, base)) as i32;
+    pub(super) const FASTMEM_FAULT: i64 = (FASTMEM + offset_of!(Fastmem, fault)) as i64;
+    pub(super) const FASTMEM_SITE: i32 = (FASTMEM + offset_of!(Fastmem, site)) as i32;
 }
 
 /// Where the position (PC, completed instructions) of the current point comes from.
@@ -96,6 +101,9 @@ pub(crate) struct Lower<'a, 'f> {
     /// Memory flags: CPU structure fields, guest RAM.
     env_flags: MemFlagsData,
     ram_flags: MemFlagsData,
+    /// Fastmem accesses: they may fault (and the handler lets them complete), so Cranelift
+    /// must keep them where they are.
+    fastmem_flags: MemFlagsData,
 }
 
 /// The Cranelift type of an IR type.
@@ -177,7 +185,8 @@ pub(crate) fn lower_block(
             done: b.declare_var(types::I64),
         },
     };
-    let (groups, n_groups, n_sites) = groups::assign(block, &facts.reachable);
+    // Fastmem accesses need no shared checks or page caches.
+    let (groups, n_groups, n_sites) = if opts.fastmem { (vec![None; block.insts.len()], 0, 0) } else { groups::assign(block, &facts.reachable) };
     let group_vars = (0..n_groups).map(|_| b.declare_var(types::I64)).collect();
     let site_vars = (0..n_sites).map(|_| (b.declare_var(types::I64), b.declare_var(types::I64))).collect();
     let mut exit_index = Vec::with_capacity(block.insts.len());
@@ -208,6 +217,7 @@ pub(crate) fn lower_block(
         pos,
         env_flags: flags_in(env_region),
         ram_flags: MemFlagsData::new().with_notrap().with_alias_region(Some(ram_region)),
+        fastmem_flags: MemFlagsData::new().with_alias_region(Some(ram_region)),
         facts,
     };
     l.prologue();

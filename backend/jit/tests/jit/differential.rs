@@ -13,15 +13,24 @@ fn env_u64(name: &str) -> Option<u64> {
 /// Runs `count` random blocks from `first_seed` on both engines; panics on the first
 /// difference with the block and both outcomes.
 fn differential(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config) {
+    differential_with(jit, first_seed, count, cfg, false)
+}
+
+/// [`differential`], the JIT's machine reaching RAM through fastmem when `fastmem`.
+fn differential_with(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config, fastmem: bool) {
     let mut coverage = Coverage::default();
+    let mut fastmem_stats = ferrite_softmmu::fastmem::FastmemStats::default();
     for seed in first_seed..first_seed + count {
         let block = gen::block(seed, cfg);
         let mut rng = Rng(seed ^ 0x5555_5555_5555_5555);
         let regs = [rng.interesting(), rng.interesting(), rng.interesting(), rng.interesting(), rng.interesting()];
         let mut a = machine(regs, seed);
         let mut b = machine(regs, seed);
+        if fastmem {
+            b.cpu.hdr.tlb.fastmem.enable().expect("fastmem on this host");
+        }
         let ea = run_interp(&block, &mut a);
-        let opts = CompileOptions { count_insns: false, mode_key: 0, optimize: false };
+        let opts = CompileOptions { count_insns: false, mode_key: 0, optimize: false, fastmem, phys_pc: 0 };
         let eb = run_jit(jit, &block, &mut b, &opts);
         let (mut oa, mut ob) = (outcome(&a, ea), outcome(&b, eb));
         if block.insts.iter().any(|i| i.op == Opcode::Chain) {
@@ -37,6 +46,10 @@ fn differential(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config) {
             );
         }
         coverage.note(&block, &oa.exit);
+        let st = b.cpu.hdr.tlb.fastmem.stats();
+        fastmem_stats.faults += st.faults;
+        fastmem_stats.maps += st.maps;
+        fastmem_stats.demotions += st.demotions;
         // Keep the arena from filling up over thousands of blocks.
         if jit.used_bytes() > 32 << 20 {
             jit.reset();
@@ -45,10 +58,14 @@ fn differential(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config) {
     if count >= 500 {
         coverage.check();
     }
+    if fastmem && count >= 100 {
+        // Faults that mapped RAM and faults on pages it cannot map must both have happened.
+        assert!(fastmem_stats.maps > 0 && fastmem_stats.demotions > 0, "fastmem not exercised: {fastmem_stats:?}");
+    }
 }
 
-const SMALL: Config = Config { max_ops: 12, max_bbs: 4, nan_pairs: false };
-const LARGE: Config = Config { max_ops: 60, max_bbs: 6, nan_pairs: false };
+const SMALL: Config = Config { max_ops: 12, max_bbs: 4, nan_pairs: false, addr32: false };
+const LARGE: Config = Config { max_ops: 60, max_bbs: 6, nan_pairs: false, addr32: false };
 
 #[test]
 fn random_small_blocks_match_the_interpreter() {
@@ -72,4 +89,16 @@ fn random_blocks_match_with_cranelift_optimizations_and_without_fma() {
     let config = JitConfig { optimize: true, verify: true, isa_flags: vec![("has_fma".into(), "false".into())], ..JitConfig::default() };
     let mut jit = Jit::with_config(64 << 20, &config).unwrap();
     differential(&mut jit, 2_000_000, 500, SMALL);
+}
+
+#[test]
+fn random_blocks_match_the_interpreter_through_fastmem() {
+    // 32-bit addresses, so every access is a fastmem access: first touches fault and map,
+    // byte-swapped, code and unassigned pages are never mapped, guest faults leave precise
+    // state through the slow path.
+    let mut jit = Jit::with_config(64 << 20, &JitConfig { verify: true, ..JitConfig::default() }).unwrap();
+    let seed = env_u64("FERRITE_JIT_SEED").unwrap_or(3_000_000);
+    let n = env_u64("FERRITE_JIT_BLOCKS").unwrap_or(3000);
+    differential_with(&mut jit, seed, n / 2, Config { addr32: true, ..SMALL }, true);
+    differential_with(&mut jit, seed + n, n / 10, Config { addr32: true, ..LARGE }, true);
 }

@@ -124,6 +124,9 @@ pub struct Config {
     /// Whether NaNs may meet in two-operand float operations (their payload choice is
     /// host-specific between the interpreter's and the JIT's instruction selection).
     pub nan_pairs: bool,
+    /// Whether guest addresses are 32-bit values zero-extended (as a 32-bit guest's are: the
+    /// form that fastmem accesses take).
+    pub addr32: bool,
 }
 
 pub struct Gen<'a> {
@@ -445,6 +448,16 @@ impl Gen<'_> {
     /// A guest address: TLB-warm or cold RAM, page crossings, special pages, faults, or a
     /// register-derived address.
     fn address(&mut self, size: u64) -> Value {
+        let a = self.address64(size);
+        if !self.cfg.addr32 {
+            return a;
+        }
+        let low = self.b.push(Opcode::Trunc, Type::I32, [a, Value::NONE, Value::NONE, Value::NONE], 0);
+        self.b.push(Opcode::Zext, Type::I64, [low, Value::NONE, Value::NONE, Value::NONE], 0)
+    }
+
+    /// [`Self::address`] as a 64-bit value.
+    fn address64(&mut self, size: u64) -> Value {
         let a = match self.rng.below(12) {
             0..=3 => 0x10000 + self.rng.below(0x3000),
             4 => 0x11000 - self.rng.below(size + 1),

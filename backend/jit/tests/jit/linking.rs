@@ -52,7 +52,7 @@ fn check_sums(m: &TestMachine, exit: Exit) {
 fn linked_blocks_loop_until_the_instruction_budget_runs_out() {
     let mut jit = Jit::new(1 << 20).unwrap();
     let (a, b) = ping_pong();
-    let opts = CompileOptions { count_insns: true, mode_key: 0, optimize: false };
+    let opts = CompileOptions { count_insns: true, mode_key: 0, optimize: false, ..CompileOptions::default() };
     let (ca, cb) = (jit.compile(&a, &opts).unwrap(), jit.compile(&b, &opts).unwrap());
     link(&ca, 0, &cb);
     link(&cb, 0, &ca);
@@ -100,7 +100,7 @@ fn linked_blocks_loop_until_another_thread_requests_an_exit() {
 fn budget_too_small_refuses_the_block_without_side_effects() {
     let mut jit = Jit::new(1 << 20).unwrap();
     let (a, _) = ping_pong();
-    let c = jit.compile(&a, &CompileOptions { count_insns: true, mode_key: 0, optimize: false }).unwrap();
+    let c = jit.compile(&a, &CompileOptions { count_insns: true, mode_key: 0, optimize: false, ..CompileOptions::default() }).unwrap();
     let mut m = TestMachine::new();
     m.cpu.hdr.icount_budget = 0;
     assert_eq!(enter(&jit, c.entry, c.slots, &mut m, &a), Exit::Request { pc: A });
@@ -140,9 +140,9 @@ fn dynamic_exits_tail_call_jump_cache_hits_of_the_same_mode() {
     let x = b.add_imm(x, 37);
     b.set_reg(Reg(3), x);
     b.halt(TARGET + 4);
-    let opts = CompileOptions { count_insns: false, mode_key: KEY, optimize: false };
+    let opts = CompileOptions { count_insns: false, mode_key: KEY, optimize: false, ..CompileOptions::default() };
     let (cc, cd) = (jit.compile(&c, &opts).unwrap(), jit.compile(&d, &opts).unwrap());
-    let other_mode = jit.compile(&c, &CompileOptions { count_insns: false, mode_key: KEY ^ 1, optimize: false }).unwrap();
+    let other_mode = jit.compile(&c, &CompileOptions { count_insns: false, mode_key: KEY ^ 1, optimize: false, ..CompileOptions::default() }).unwrap();
 
     let mut m = TestMachine::new();
     m.cpu.r[2] = TARGET;

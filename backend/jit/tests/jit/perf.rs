@@ -60,7 +60,7 @@ fn alu_loop(n: u64) -> Block {
 
 /// Runs `blk` linked to itself for `iters` iterations; returns ns per guest instruction.
 fn run_linked(jit: &mut Jit, blk: &Block, iters: i64) -> f64 {
-    let c = jit.compile(blk, &CompileOptions { count_insns: true, mode_key: 0, optimize: false }).unwrap();
+    let c = jit.compile(blk, &CompileOptions { count_insns: true, mode_key: 0, optimize: false, ..CompileOptions::default() }).unwrap();
     // SAFETY: the slot is the block's own link slot.
     unsafe { *(c.slots as *mut u64) = c.entry };
     let mut best = f64::MAX;
@@ -80,7 +80,7 @@ fn perf_compile_time_and_code_speed() {
     for optimize in [true, false] {
         let mut jit = Jit::with_config(256 << 20, &JitConfig { optimize, ..JitConfig::default() }).unwrap();
         let opts = CompileOptions::default();
-        let cfg = Config { max_ops: 30, max_bbs: 3, nan_pairs: false };
+        let cfg = Config { max_ops: 30, max_bbs: 3, nan_pairs: false, addr32: false };
         let blocks: Vec<Block> = (0..400).map(|s| gen::block(s, cfg)).chain((1..=40).map(compute_loop)).collect();
         let insts: usize = blocks.iter().map(|b| b.live_inst_count()).sum();
         let guest: Vec<Block> = (0..200).map(|_| compute_loop(10)).collect();
@@ -116,7 +116,7 @@ fn perf_compile_time_and_code_speed() {
         let c = jit.compile(&blk, &opts).unwrap();
         // SAFETY: the slot is the block's own link slot.
         unsafe { *(c.slots as *mut u64) = c.entry };
-        let run_opts = CompileOptions { count_insns: true, mode_key: 0, optimize: false };
+        let run_opts = CompileOptions { count_insns: true, mode_key: 0, optimize: false, ..CompileOptions::default() };
         let c = jit.compile(&blk, &run_opts).unwrap();
         // SAFETY: as above.
         unsafe { *(c.slots as *mut u64) = c.entry };

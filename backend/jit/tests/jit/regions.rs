@@ -82,7 +82,7 @@ fn a_fault_in_a_later_member_leaves_precise_state() {
 #[test]
 fn regions_are_refused_in_deterministic_mode() {
     let region = merge(&[block_a(40), block_b()]);
-    let err = Jit::new(1 << 20).unwrap().compile(&region, &CompileOptions { count_insns: true, mode_key: 0, optimize: false });
+    let err = Jit::new(1 << 20).unwrap().compile(&region, &CompileOptions { count_insns: true, mode_key: 0, optimize: false, ..CompileOptions::default() });
     assert!(matches!(err, Err(ferrite_jit::JitError::Unsupported(_))), "{err:?}");
 }
 

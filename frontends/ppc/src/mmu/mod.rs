@@ -37,6 +37,9 @@ pub enum TlbEffect {
     None,
     /// These 4 KiB virtual pages (the only entries changed were 4 KiB pages).
     Pages(Vec<u32>),
+    /// Translations that depend on the address-space ID (Book E TID != 0) may have changed;
+    /// global ones have not.
+    Local,
     /// Anything may have changed.
     All,
 }
@@ -46,6 +49,8 @@ impl TlbEffect {
         match (self, other) {
             (TlbEffect::All, _) | (_, TlbEffect::All) => TlbEffect::All,
             (TlbEffect::None, x) | (x, TlbEffect::None) => x,
+            (TlbEffect::Local, TlbEffect::Local) => TlbEffect::Local,
+            (TlbEffect::Local, _) | (_, TlbEffect::Local) => TlbEffect::All,
             (TlbEffect::Pages(mut a), TlbEffect::Pages(b)) => {
                 a.extend(b);
                 if a.len() > 16 {

@@ -199,7 +199,13 @@ impl BookeMmu {
                         effect = effect.merge(Self::effect_of(&old));
                     }
                 }
-                effect
+                // Only entries of one non-zero TID went (Linux drops a whole address space
+                // this way): global translations, the kernel's, stay valid.
+                if spid != 0 && effect == TlbEffect::All {
+                    TlbEffect::Local
+                } else {
+                    effect
+                }
             }
             _ => {
                 let mut effect = TlbEffect::None;

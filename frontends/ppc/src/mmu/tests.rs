@@ -116,6 +116,16 @@ fn invalidation_respects_iprot() {
     m.mas6 = 5 << 16;
     assert_eq!(m.tlbilx(3, 0x2000_0123), TlbEffect::Pages(vec![0x2000_0000]));
     assert!(m.translate(0x2000_0000, false, false, Access::Read).is_err());
+    // Dropping a whole address space (more pages than are worth naming) stays local.
+    for i in 0..20u32 {
+        write(&mut m, 0, 0, MAS1_V | (6 << 16) | tsize(2), 0x3000_0000 + (i << 12), RWX_ALL, 0).unwrap();
+    }
+    m.mas6 = 6 << 16;
+    assert_eq!(m.tlbilx(1, 0), TlbEffect::Local);
+    m.mas6 = 0;
+    write(&mut m, 0, 0, MAS1_V | tsize(2), 0x3000_0000, RWX_ALL, 0).unwrap();
+    write(&mut m, 1, 2, MAS1_V | tsize(16), 0x0800_0000, 0x0800_0000 | RWX_ALL, 0).unwrap();
+    assert_eq!(m.tlbilx(1, 0), TlbEffect::All, "TID 0 entries are global");
 }
 
 #[test]
