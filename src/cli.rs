@@ -175,7 +175,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "perfmap", "jit-threshold", "baseline-runs", "gdb", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "help", "version",
 ];
 
 impl Cli {

@@ -83,29 +83,29 @@ fn differential(first_seed: u64, count: u64, cfg: Config, counting: bool) {
 fn random_small_blocks_match_the_interpreter() {
     let seed = env_u64("FERRITE_JIT_SEED").unwrap_or(1);
     let n = env_u64("FERRITE_JIT_BLOCKS").unwrap_or(3000);
-    differential(seed, n, Config { max_ops: 12, max_bbs: 4, nan_pairs: false }, false);
+    differential(seed, n, Config { max_ops: 12, max_bbs: 4, nan_pairs: false, addr32: false }, false);
 }
 
 #[test]
 fn random_large_blocks_match_the_interpreter() {
     let seed = env_u64("FERRITE_JIT_SEED").unwrap_or(1_000_000);
     let n = env_u64("FERRITE_JIT_BLOCKS").unwrap_or(3000);
-    differential(seed, n, Config { max_ops: 60, max_bbs: 6, nan_pairs: true }, false);
+    differential(seed, n, Config { max_ops: 60, max_bbs: 6, nan_pairs: true, addr32: false }, false);
 }
 
 #[test]
 fn random_blocks_count_instructions_as_the_interpreter_does() {
     let seed = env_u64("FERRITE_JIT_SEED").unwrap_or(2_000_000);
     let n = env_u64("FERRITE_JIT_BLOCKS").unwrap_or(3000);
-    differential(seed, n / 2, Config { max_ops: 12, max_bbs: 4, nan_pairs: false }, true);
-    differential(seed + n, n / 2, Config { max_ops: 60, max_bbs: 6, nan_pairs: true }, true);
+    differential(seed, n / 2, Config { max_ops: 12, max_bbs: 4, nan_pairs: false, addr32: false }, true);
+    differential(seed + n, n / 2, Config { max_ops: 60, max_bbs: 6, nan_pairs: true, addr32: false }, true);
 }
 
 #[test]
 fn the_run_counter_stops_the_block_at_its_limit() {
     let jit = Jit::new(1 << 20).unwrap();
     let mut base = Baseline::new(1 << 20).unwrap();
-    let block = (1..).map(|s| gen::block(s, Config { max_ops: 12, max_bbs: 1, nan_pairs: false })).find(|b| b.insts.iter().any(|i| i.op == Opcode::SetReg)).unwrap();
+    let block = (1..).map(|s| gen::block(s, Config { max_ops: 12, max_bbs: 1, nan_pairs: false, addr32: false })).find(|b| b.insts.iter().any(|i| i.op == Opcode::SetReg)).unwrap();
     let c = base.compile(&Program::new(&block), 0, 3, false).unwrap();
     let regs = [1, 2, 3, 4, 5];
     for run in 1..=4u32 {
@@ -132,7 +132,7 @@ fn the_run_counter_stops_the_block_at_its_limit() {
 fn a_budget_too_small_refuses_the_block_before_its_run_is_counted() {
     let jit = Jit::new(1 << 20).unwrap();
     let mut base = Baseline::new(1 << 20).unwrap();
-    let block = (1..).map(|s| gen::block(s, Config { max_ops: 12, max_bbs: 1, nan_pairs: false })).find(|b| b.n_insns >= 2 && b.insts.iter().all(|i| i.op != Opcode::Chain)).unwrap();
+    let block = (1..).map(|s| gen::block(s, Config { max_ops: 12, max_bbs: 1, nan_pairs: false, addr32: false })).find(|b| b.n_insns >= 2 && b.insts.iter().all(|i| i.op != Opcode::Chain)).unwrap();
     let n = i64::from(block.n_insns);
     let c = base.compile(&Program::new(&block), 0, 2, true).unwrap();
     let mut m = machine([1, 2, 3, 4, 5], 7);
