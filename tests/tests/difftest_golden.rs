@@ -27,6 +27,11 @@ fn check(tier: Tier, count: usize) {
     if tier == Tier::Baseline {
         assert!(runner.baseline_blocks() > 0 && runner.interpreted_runs() == 0, "blocks ran interpreted, not as baseline code");
     }
+    if tier == Tier::Jit {
+        // Optimised blocks (those with FP) reach RAM through fastmem, as on the board.
+        let fm = runner.fastmem_stats();
+        assert!(fm.faults > 0 && fm.maps > 0, "fastmem never used: {fm:?}");
+    }
     assert!(
         failures.is_empty(),
         "{} of {count} cases differ from qemu-ppc ({tier:?}); first: {:?}. Inspect one with \

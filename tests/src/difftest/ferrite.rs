@@ -43,7 +43,11 @@ impl FerriteRunner {
     pub fn new(tier: Tier) -> anyhow::Result<FerriteRunner> {
         let space = Arc::new(AddressSpace::new());
         space.add_ram("ram", 0, Arc::new(Ram::new(1 << 30)?))?;
-        let cpu = PpcCpu::new(&space, 0, ManualClock::new(), None);
+        let mut cpu = PpcCpu::new(&space, 0, ManualClock::new(), None);
+        if tier == Tier::Jit {
+            // Compiled code reaches RAM as it does on the board.
+            cpu.hdr.tlb.fastmem.enable().map_err(|e| anyhow::anyhow!("fastmem: {e}"))?;
+        }
         let base = EngineConfig { jit: true, sync_compile: true, count_insns: true, arena_bytes: 64 << 20, perf_map: false, ..EngineConfig::default() };
         let cfg = match tier {
             Tier::Interp => EngineConfig { jit: false, ..base },
@@ -64,6 +68,11 @@ impl FerriteRunner {
     /// Block runs in the interpreter so far.
     pub fn interpreted_runs(&self) -> u64 {
         self.engine.stats.interp_runs
+    }
+
+    /// Fastmem counters (compiled tier only).
+    pub fn fastmem_stats(&self) -> ferrite_softmmu::fastmem::FastmemStats {
+        self.cpu.hdr.tlb.fastmem.stats()
     }
 
     /// Blocks compiled by the baseline compiler so far.
