@@ -18,12 +18,14 @@
 //! watchpoint, byte-swapped) is demoted: its translations are dropped and its code page is
 //! compiled with soft-TLB accesses from then on ([`Fastmem::is_demoted`]).
 
+mod mappings;
 pub mod signal;
 #[cfg(test)]
 mod tests;
 
 use crate::address_space::{AddressSpace, RegionKind};
 use crate::tlb::{EntryInfo, SoftTlb, NB_MMU_MODES, PAGE_MASK, PAGE_SIZE};
+use mappings::{Mapping, Mappings};
 use std::collections::{HashMap, HashSet};
 
 /// Host address space reserved per MMU mode: every 32-bit guest address, and a guard page for
@@ -42,17 +44,6 @@ const WINDOW: u64 = 64 * PAGE_SIZE;
 /// fault per page, far more than soft-TLB misses would cost; loops that come back to the same
 /// data stop faulting once it is mapped.
 const FAULTS_BEFORE_DEMOTION: u32 = 64;
-
-/// A guest page mapped in one mode's reservation.
-#[derive(Clone, Copy, Debug)]
-struct Mapping {
-    /// Guest physical page it shows.
-    phys_page: u64,
-    /// Its translation holds whatever the address-space ID is.
-    global: bool,
-    /// Mapped writable.
-    writable: bool,
-}
 
 /// Fastmem counters (`-d stats`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -73,7 +64,7 @@ struct State {
     start: u64,
     /// Registry slot of the signal handler.
     slot: usize,
-    mapped: [HashMap<u64, Mapping>; NB_MMU_MODES],
+    mapped: Mappings,
     demoted: HashSet<u64>,
     /// Faults per code page (of the faulting block's first instruction).
     faults_by_page: HashMap<u64, u32>,
@@ -146,7 +137,7 @@ impl Fastmem {
         self.state = Some(Box::new(State {
             start,
             slot,
-            mapped: Default::default(),
+            mapped: Mappings::default(),
             demoted: HashSet::new(),
             faults_by_page: HashMap::new(),
             stats: FastmemStats::default(),
@@ -183,7 +174,7 @@ impl Fastmem {
     /// Unmaps guest page `vpage` of `mode` (its translation changed).
     pub(crate) fn unmap_page(&mut self, mode: usize, vpage: u64) {
         let Some(s) = self.state.as_mut() else { return };
-        if s.mapped[mode].remove(&(vpage & PAGE_MASK)).is_some() {
+        if s.mapped.remove(mode, vpage & PAGE_MASK) {
             s.stats.unmaps += 1;
             Self::cover(self.host(mode, vpage & PAGE_MASK), PAGE_SIZE);
         }
@@ -192,19 +183,19 @@ impl Fastmem {
     /// Unmaps the pages of `mode` that `drop` selects; many at once go in one call.
     fn unmap_where(&mut self, mode: usize, drop: impl Fn(&Mapping) -> bool) {
         let Some(s) = self.state.as_mut() else { return };
-        let doomed: Vec<u64> = s.mapped[mode].iter().filter(|(_, m)| drop(m)).map(|(&p, _)| p).collect();
+        let doomed = s.mapped.select(mode, drop);
         if doomed.is_empty() {
             return;
         }
         s.stats.unmaps += doomed.len() as u64;
         if doomed.len() > 32 {
             // One call for the whole mode: the survivors fault back in when used.
-            s.mapped[mode].clear();
+            s.mapped.clear_mode(mode);
             let base = self.base[mode] as *mut libc::c_void;
             Self::cover(base, MODE_SPAN);
         } else {
             for p in doomed {
-                s.mapped[mode].remove(&p);
+                s.mapped.remove(mode, p);
                 let host = (self.base[mode] + p) as *mut libc::c_void;
                 Self::cover(host, PAGE_SIZE);
             }
@@ -224,14 +215,11 @@ impl Fastmem {
     /// Makes every mapping of the physical page `ppage` read-only (it now holds code).
     pub(crate) fn write_protect(&mut self, ppage: u64) {
         let Some(s) = self.state.as_mut() else { return };
-        for (mode, mapped) in s.mapped.iter_mut().enumerate() {
-            for (&vpage, m) in mapped.iter_mut().filter(|(_, m)| m.writable && m.phys_page == ppage) {
-                m.writable = false;
-                let host = (self.base[mode] + vpage) as *mut libc::c_void;
-                // SAFETY: a page of this CPU's reservation that we mapped.
-                let r = unsafe { libc::mprotect(host, PAGE_SIZE as usize, libc::PROT_READ) };
-                assert!(r == 0, "fastmem: cannot write-protect: {}", std::io::Error::last_os_error());
-            }
+        for (mode, vpage) in s.mapped.make_read_only(ppage) {
+            let host = (self.base[mode] + vpage) as *mut libc::c_void;
+            // SAFETY: a page of this CPU's reservation that we mapped.
+            let r = unsafe { libc::mprotect(host, PAGE_SIZE as usize, libc::PROT_READ) };
+            assert!(r == 0, "fastmem: cannot write-protect: {}", std::io::Error::last_os_error());
         }
     }
 
@@ -247,7 +235,7 @@ impl Fastmem {
         let Some(region) = space.lookup(e.phys_page) else { return false };
         let RegionKind::Ram { ram, offset, .. } = &region.kind else { return false };
         let Some(fd) = ram.fd() else { return false };
-        if self.state.as_ref().is_some_and(|s| s.mapped.iter().map(|m| m.len()).sum::<usize>() >= MAX_MAPPED) {
+        if self.state.as_ref().is_some_and(|s| s.mapped.len() >= MAX_MAPPED) {
             // Start over rather than run into the host's limit: what is used maps back in.
             for m in 0..NB_MMU_MODES {
                 self.unmap_mode(m);
@@ -283,7 +271,7 @@ impl Fastmem {
                 assert!(r == 0, "fastmem: cannot write-protect: {}", std::io::Error::last_os_error());
             }
             s.stats.maps += 1;
-            s.mapped[mode].insert(v, Mapping { phys_page: phys(v), global: e.global, writable: w });
+            s.mapped.insert(mode, v, Mapping { phys_page: phys(v), global: e.global, writable: w });
         }
         true
     }
