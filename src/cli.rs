@@ -125,7 +125,7 @@ pub struct Cli {
     #[arg(long = "no-jit")]
     pub no_jit: bool,
 
-    /// Compiled loops reach guest RAM through the soft TLB's checks instead of a host mapping
+    /// Compiled code reaches guest RAM through the soft TLB's checks instead of a host mapping
     /// of it (fastmem): slower, for comparing and debugging.
     #[arg(long = "no-fastmem")]
     pub no_fastmem: bool,

@@ -1,4 +1,4 @@
-//! Fastmem: guest RAM mapped into host address space, so that compiled loops reach it at
+//! Fastmem: guest RAM mapped into host address space, so that compiled code reaches it at
 //! `base + guest address` with no soft-TLB check.
 //!
 //! A CPU that enables it reserves, per MMU mode, 4 GiB of inaccessible host address space (plus
@@ -155,9 +155,18 @@ impl Fastmem {
         self.state.as_ref().is_some_and(|s| s.demoted.contains(&(page & PAGE_MASK)))
     }
 
-    /// Host address of guest page `vpage` in `mode`'s reservation.
-    fn host(&self, mode: usize, vpage: u64) -> *mut libc::c_void {
-        (self.base[mode] + vpage) as *mut libc::c_void
+    /// Host address of guest page `vpage` in the mode reservation at `base` (a free function
+    /// of the base, so that it can be used while the state is borrowed).
+    fn host(base: u64, vpage: u64) -> *mut libc::c_void {
+        (base + vpage) as *mut libc::c_void
+    }
+
+    /// Makes the mapped page at `host` read-only.
+    fn read_only(host: *mut libc::c_void) {
+        // SAFETY: `host` is a page of this CPU's reservation that we mapped.
+        let r = unsafe { libc::mprotect(host, PAGE_SIZE as usize, libc::PROT_READ) };
+        // Failing would leave stores to translated code unseen by the slow path.
+        assert!(r == 0, "fastmem: cannot write-protect: {}", std::io::Error::last_os_error());
     }
 
     /// Makes `len` bytes at `host` inaccessible again.
@@ -176,7 +185,7 @@ impl Fastmem {
         let Some(s) = self.state.as_mut() else { return };
         if s.mapped.remove(mode, vpage & PAGE_MASK) {
             s.stats.unmaps += 1;
-            Self::cover(self.host(mode, vpage & PAGE_MASK), PAGE_SIZE);
+            Self::cover(Self::host(self.base[mode], vpage & PAGE_MASK), PAGE_SIZE);
         }
     }
 
@@ -191,13 +200,11 @@ impl Fastmem {
         if doomed.len() > 32 {
             // One call for the whole mode: the survivors fault back in when used.
             s.mapped.clear_mode(mode);
-            let base = self.base[mode] as *mut libc::c_void;
-            Self::cover(base, MODE_SPAN);
+            Self::cover(Self::host(self.base[mode], 0), MODE_SPAN);
         } else {
             for p in doomed {
                 s.mapped.remove(mode, p);
-                let host = (self.base[mode] + p) as *mut libc::c_void;
-                Self::cover(host, PAGE_SIZE);
+                Self::cover(Self::host(self.base[mode], p), PAGE_SIZE);
             }
         }
     }
@@ -216,10 +223,7 @@ impl Fastmem {
     pub(crate) fn write_protect(&mut self, ppage: u64) {
         let Some(s) = self.state.as_mut() else { return };
         for (mode, vpage) in s.mapped.make_read_only(ppage) {
-            let host = (self.base[mode] + vpage) as *mut libc::c_void;
-            // SAFETY: a page of this CPU's reservation that we mapped.
-            let r = unsafe { libc::mprotect(host, PAGE_SIZE as usize, libc::PROT_READ) };
-            assert!(r == 0, "fastmem: cannot write-protect: {}", std::io::Error::last_os_error());
+            Self::read_only(Self::host(self.base[mode], vpage));
         }
     }
 
@@ -256,7 +260,7 @@ impl Fastmem {
         let file_offset = offset + (phys(lo) - region.base);
         // SAFETY: [lo, hi) lies in this CPU's reservation of `mode`; the file range lies
         // inside the RAM's memory file (the window lies inside the region).
-        let r = unsafe { libc::mmap(self.host(mode, lo), (hi - lo) as usize, prot, libc::MAP_SHARED | libc::MAP_FIXED, fd, file_offset as libc::off_t) };
+        let r = unsafe { libc::mmap(Self::host(self.base[mode], lo), (hi - lo) as usize, prot, libc::MAP_SHARED | libc::MAP_FIXED, fd, file_offset as libc::off_t) };
         if r == libc::MAP_FAILED {
             return false;
         }
@@ -265,10 +269,7 @@ impl Fastmem {
             // A page holding translated code must not take stores behind the slow path's back.
             let w = writable && (v == vpage || !space.is_code_page(phys(v)));
             if !w && writable {
-                let host = (self.base[mode] + v) as *mut libc::c_void;
-                // SAFETY: a page of the window just mapped.
-                let r = unsafe { libc::mprotect(host, PAGE_SIZE as usize, libc::PROT_READ) };
-                assert!(r == 0, "fastmem: cannot write-protect: {}", std::io::Error::last_os_error());
+                Self::read_only(Self::host(self.base[mode], v));
             }
             s.stats.maps += 1;
             s.mapped.insert(mode, v, Mapping { phys_page: phys(v), global: e.global, writable: w });

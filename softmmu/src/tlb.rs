@@ -96,7 +96,7 @@ pub struct SoftTlb {
     /// Per mode: the filled entries that depend on the address-space ID ([`TlbFill::global`]
     /// false), dropped by [`SoftTlb::flush_local`].
     local: [[u64; TLB_ENTRIES / 64]; NB_MMU_MODES],
-    /// Guest RAM mapped for check-free access by compiled loops, kept in step with the
+    /// Guest RAM mapped for check-free access by compiled code, kept in step with the
     /// entries above (see [`crate::fastmem`]).
     pub fastmem: Fastmem,
 }

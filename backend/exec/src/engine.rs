@@ -35,7 +35,7 @@ pub struct EngineConfig {
     pub sync_compile: bool,
     /// Write `/tmp/perf-<pid>.map` so that `perf report` names compiled blocks by guest PC.
     pub perf_map: bool,
-    /// Let compiled loops reach guest RAM check-free on CPUs that turned fastmem on
+    /// Let compiled code reach guest RAM check-free on CPUs that turned fastmem on
     /// (`ferrite_softmmu::fastmem`).
     pub fastmem: bool,
 }
@@ -422,8 +422,8 @@ impl Engine {
         // met memory fastmem cannot map (then every access there would fault). Not only
         // loops: a loop whose blocks were compiled apart (an inner loop first) has no region
         // with a back edge, and was measured to need it as much (strings 0.41 -> 0.32 s).
-        // SAFETY: live header, not in generated code.
         let fastmem = self.cfg.fastmem && {
+            // SAFETY: live header, not in generated code.
             let fm = unsafe { &(*env).tlb.fastmem };
             fm.enabled() && !fm.is_demoted(ppc)
         };
