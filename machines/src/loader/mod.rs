@@ -1,6 +1,7 @@
 //! Loading guest images into RAM: ELF (via goblin), U-Boot legacy uImage (gzip or raw), initrd
-//! and device-tree blobs. Every failure is a clear error naming the file and the problem;
-//! nothing is written to guest RAM unless the whole image fits.
+//! and device-tree blobs. Every failure is a clear error naming the file and the problem; an
+//! image that does not fit is refused before anything is written to guest RAM (a gzip kernel
+//! by the size its trailer states; one whose trailer lies is stopped at the end of RAM).
 
 mod elf;
 mod uimage;
