@@ -176,6 +176,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         let fm = machine.cpu(0).hdr.tlb.fastmem.stats();
         tracing::info!(target: "stats", "fastmem: faults {} pages mapped {} unmapped {} code pages demoted {}", fm.faults, fm.maps, fm.unmaps, fm.demotions);
     }
+    machine.exiting();
     Ok(match end {
         RunEnd::PowerOff | RunEnd::Reset | RunEnd::DumpedDtb => ExitCode::SUCCESS,
         RunEnd::Quit => {

@@ -301,6 +301,11 @@ impl Ppce500 {
         &self.engine
     }
 
+    /// The process ends with the machine: its translations need not be freed one by one.
+    pub fn exiting(&mut self) {
+        self.engine.leak_translations_on_drop();
+    }
+
     /// The physical address space (tests, debugger).
     pub fn space(&self) -> &Arc<AddressSpace> {
         &self.space
