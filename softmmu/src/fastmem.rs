@@ -189,10 +189,10 @@ impl Fastmem {
         }
     }
 
-    /// Unmaps the pages of `mode` that `drop` selects; many at once go in one call.
-    fn unmap_where(&mut self, mode: usize, drop: impl Fn(&Mapping) -> bool) {
+    /// Unmaps the pages of `mode` that `doomed` lists; many at once go in one call.
+    fn unmap_pages(&mut self, mode: usize, doomed: impl FnOnce(&Mappings) -> Vec<u64>) {
         let Some(s) = self.state.as_mut() else { return };
-        let doomed = s.mapped.select(mode, drop);
+        let doomed = doomed(&s.mapped);
         if doomed.is_empty() {
             return;
         }
@@ -211,12 +211,12 @@ impl Fastmem {
 
     /// Unmaps every page of `mode`.
     pub(crate) fn unmap_mode(&mut self, mode: usize) {
-        self.unmap_where(mode, |_| true);
+        self.unmap_pages(mode, |m| m.pages(mode));
     }
 
     /// Unmaps the pages of `mode` whose translation depends on the address-space ID.
     pub(crate) fn unmap_local(&mut self, mode: usize) {
-        self.unmap_where(mode, |m| !m.global);
+        self.unmap_pages(mode, |m| m.local_pages(mode));
     }
 
     /// Makes every mapping of the physical page `ppage` read-only (it now holds code).

@@ -3,7 +3,7 @@
 //! without a scan: Linux translates thousands of new code pages while it boots).
 
 use crate::tlb::NB_MMU_MODES;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// A guest page mapped in one mode's reservation.
 #[derive(Clone, Copy, Debug)]
@@ -19,6 +19,10 @@ pub(super) struct Mapping {
 #[derive(Default)]
 pub(super) struct Mappings {
     by_virt: [HashMap<u64, Mapping>; NB_MMU_MODES],
+    /// Per mode, the pages whose translation depends on the address-space ID: Linux drops
+    /// them on every context switch, and finding them by scanning all mappings cost ~1 % of
+    /// a boot.
+    local: [HashSet<u64>; NB_MMU_MODES],
     by_phys: HashMap<u64, Vec<(usize, u64)>>,
     count: usize,
 }
@@ -35,12 +39,20 @@ impl Mappings {
             Some(old) => self.unlink(mode, vpage, old.phys_page),
             None => self.count += 1,
         }
+        if m.global {
+            self.local[mode].remove(&vpage);
+        } else {
+            self.local[mode].insert(vpage);
+        }
         self.by_phys.entry(m.phys_page).or_default().push((mode, vpage));
     }
 
     /// Forgets the mapping of `vpage` in `mode`; false if there was none.
     pub fn remove(&mut self, mode: usize, vpage: u64) -> bool {
         let Some(old) = self.by_virt[mode].remove(&vpage) else { return false };
+        if !old.global {
+            self.local[mode].remove(&vpage);
+        }
         self.unlink(mode, vpage, old.phys_page);
         self.count -= 1;
         true
@@ -48,15 +60,21 @@ impl Mappings {
 
     /// Forgets every mapping of `mode`.
     pub fn clear_mode(&mut self, mode: usize) {
+        self.local[mode].clear();
         for (vpage, m) in std::mem::take(&mut self.by_virt[mode]) {
             self.unlink(mode, vpage, m.phys_page);
             self.count -= 1;
         }
     }
 
-    /// The pages of `mode` that `pick` selects.
-    pub fn select(&self, mode: usize, pick: impl Fn(&Mapping) -> bool) -> Vec<u64> {
-        self.by_virt[mode].iter().filter(|(_, m)| pick(m)).map(|(&v, _)| v).collect()
+    /// The pages of `mode` whose translation depends on the address-space ID.
+    pub fn local_pages(&self, mode: usize) -> Vec<u64> {
+        self.local[mode].iter().copied().collect()
+    }
+
+    /// Every page of `mode`.
+    pub fn pages(&self, mode: usize) -> Vec<u64> {
+        self.by_virt[mode].keys().copied().collect()
     }
 
     /// Marks the writable mappings of physical page `ppage` read-only; returns them.
