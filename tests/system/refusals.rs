@@ -98,6 +98,7 @@ fn dumpdtb_writes_a_device_tree() {
     let (code, err) = ferrite(&["-machine", &format!("dumpdtb={}", out.display())]);
     assert_eq!(code, 0, "{err}");
     let blob = std::fs::read(&out).unwrap();
+    let _ = std::fs::remove_file(&out);
     assert_eq!(&blob[..4], &[0xd0, 0x0d, 0xfe, 0xed]);
     let text = String::from_utf8_lossy(&blob);
     assert!(text.contains("fsl,mpic") && text.contains("ns16550"), "expected the MPIC and UART nodes");

@@ -73,8 +73,9 @@ fn gunzip_into_ram(path: &Path, payload: &[u8], space: &AddressSpace, load: u64,
     check_fits(path, load, load + isize, ram)?;
     let room = (ram - load).min(MAX_PAYLOAD);
     let dst = space.ram_ptr(load, room).ok_or_else(|| corrupt(format!("load address {load:#x} is not in RAM")))?;
-    // SAFETY: `ram_ptr` checked that the `room` bytes lie in one RAM region; images are
-    // loaded before any vCPU runs, so nothing else accesses that RAM meanwhile.
+    // SAFETY: `ram_ptr` checked that the `room` bytes lie in one RAM region; images load
+    // while no vCPU runs (at start and on reset), and like `write_ram` this treats guest RAM
+    // as plain bytes.
     let dst = unsafe { std::slice::from_raw_parts_mut(dst, room as usize) };
     let n = libdeflater::Decompressor::new().gzip_decompress(payload, dst).map_err(|e| match e {
         libdeflater::DecompressionError::InsufficientSpace => {

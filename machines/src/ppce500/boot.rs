@@ -15,8 +15,6 @@ const DTC_LOAD_PAD: u64 = 0x180_0000;
 const DTC_PAD_MASK: u64 = 0xf_ffff;
 /// Space QEMU reserves for the device tree.
 pub const DTB_MAX_SIZE: u64 = 8 << 20;
-/// Size QEMU's device tree blob occupies (used for the initial mapping's size).
-const DTB_QEMU_SIZE: u64 = 1 << 20;
 /// ePAPR boot magic in r6.
 pub const EPAPR_MAGIC: u32 = 0x4550_4150;
 
@@ -89,7 +87,7 @@ pub fn place(kernel: LoadedImage, initrd: Option<(&Path, &[u8])>, space: &Addres
     if dtb + DTB_MAX_SIZE > ram {
         return Err(BootError::NoRoomForDtb { dtb, ram });
     }
-    Ok(Placement { kernel, initrd, dtb, ima: initial_map_size(dtb + DTB_QEMU_SIZE) })
+    Ok(Placement { kernel, initrd, dtb, ima: initial_map_size(dtb + super::fdt::QEMU_BLOB_SIZE as u64) })
 }
 
 /// QEMU's `mmubooke_initial_mapsize`: the smallest power-of-4 KiB page covering `end`.

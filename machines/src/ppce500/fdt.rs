@@ -160,7 +160,22 @@ pub fn build(cfg: &FdtConfig) -> Result<Vec<u8>, FdtError> {
 
     f.end_node(s)?;
     f.end_node(root)?;
-    f.finish()
+    let mut blob = f.finish()?;
+    pad_as_qemu(&mut blob);
+    Ok(blob)
+}
+
+/// Size QEMU gives its blob: it never packs the tree, so the header says 1 MiB.
+pub const QEMU_BLOB_SIZE: usize = 1 << 20;
+
+/// Grows the blob to [`QEMU_BLOB_SIZE`] with free space at its end, as QEMU's is: Linux
+/// reserves a blob's whole `totalsize`, and a packed one left the guest 1016 KiB more free
+/// memory than under QEMU.
+fn pad_as_qemu(blob: &mut Vec<u8>) {
+    if blob.len() < QEMU_BLOB_SIZE {
+        blob.resize(QEMU_BLOB_SIZE, 0);
+        blob[4..8].copy_from_slice(&(QEMU_BLOB_SIZE as u32).to_be_bytes());
+    }
 }
 
 /// The PCI host bridge, as QEMU describes it: one memory and one I/O window, INTx of every
@@ -229,6 +244,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(&blob[..4], &[0xd0, 0x0d, 0xfe, 0xed]);
+        assert_eq!(blob.len(), QEMU_BLOB_SIZE, "as large as QEMU's");
+        assert_eq!(u32::from_be_bytes(blob[4..8].try_into().unwrap()), QEMU_BLOB_SIZE as u32, "totalsize");
+        let strings_end = |off: usize| u32::from_be_bytes(blob[off..off + 4].try_into().unwrap()) as usize;
+        assert!(strings_end(12) + strings_end(32) < QEMU_BLOB_SIZE, "the padding is free space after the strings");
         let text = String::from_utf8_lossy(&blob);
         for needle in ["fsl,qemu-e500", "open-pic", "ns16550", "console=ttyS0", "gpio-poweroff", "spin-table", "fsl,has-rstcr", "fsl,mpc8540-pci", "/pci@fe0008000"] {
             assert!(text.contains(needle), "missing {needle}");
