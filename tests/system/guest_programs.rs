@@ -144,6 +144,29 @@ fn mmio_subword() {
     check("mmio_subword");
 }
 
+/// The I2C controller and the DS1338 real-time clock behind it.
+#[test]
+fn i2c_rtc() {
+    check("i2c_rtc");
+}
+
+/// In deterministic mode the clock starts at 2000-01-01 (the DS1338's first year), so runs
+/// repeat: the same program prints the same, with the year before 2026.
+#[test]
+fn i2c_rtc_is_deterministic_with_icount() {
+    if let Err(e) = build() {
+        panic!("{e}");
+    }
+    let elf = guest_dir().join("build/i2c_rtc.elf");
+    let args = ["-M", "ppce500", "-cpu", "e500mc", "-m", "256", "-kernel", elf.to_str().unwrap(), "-nographic", "-icount", "shift=3"];
+    let (st1, first) = support::run_to_end(&args, TIMEOUT);
+    let (st2, second) = support::run_to_end(&args, TIMEOUT);
+    assert!(st1.success() && st2.success(), "{first}");
+    assert_eq!(first, second, "two deterministic runs differ");
+    assert!(first.contains("valid BCD date: yes; year 2026 or later: no"), "{first}");
+    assert!(first.contains("after setting 2031-02-03 04:05:06: 31-02-03 04:05, seconds 06 or 07: yes"), "{first}");
+}
+
 /// Branches over register arithmetic, which ferrite runs as predicated runs (selects).
 #[test]
 fn predicated() {

@@ -46,6 +46,9 @@ pub fn build(cfg: &FdtConfig) -> Result<Vec<u8>, FdtError> {
     if cfg.serials > 1 {
         f.property_string("serial1", &format!("{soc}/serial@{:x}", map::UART1_OFFSET))?;
     }
+    f.property_string("i2c", &format!("{soc}/i2c@{:x}", map::I2C_OFFSET))?;
+    // (QEMU's spelling: relative to the i2c alias.)
+    f.property_string("rtc", &format!("i2c/rtc@{:x}", map::RTC_I2C_ADDR))?;
     f.end_node(aliases)?;
 
     let chosen = f.begin_node("chosen")?;
@@ -136,6 +139,20 @@ pub fn build(cfg: &FdtConfig) -> Result<Vec<u8>, FdtError> {
         f.property_u32("interrupt-parent", PH_MPIC)?;
         f.end_node(ser)?;
     }
+
+    let i2c = f.begin_node(&format!("i2c@{:x}", map::I2C_OFFSET))?;
+    f.property_string("device_type", "i2c")?;
+    f.property_string("compatible", "fsl-i2c")?;
+    f.property_array_u32("reg", &[map::I2C_OFFSET as u32, map::I2C_SIZE as u32])?;
+    f.property_u32("cell-index", 0)?;
+    f.property_array_u32("interrupts", &[map::IRQ_I2C, 2])?;
+    f.property_u32("interrupt-parent", PH_MPIC)?;
+    // A DS1338; Linux's rtc-ds1307 driver knows it by this name.
+    let rtc = f.begin_node(&format!("rtc@{:x}", map::RTC_I2C_ADDR))?;
+    f.property_string("compatible", "pericom,pt7c4338")?;
+    f.property_u32("reg", map::RTC_I2C_ADDR as u32)?;
+    f.end_node(rtc)?;
+    f.end_node(i2c)?;
 
     let guts = f.begin_node(&format!("global-utilities@{:x}", map::GUTS_OFFSET))?;
     f.property_string("compatible", "fsl,mpc8544-guts")?;
@@ -249,7 +266,7 @@ mod tests {
         let strings_end = |off: usize| u32::from_be_bytes(blob[off..off + 4].try_into().unwrap()) as usize;
         assert!(strings_end(12) + strings_end(32) < QEMU_BLOB_SIZE, "the padding is free space after the strings");
         let text = String::from_utf8_lossy(&blob);
-        for needle in ["fsl,qemu-e500", "open-pic", "ns16550", "console=ttyS0", "gpio-poweroff", "spin-table", "fsl,has-rstcr", "fsl,mpc8540-pci", "/pci@fe0008000"] {
+        for needle in ["fsl,qemu-e500", "open-pic", "ns16550", "console=ttyS0", "gpio-poweroff", "spin-table", "fsl,has-rstcr", "fsl,mpc8540-pci", "/pci@fe0008000", "fsl-i2c", "pericom,pt7c4338"] {
             assert!(text.contains(needle), "missing {needle}");
         }
     }

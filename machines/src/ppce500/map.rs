@@ -4,6 +4,12 @@
 pub const CCSR_BASE: u64 = 0xf_e000_0000;
 /// Size of CCSR.
 pub const CCSR_SIZE: u64 = 0x10_0000;
+/// I2C controller (`fsl-i2c`), offset in CCSR.
+pub const I2C_OFFSET: u64 = 0x3000;
+/// Its register block as the device tree gives it (QEMU maps the same 0x14 bytes).
+pub const I2C_SIZE: u64 = 0x14;
+/// I2C address of the DS1338 real-time clock.
+pub const RTC_I2C_ADDR: u8 = 0x68;
 /// First UART, offset in CCSR.
 pub const UART0_OFFSET: u64 = 0x4500;
 /// Second UART.
@@ -43,6 +49,8 @@ pub const IRQ_UART: u32 = 42;
 pub const IRQ_PCI_BASE: u32 = 1;
 /// MPIC source of the PCI controller's own interrupt (in the DT, not wired, as in QEMU).
 pub const IRQ_PCI_CONTROLLER: u32 = 24;
+/// MPIC source of the I2C controller.
+pub const IRQ_I2C: u32 = 43;
 /// MPIC source of the GPIO controller.
 pub const IRQ_GPIO: u32 = 47;
 

@@ -217,7 +217,7 @@ impl Ppce500 {
                 }
             }
         }
-        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), &timers, &power, &events, cfg.pci)?;
+        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), rtc_base(cfg.clock), &timers, &power, &events, cfg.pci)?;
         let engine = Engine::new(cfg.engine)?;
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
@@ -516,6 +516,16 @@ impl Drop for Ppce500 {
 
 /// Conditional branches a block may leave through before it ends (real-time mode).
 const SIDE_EXITS: u32 = 8;
+
+/// What the real-time clock shows when the machine starts, in seconds since the Unix epoch:
+/// the host's time, or in deterministic mode 2000-01-01 00:00:00 UTC (the DS1338's first
+/// year), so that runs repeat.
+fn rtc_base(mode: ClockMode) -> i64 {
+    match mode {
+        ClockMode::RealTime => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
+        ClockMode::Deterministic { .. } => 946_684_800,
+    }
+}
 
 /// `/chosen/rng-seed`: random in real-time mode, fixed in deterministic mode.
 fn rng_seed(mode: ClockMode) -> [u8; 32] {

@@ -8,7 +8,7 @@ use ferrite_devices::block::{BlockBackend, Qcow2Image, RawImage};
 use ferrite_devices::net::Waker;
 use ferrite_devices::pci::{Mpc8540PciHost, PciBus};
 use ferrite_devices::virtio::{ConsoleInput, VirtioBlk, VirtioConsole, VirtioCore, VirtioDevice, VirtioNet, VirtioPci};
-use ferrite_devices::{CharBackend, Clock, GuestMemory, Guts, IrqLine, IrqSink, Mpc8xxxGpio, OpenPic, SpaceMemory, TimerQueue, Uart16550};
+use ferrite_devices::{CharBackend, Clock, Ds1338, GuestMemory, Guts, I2cBus, IrqLine, IrqSink, Mpc8xxxGpio, MpcI2c, OpenPic, SpaceMemory, TimerQueue, Uart16550};
 use ferrite_ppc::cpu::{IrqInputs, PpcCpu, IRQ_CRITICAL, IRQ_EXTERNAL};
 use ferrite_softmmu::{AddressSpace, Endian, MemOp, SharedDevice, EXIT_REQ_INTERRUPT};
 use std::collections::VecDeque;
@@ -130,6 +130,7 @@ pub(super) fn build(
     cpus: &mut [Box<PpcCpu>],
     serials: Vec<Box<dyn CharBackend>>,
     clock: Arc<dyn Clock>,
+    rtc_base: i64,
     timers: &Arc<TimerQueue>,
     power: &Arc<PowerState>,
     events: &Arc<HostEvents>,
@@ -140,6 +141,8 @@ pub(super) fn build(
     let outputs: Vec<(IrqLine, IrqLine)> = (0..cpus.len() as u32)
         .map(|n| (IrqLine::new(core_sink.clone(), 2 * n), IrqLine::new(core_sink.clone(), 2 * n + 1)))
         .collect();
+    let mut i2c_bus = I2cBus::new();
+    i2c_bus.attach(map::RTC_I2C_ADDR, Box::new(Ds1338::new(clock.clone(), rtc_base)));
     let mpic = OpenPic::new(outputs, clock, timers);
     let mpic_in = OpenPic::inputs(&mpic);
     map_dev(space, "mpic", map::MPIC_OFFSET, map::MPIC_SIZE, mpic.clone(), Endian::Big)?;
@@ -152,6 +155,9 @@ pub(super) fn build(
         map_dev(space, &format!("serial{i}"), offset, 0x100, u.clone(), Endian::Big)?;
         uarts.push(u);
     }
+
+    let i2c = MpcI2c::new(IrqLine::new(mpic_in.clone(), map::IRQ_I2C), i2c_bus);
+    map_dev(space, "i2c", map::I2C_OFFSET, map::I2C_SIZE, Arc::new(Mutex::new(i2c)), Endian::Big)?;
 
     let power_sink: Arc<dyn IrqSink> = Arc::new(PowerInputs { power: power.clone(), events: events.clone() });
     let gpio = Mpc8xxxGpio::new(IrqLine::new(mpic_in.clone(), map::IRQ_GPIO), vec![IrqLine::new(power_sink.clone(), 0)]);
