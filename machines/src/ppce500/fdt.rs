@@ -93,6 +93,16 @@ pub fn build(cfg: &FdtConfig) -> Result<Vec<u8>, FdtError> {
     }
     f.end_node(cpus)?;
 
+    // QEMU's bus for devices added at run time (`-device` eTSEC, pflash): empty here, as in
+    // QEMU without such devices, and probed by Linux all the same.
+    let platform = f.begin_node(&format!("platform@{:x}", map::PLATFORM_BASE))?;
+    f.property_string_list("compatible", vec!["qemu,platform".into(), "simple-bus".into()])?;
+    f.property_u32("#address-cells", 1)?;
+    f.property_u32("#size-cells", 1)?;
+    f.property_array_u32("ranges", &[0, (map::PLATFORM_BASE >> 32) as u32, map::PLATFORM_BASE as u32, map::PLATFORM_SIZE as u32])?;
+    f.property_u32("interrupt-parent", PH_MPIC)?;
+    f.end_node(platform)?;
+
     pci_node(&mut f)?;
 
     let s = f.begin_node(&format!("soc@{:x}", map::CCSR_BASE))?;
@@ -266,7 +276,7 @@ mod tests {
         let strings_end = |off: usize| u32::from_be_bytes(blob[off..off + 4].try_into().unwrap()) as usize;
         assert!(strings_end(12) + strings_end(32) < QEMU_BLOB_SIZE, "the padding is free space after the strings");
         let text = String::from_utf8_lossy(&blob);
-        for needle in ["fsl,qemu-e500", "open-pic", "ns16550", "console=ttyS0", "gpio-poweroff", "spin-table", "fsl,has-rstcr", "fsl,mpc8540-pci", "/pci@fe0008000", "fsl-i2c", "pericom,pt7c4338"] {
+        for needle in ["fsl,qemu-e500", "open-pic", "ns16550", "console=ttyS0", "gpio-poweroff", "spin-table", "fsl,has-rstcr", "fsl,mpc8540-pci", "/pci@fe0008000", "fsl-i2c", "pericom,pt7c4338", "qemu,platform"] {
             assert!(text.contains(needle), "missing {needle}");
         }
     }

@@ -40,6 +40,10 @@ pub const MSI_OFFSET: u64 = 0x4_1600;
 pub const GUTS_OFFSET: u64 = 0xe_0000;
 /// GPIO controller (pin 0 is power-off).
 pub const GPIO_OFFSET: u64 = 0xf_f000;
+/// QEMU's platform bus for dynamic devices (empty: described in the device tree only).
+pub const PLATFORM_BASE: u64 = 0xf_0000_0000;
+/// Its size.
+pub const PLATFORM_SIZE: u64 = 0x800_0000;
 /// ePAPR spin table for secondary CPUs.
 pub const SPIN_BASE: u64 = 0xf_ef00_0000;
 
