@@ -63,7 +63,7 @@ pub fn load_uimage(path: &Path, data: &[u8], space: &AddressSpace, ram: u64) -> 
 
 /// Inflates the gzip `payload` straight into guest RAM at `load` (RAM of `ram` bytes at
 /// physical 0) and returns its size. Straight into RAM because the boot waits for it: a
-/// 17 MiB Linux kernel took ~35 ms through a growing buffer and a copy, ~19 ms this way.
+/// 17 MiB Linux kernel took 38-40 ms through a growing buffer and a copy, 19-21 ms this way.
 /// A kernel whose gzip trailer says it does not fit is refused before anything is written.
 fn gunzip_into_ram(path: &Path, payload: &[u8], space: &AddressSpace, load: u64, ram: u64) -> Result<u64, LoadError> {
     let corrupt = |detail: String| LoadError::Corrupt { path: path.to_owned(), detail };
