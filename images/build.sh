@@ -36,9 +36,11 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 # QEMU's ppce500 board does not use. Both lists are checked after
 # `olddefconfig`, so a symbol that Kconfig silently re-selects fails the build.
 kernel_on=(
-    # the board: QEMU ppce500 platform, its 16550 UART, MPIC, GPIO power-off
+    # the board: QEMU ppce500 platform, its 16550 UART, MPIC, GPIO power-off, and the
+    # DS1338 real-time clock on the I2C controller (the guest's clock starts at the host's)
     PPC_QEMU_E500 PPC_E500MC SERIAL_8250 SERIAL_8250_CONSOLE SERIAL_OF_PLATFORM
     GPIO_MPC8XXX POWER_RESET POWER_RESET_GPIO POWER_RESET_GPIO_RESTART
+    I2C I2C_MPC RTC_CLASS RTC_HCTOSYS RTC_INTF_DEV RTC_DRV_DS1307
     # booting from an initramfs
     BLK_DEV_INITRD RD_GZIP DEVTMPFS DEVTMPFS_MOUNT TMPFS BINFMT_ELF BINFMT_SCRIPT
     # virtio devices, for later ferrite work (disks, network, consoles, rng)
@@ -65,10 +67,12 @@ kernel_off=(
     QUICC_ENGINE CLK_QORIQ CPU_FREQ CPU_IDLE SUSPEND HIBERNATION PM VIRT_DRIVERS
     FSL_DPAA FSL_FMAN FSL_DPAA_ETH CRYPTO_DEV_FSL_CAAM CRYPTO_DEV_TALITOS
     # buses and device classes
-    PCIEPORTBUS USB_SUPPORT SOUND DRM FB VT INPUT SERIO HID MMC ATA SCSI MTD I2C
-    SPI WLAN WIRELESS HWMON THERMAL WATCHDOG RTC_CLASS NVRAM UIO MEMORY PHYLIB
+    PCIEPORTBUS USB_SUPPORT SOUND DRM FB VT INPUT SERIO HID MMC ATA SCSI MTD
+    SPI WLAN WIRELESS HWMON THERMAL WATCHDOG NVRAM UIO MEMORY PHYLIB
     DMADEVICES MD BLK_DEV_LOOP BLK_DEV_NBD BLK_DEV_RAM NVME_CORE
-    POWER_SUPPLY RESET_CONTROLLER VGA_ARB FW_LOADER NVMEM PPS PTP_1588_CLOCK
+    POWER_SUPPLY RESET_CONTROLLER VGA_ARB FW_LOADER NVMEM RTC_NVMEM PPS PTP_1588_CLOCK
+    # I2C devices the board does not have (it has one: the DS1338 clock)
+    EEPROM_AT24 EEPROM_LEGACY I2C_MUX RTC_DRV_DS1374 RTC_DRV_DS3232 RTC_DRV_CMOS
     SERIAL_8250_PCI SERIAL_8250_EXAR SERIAL_8250_DMA SERIAL_8250_MANY_PORTS
     SERIAL_8250_RSA SERIAL_8250_DETECT_IRQ
     SERIAL_8250_PERICOM SERIAL_QE
@@ -347,7 +351,7 @@ with a fixed UUID, hash seed and times, so the same archive gives the same disk.
 Linux $(kernel_release) from Debian's \`linux-source-6.1\` ($kver), built with
 \`gcc-powerpc-linux-gnu\` $gccver. Configuration: \`corenet32_smp_defconfig\`,
 then the option lists in \`build.sh\` (\`kernel_on\`, \`kernel_off\`): the QEMU
-e500 platform, 16550 serial console, GPIO power-off, initramfs, virtio
+e500 platform, 16550 serial console, GPIO power-off, the DS1338 clock on I2C, initramfs, virtio
 (PCI, MMIO, block, net, console, rng), IPv4, ext4; uniprocessor, no modules,
 optimised for size; no debug info, other boards, SoC blocks, buses,
 filesystems or network drivers. \`STRICT_KERNEL_RWX\` stays on as in the

@@ -36,6 +36,29 @@ fn default_image_boots_to_a_shell_that_runs_commands() {
     assert!(st.success(), "guest power-off must exit 0, got {st}");
 }
 
+/// The guest's clock comes from the board's DS1338 through the I2C controller (Linux's
+/// rtc-ds1307 and i2c-mpc drivers): the host's time at boot, and `hwclock -w` sets the chip.
+#[test]
+fn guest_clock_comes_from_the_rtc_and_hwclock_sets_it() {
+    let mut g = Guest::start(&["-nographic"]);
+    let prompt = " # ";
+    g.wait_for("Welcome to ferrite's guest: ppc", BOOT);
+    g.wait_for(prompt, BOOT);
+    let host = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let out = g.run("echo guest-time=$(date -u +%s)", prompt);
+    let guest: i64 = out
+        .split("guest-time=")
+        .filter_map(|t| t.split_whitespace().next()?.parse().ok())
+        .next()
+        .unwrap_or_else(|| panic!("no guest time in {out:?}"));
+    assert!((guest - host).abs() < 600, "guest clock {guest} is not the host's {host}");
+    g.run("date -u -s '2031-02-03 04:05:06' >/dev/null && hwclock -w -u", prompt);
+    let back = g.run("hwclock -r -u", prompt);
+    assert!(back.contains("Mon Feb  3 04:05:0"), "hwclock read back: {back:?}");
+    g.send(b"poweroff -f\r");
+    assert!(g.wait_exit(BOOT).success());
+}
+
 #[test]
 fn autopoweroff_boot_exits_zero() {
     let (st, out) = run_to_end(&["-nographic", "-append", "console=ttyS0 autopoweroff"], BOOT);
