@@ -186,6 +186,10 @@ impl Ppce500 {
         if cfg.cpus == 0 || cfg.cpus > 32 {
             return Err(BoardError::Cpus(cfg.cpus));
         }
+        if cfg.cpus > 1 {
+            // Say so up front: an SMP kernel would otherwise just report its CPUs failing.
+            tracing::warn!("-smp {}: the device tree lists {} CPUs, but only CPU 0 runs; the others stay parked in the spin table", cfg.cpus, cfg.cpus);
+        }
         let read = |p: &PathBuf| read_file(p).map(|d| (p.clone(), d)).map_err(BootError::from);
         let images = Images {
             kernel: read(&cfg.kernel)?,
