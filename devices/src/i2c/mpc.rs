@@ -70,14 +70,12 @@ pub struct MpcI2c {
     sr: u8,
     dr: u8,
     dfsrr: u8,
-    /// The address byte of the current transfer has been sent.
-    addressed: bool,
 }
 
 impl MpcI2c {
     /// A controller raising `irq`, driving `bus`.
     pub fn new(irq: IrqLine, bus: I2cBus) -> MpcI2c {
-        MpcI2c { irq, bus, adr: 0, fdr: 0, cr: 0, sr: sr::MCF | sr::RXAK, dr: 0, dfsrr: 0x10, addressed: false }
+        MpcI2c { irq, bus, adr: 0, fdr: 0, cr: 0, sr: sr::MCF | sr::RXAK, dr: 0, dfsrr: 0x10 }
     }
 
     fn update_irq(&self) {
@@ -90,17 +88,10 @@ impl MpcI2c {
         self.update_irq();
     }
 
-    fn end_transfer(&mut self) {
-        if self.addressed {
-            self.bus.stop();
-            self.addressed = false;
-        }
-    }
-
     fn write_cr(&mut self, v: u8) {
         if self.cr & cr::MEN != 0 && v & cr::MEN == 0 {
             // Disabling the module is a soft reset that keeps the own address.
-            self.end_transfer();
+            self.bus.stop();
             let (irq, bus, adr) = (self.irq.clone(), std::mem::take(&mut self.bus), self.adr);
             *self = MpcI2c { adr, ..MpcI2c::new(irq, bus) };
             self.update_irq();
@@ -111,11 +102,11 @@ impl MpcI2c {
             self.sr |= sr::MBB;
         } else {
             self.sr &= !sr::MBB;
-            self.end_transfer();
+            self.bus.stop();
         }
-        if self.cr & cr::RSTA != 0 && self.addressed {
+        if self.cr & cr::RSTA != 0 && self.bus.busy() {
             // A repeated start: the next data byte is an address again.
-            self.end_transfer();
+            self.bus.stop();
             self.cr &= !cr::RSTA;
         }
         self.update_irq();
@@ -129,12 +120,8 @@ impl MpcI2c {
         if self.cr & cr::MSTA == 0 {
             return;
         }
-        let ack = if self.addressed {
-            self.bus.send(v)
-        } else {
-            self.addressed = self.bus.start(v >> 1, v & 1 != 0);
-            self.addressed
-        };
+        // The first byte of a transfer is the address (the bus is busy once a device took it).
+        let ack = if self.bus.busy() { self.bus.send(v) } else { self.bus.start(v >> 1, v & 1 != 0) };
         self.byte_done(ack);
     }
 
