@@ -41,6 +41,9 @@ kernel_on=(
     PPC_QEMU_E500 PPC_E500MC SERIAL_8250 SERIAL_8250_CONSOLE SERIAL_OF_PLATFORM
     GPIO_MPC8XXX POWER_RESET POWER_RESET_GPIO POWER_RESET_GPIO_RESTART
     I2C I2C_MPC RTC_CLASS RTC_HCTOSYS RTC_INTF_DEV RTC_DRV_DS1307
+    # SMP: the same kernel runs with -smp 1 and with secondary CPUs released from the
+    # spin table (IPIs are msgsnd doorbells)
+    SMP
     # booting from an initramfs
     BLK_DEV_INITRD RD_GZIP DEVTMPFS DEVTMPFS_MOUNT TMPFS BINFMT_ELF BINFMT_SCRIPT
     # virtio devices, for later ferrite work (disks, network, consoles, rng)
@@ -52,7 +55,7 @@ kernel_on=(
     DEBUG_INFO_NONE
 )
 kernel_off=(
-    SMP MODULES
+    MODULES
     # debugging, tracing, accounting: none of it is needed to boot
     DEBUG_INFO DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT KALLSYMS_ALL DEBUG_FS FTRACE
     IKCONFIG AUDIT PROFILING PERF_EVENTS BPF_SYSCALL KEXEC PROC_KCORE
@@ -352,7 +355,7 @@ Linux $(kernel_release) from Debian's \`linux-source-6.1\` ($kver), built with
 \`gcc-powerpc-linux-gnu\` $gccver. Configuration: \`corenet32_smp_defconfig\`,
 then the option lists in \`build.sh\` (\`kernel_on\`, \`kernel_off\`): the QEMU
 e500 platform, 16550 serial console, GPIO power-off, the DS1338 clock on I2C, initramfs, virtio
-(PCI, MMIO, block, net, console, rng), IPv4, ext4; uniprocessor, no modules,
+(PCI, MMIO, block, net, console, rng), IPv4, ext4; SMP (one kernel for \`-smp 1\` and more), no modules,
 optimised for size; no debug info, other boards, SoC blocks, buses,
 filesystems or network drivers. \`STRICT_KERNEL_RWX\` stays on as in the
 reference image, so data starts at the 16 MiB boundary (\`DATA_SHIFT=24\`): the
