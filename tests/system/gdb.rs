@@ -226,6 +226,50 @@ continue
     assert!(console.contains("watched = 112"), "console:\n{console}\ngdb:\n{t}");
 }
 
+/// Two cores (`tests/guest/ppc/smp.c`, `-smp 2`): each is a thread; a breakpoint that only the
+/// second core reaches stops there and names its thread, registers are per thread, and a step
+/// moves only the thread gdb names.
+#[test]
+fn smp_cores_are_threads_that_stop_and_step_on_their_own() {
+    let elf = build().parent().expect("build/").join("smp.elf");
+    let port = free_port();
+    let mut g = Guest::start(&["-nographic", "-smp", "2", "-kernel", elf.to_str().unwrap(), "-gdb", &format!("tcp::{port}"), "-S"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let commands = "\
+info threads
+break secondary_main
+continue
+info threads
+print/x $r3
+thread 1
+print/x $pc
+thread 2
+print/x $pc
+stepi
+print/x $pc
+thread 1
+print/x $pc
+delete
+continue
+";
+    let t = gdb_batch(&elf, port, commands);
+    assert_in_order(
+        &t,
+        &["* 1    Thread 1.1", "  2    Thread 1.2", "Thread 2 hit Breakpoint 1, ", "in secondary_main ()", "* 2    Thread 1.2", "$1 = 0x5eed"],
+    );
+    let values: Vec<u64> = t
+        .lines()
+        .filter_map(|l| l.split_once(" = 0x").filter(|(k, _)| k.starts_with('$')).and_then(|(_, v)| u64::from_str_radix(v.trim(), 16).ok()))
+        .collect();
+    let [_, cpu0, cpu1, cpu1_stepped, cpu0_after] = values[..] else { panic!("five values expected:\n{t}") };
+    assert_ne!(cpu0, cpu1, "the threads have their own PCs:\n{t}");
+    assert_eq!(cpu1_stepped, cpu1 + 4, "stepi on thread 2 moves its PC one instruction:\n{t}");
+    assert_eq!(cpu0_after, cpu0, "and leaves thread 1 where it was:\n{t}");
+    assert!(t.contains("exited normally"), "{t}");
+    let st = g.wait_exit(Duration::from_secs(30));
+    assert!(st.success() && g.output().contains("doorbells: CPU 0 took 1, CPU 1 took 1"), "{}", g.output());
+}
+
 /// The default image's kernel symbols, unpacked once.
 fn kernel_symbols() -> PathBuf {
     static SYMS: OnceLock<PathBuf> = OnceLock::new();

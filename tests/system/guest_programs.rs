@@ -15,6 +15,8 @@
 //!     -net none -kernel tests/guest/ppc/build/NAME.elf </dev/null >tests/guest/ppc/expected/NAME.txt
 //! ```
 //!
+//! `smp.c` needs two cores: its expected output comes from the same command with `-smp 2`.
+//!
 //! A program whose output differs because of a known ferrite bug keeps its test, marked
 //! `#[ignore]` with the bug in the reason.
 
@@ -67,6 +69,11 @@ fn lines(text: &str) -> Vec<&str> {
 
 /// Runs `name`.elf on ferrite and compares its console with `expected/<name>.txt`.
 fn check(name: &str) {
+    check_with(name, &[]);
+}
+
+/// As [`check`], with more ferrite (and QEMU) arguments.
+fn check_with(name: &str, extra: &[&str]) {
     if let Err(e) = build() {
         panic!("{e}");
     }
@@ -75,7 +82,8 @@ fn check(name: &str) {
     let expected = std::fs::read_to_string(&expected_path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", expected_path.display()));
     let elf_arg = elf.to_str().expect("UTF-8 path");
-    let args = ["-M", "ppce500", "-cpu", "e500mc", "-m", "256", "-kernel", elf_arg, "-nographic"];
+    let mut args = vec!["-M", "ppce500", "-cpu", "e500mc", "-m", "256", "-kernel", elf_arg, "-nographic"];
+    args.extend_from_slice(extra);
     let (status, output) = support::run_to_end(&args, TIMEOUT);
 
     let (want, got) = (lines(&expected), lines(&output));
@@ -168,6 +176,22 @@ fn i2c_rtc_is_deterministic_with_icount() {
 }
 
 /// Branches over register arithmetic, which ferrite runs as predicated runs (selects).
+/// Two cores: the spin-table release, lwarx/stwcx. and a spinlock under contention, and
+/// doorbells both ways.
+#[test]
+fn smp() {
+    check_with("smp", &["-smp", "2"]);
+}
+
+/// The same with four cores (two stay in the spin table) and under `-icount`, where the cores'
+/// turns are instruction counts: the same console, twice.
+#[test]
+fn smp_with_idle_cores_and_icount() {
+    check_with("smp", &["-smp", "4"]);
+    check_with("smp", &["-smp", "2", "-icount", "shift=3"]);
+    check_with("smp", &["-smp", "2", "-icount", "shift=3"]);
+}
+
 #[test]
 fn predicated() {
     check("predicated");

@@ -106,6 +106,33 @@ impl Tb {
 
 pub use ferrite_softmmu::jump_cache_index;
 
+/// The headers of the CPUs that run this cache's blocks (empty: only the one each call is
+/// given). Jump caches name blocks and soft TLBs protect their code, so what changes a block
+/// changes every CPU's.
+#[derive(Default)]
+pub struct Cpus(Vec<*mut CpuHeader>);
+
+// SAFETY: the headers are only touched by the thread that runs the CPUs, between blocks (see
+// `Engine::attach_cpus`).
+unsafe impl Send for Cpus {}
+
+impl Cpus {
+    /// The CPUs with these headers.
+    pub fn new(cpus: &[*mut CpuHeader]) -> Cpus {
+        Cpus(cpus.to_vec())
+    }
+
+    /// Calls `f` on `env` and on every other attached CPU.
+    pub fn each(&self, env: &mut CpuHeader, mut f: impl FnMut(&mut CpuHeader)) {
+        let own = env as *mut CpuHeader;
+        f(env);
+        for &p in self.0.iter().filter(|&&p| p != own) {
+            // SAFETY: attached headers outlive the cache's use of them and no block runs now.
+            f(unsafe { &mut *p });
+        }
+    }
+}
+
 /// `env`'s jump-cache entry for block `id` (at `vpc`), if it holds that block.
 fn jump_cache_entry(env: &mut CpuHeader, id: TbId, vpc: u64) -> Option<&mut ferrite_softmmu::JumpCacheEntry> {
     let jc = &mut env.jump_cache[jump_cache_index(vpc)];
@@ -128,6 +155,8 @@ pub struct BlockCache {
     slot_owner: FxHashMap<u64, TbId>,
     /// Incremented by every full flush; compile results of older generations are stale.
     pub generation: u64,
+    /// Every CPU running these blocks.
+    pub cpus: Cpus,
 }
 
 impl BlockCache {
@@ -181,7 +210,7 @@ impl BlockCache {
     }
 
     /// Records Cranelift's code for a block and the owner of its link slots. Baseline code it
-    /// had is retired: the links into it and `env`'s jump-cache entry move to the new code,
+    /// had is retired: the links into it and the CPUs' jump-cache entries move to the new code,
     /// its own links are forgotten.
     pub fn set_compiled(&mut self, id: TbId, c: Compiled, env: &mut CpuHeader) {
         let Some(tb) = self.get_mut(id) else { return };
@@ -200,9 +229,11 @@ impl BlockCache {
                 }
             }
             self.forget_slots(old.code);
-            if let Some(jc) = jump_cache_entry(env, id, vpc) {
-                jc.code = c.entry;
-            }
+            self.cpus.each(env, |env| {
+                if let Some(jc) = jump_cache_entry(env, id, vpc) {
+                    jc.code = c.entry;
+                }
+            });
         }
         self.own_slots(id, c);
     }
@@ -246,7 +277,7 @@ impl BlockCache {
     }
 
     /// Drops one block: unlinks everything that jumps to it or that it jumps to, and clears
-    /// `env`'s jump-cache entry for it.
+    /// the CPUs' jump-cache entries for it.
     pub fn remove(&mut self, id: TbId, env: &mut CpuHeader) {
         let Some(tb) = self.tbs.get_mut(id as usize).and_then(|t| t.take()) else { return };
         self.map.remove(&(tb.ppc, tb.vpc, tb.key));
@@ -273,10 +304,12 @@ impl BlockCache {
         if let Some(b) = tb.baseline {
             self.forget_slots(b.code);
         }
-        if let Some(jc) = jump_cache_entry(env, id, tb.vpc) {
-            jc.vpc = u64::MAX;
-            jc.code = 0;
-        }
+        self.cpus.each(env, |env| {
+            if let Some(jc) = jump_cache_entry(env, id, tb.vpc) {
+                jc.vpc = u64::MAX;
+                jc.code = 0;
+            }
+        });
         self.free.push(id);
     }
 
@@ -333,6 +366,6 @@ impl BlockCache {
         self.pages.clear();
         self.slot_owner.clear();
         self.generation += 1;
-        env.flush_jump_cache();
+        self.cpus.each(env, |env| env.flush_jump_cache());
     }
 }

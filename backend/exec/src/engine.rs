@@ -143,6 +143,17 @@ impl Engine {
         self.leak_translations = true;
     }
 
+    /// Makes the engine keep the per-CPU state that refers to translations (jump caches, code
+    /// pages' write protection in the soft TLBs) in step on all of `cpus`, not only on the CPU
+    /// it is running.
+    ///
+    /// # Safety
+    /// The headers must stay valid while the engine lives, and nothing may run on any of them
+    /// while the engine runs another (one thread runs them in turn).
+    pub unsafe fn attach_cpus(&mut self, cpus: &[*mut CpuHeader]) {
+        self.cache.cpus = crate::cache::Cpus::new(cpus);
+    }
+
     /// Drops every translation (machine reset).
     pub fn flush(&mut self, env: *mut CpuHeader) {
         // SAFETY: the caller passes a live CPU header.
@@ -313,7 +324,7 @@ impl Engine {
         let hdr = unsafe { &mut *env };
         let (start, end) = tb.code_span;
         if hdr.space().mark_code(start, end - start) {
-            hdr.tlb.protect_code_page(phys & PAGE_MASK);
+            self.cache.cpus.each(hdr, |hdr| hdr.tlb.protect_code_page(phys & PAGE_MASK));
         }
         self.stats.translated_blocks += 1;
         self.stats.translated_insns += block.n_insns as u64;

@@ -3,7 +3,7 @@
 
 use crate::cpu::{IrqInputs, PpcCpu, IRQ_CRIT_DOORBELL, IRQ_DOORBELL};
 use crate::helpers::cpu;
-use ferrite_softmmu::CpuHeader;
+use ferrite_softmmu::{CpuHeader, EXIT_REQ_EXTERNAL};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -25,15 +25,23 @@ const PIRTAG: u32 = 0x3fff;
 pub type Peers = Vec<(u32, Arc<IrqInputs>)>;
 
 impl PpcCpu {
-    /// msgsnd: raises the doorbell on every core whose PIR matches (or all on broadcast).
+    /// msgsnd: raises the doorbell on every core whose PIR matches (or all on broadcast). A
+    /// message to another core also ends this core's turn, so that on a machine that runs its
+    /// cores one at a time the receiver gets to answer soon (Linux's IPI senders often wait
+    /// for the answer).
     pub fn msgsnd(&mut self, rb: u32) {
         let Some(bit) = msg_type(rb) else { return };
-        let own = (self.spr.pir, self.irq.clone());
-        let peers: Peers = if self.peers.is_empty() { vec![own] } else { self.peers.clone() };
+        let own = [(self.spr.pir, self.irq.clone())];
+        let peers: &[(u32, Arc<IrqInputs>)] = if self.peers.is_empty() { &own } else { &self.peers };
+        let mut other = false;
         for (pir, inputs) in peers {
-            if rb & BRDCAST != 0 || pir == rb & PIRTAG {
+            if rb & BRDCAST != 0 || *pir == rb & PIRTAG {
                 inputs.levels.fetch_or(bit, Ordering::AcqRel);
+                other |= !Arc::ptr_eq(inputs, &self.irq);
             }
+        }
+        if other {
+            self.hdr.exit_request.fetch_or(EXIT_REQ_EXTERNAL, Ordering::AcqRel);
         }
     }
 

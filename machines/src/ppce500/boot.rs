@@ -1,7 +1,6 @@
 //! Direct kernel boot on ppce500 (QEMU 7.2 `ppce500_init` / `ppce500_cpu_reset`): where the
 //! kernel, initrd and device tree go, and the state CPU 0 starts in.
 
-use super::map;
 use crate::loader::{self, LoadError, LoadedImage};
 use ferrite_ppc::cpu::PpcCpu;
 use ferrite_softmmu::AddressSpace;
@@ -137,7 +136,6 @@ pub fn kick_secondary(cpu: &mut PpcCpu, addr: u64, r3: u32) {
     cpu.set_pc((addr & (IMA - 1)) as u32);
     map_tlb1(cpu, 1, 0, addr & !(IMA - 1), 16, true);
     cpu.halted = false;
-    let _ = map::SPIN_BASE;
 }
 
 #[cfg(test)]

@@ -47,8 +47,8 @@ pub struct Session<'a> {
     watch: InputWatch,
     /// Memory accesses use physical addresses (monitor `physical on`).
     physical: bool,
-    /// Step (true) or continue (false) CPU 0 at the next resume.
-    step: bool,
+    /// The CPU gdb asked to single-step at the next resume (None: continue).
+    step: Option<usize>,
     /// The last stop was a watchpoint hit at this PC.
     watch_hit_pc: Option<u64>,
     /// How the run ended while the debugger held it (power-off, quit).
@@ -72,11 +72,18 @@ impl Session<'_> {
     /// Runs the machine from the debugger's resume until something stops it.
     fn run_until_stop(&mut self) -> Result<Option<MultiThreadStopReason<u32>>, SessionError> {
         let b = &mut *self.board;
-        let pc = b.cpus[0].hdr.pc;
+        if let Some(cpu) = self.step {
+            // The step belongs to the thread gdb named: that CPU takes the turn.
+            b.current = cpu;
+        }
+        // The resume (skip a breakpoint at the PC, replay a watchpoint hit) is the stopped
+        // CPU's: the one whose turn it still is.
+        let cpu = b.current;
+        let pc = b.cpus[cpu].hdr.pc;
         let resume = Resume { pc, after_watch_hit: self.watch_hit_pc == Some(pc) };
         self.watch_hit_pc = None;
-        let debug = self.step || b.engine.has_breakpoints() || b.has_watchpoints();
-        let mut exec = if debug { Exec::Debug { step: self.step, resume } } else { Exec::Normal };
+        let debug = self.step.is_some() || b.engine.has_breakpoints() || b.has_watchpoints();
+        let mut exec = if debug { Exec::Debug { step: self.step.is_some(), resume, cpu } } else { Exec::Normal };
         b.clock.resume();
         let result = loop {
             match b.turn(&mut exec) {
@@ -91,18 +98,20 @@ impl Session<'_> {
                     }));
                 }
                 Ok(Some(Event::Stopped(stop))) => {
+                    // A stop keeps the turn: `current` is the CPU that stopped.
+                    let at = tid(b.current);
                     break Ok(Some(match stop {
-                        DebugStop::Breakpoint => MultiThreadStopReason::SwBreak(tid(0)),
+                        DebugStop::Breakpoint => MultiThreadStopReason::SwBreak(at),
                         DebugStop::Watchpoint(hit) => {
-                            self.watch_hit_pc = Some(b.cpus[0].hdr.pc);
+                            self.watch_hit_pc = Some(b.cpus[b.current].hdr.pc);
                             let kind = match hit.kind {
                                 SoftWatchKind::Read => WatchKind::Read,
                                 SoftWatchKind::Write => WatchKind::Write,
                                 SoftWatchKind::Access => WatchKind::ReadWrite,
                             };
-                            MultiThreadStopReason::Watch { tid: tid(0), kind, addr: hit.addr as u32 }
+                            MultiThreadStopReason::Watch { tid: at, kind, addr: hit.addr as u32 }
                         }
-                        _ => MultiThreadStopReason::DoneStep,
+                        _ => MultiThreadStopReason::SignalWithThread { tid: at, signal: Signal::SIGTRAP },
                     }));
                 }
             }
@@ -124,7 +133,7 @@ impl Ppce500 {
         let watch = InputWatch::start(&client, self.events.clone());
         self.clock.pause();
         let outcome = {
-            let mut session = Session { board: self, watch, physical: false, step: false, watch_hit_pc: None, end: None };
+            let mut session = Session { board: self, watch, physical: false, step: None, watch_hit_pc: None, end: None };
             let stub = GdbStub::new(client.into_connection());
             let result = stub.run_blocking::<EventLoop<'_>>(&mut session);
             let end = session.end;
@@ -288,7 +297,7 @@ impl MultiThreadResume for Session<'_> {
     }
 
     fn clear_resume_actions(&mut self) -> Result<(), SessionError> {
-        self.step = false;
+        self.step = None;
         Ok(())
     }
 
@@ -308,16 +317,16 @@ impl MultiThreadResume for Session<'_> {
 
 impl MultiThreadSchedulerLocking for Session<'_> {
     fn set_resume_action_scheduler_lock(&mut self) -> Result<(), SessionError> {
-        // Only CPU 0 runs on this board: other threads never move anyway.
+        // A step runs only the stepped CPU; a continue runs them all, in turns.
         Ok(())
     }
 }
 
 impl MultiThreadSingleStep for Session<'_> {
     fn set_resume_action_step(&mut self, t: Tid, _signal: Option<Signal>) -> Result<(), SessionError> {
-        // Only CPU 0 executes on this board (secondaries stay parked in the spin table).
-        if t.get() == 1 {
-            self.step = true;
+        // The other CPUs wait while one steps (they run one at a time anyway).
+        if let Ok(cpu) = self.cpu_index(t) {
+            self.step = Some(cpu);
         }
         Ok(())
     }

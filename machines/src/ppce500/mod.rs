@@ -8,6 +8,7 @@ pub mod fdt;
 mod gdb;
 pub mod map;
 mod monitor;
+mod spin;
 mod wiring;
 
 use crate::clock::{ClockMode, VirtualClock};
@@ -20,7 +21,7 @@ pub use ferrite_devices::{BufferBackend, CharBackend, NullBackend};
 use ferrite_devices::TimerQueue;
 use ferrite_exec::{DebugStop, Engine, EngineConfig, EngineError, Resume, Stop};
 use ferrite_ppc::cpu::PpcCpu;
-use ferrite_softmmu::{AddressSpace, Ram, EXIT_REQ_STOP};
+use ferrite_softmmu::{AddressSpace, CpuHeader, Ram, EXIT_REQ_EXTERNAL, EXIT_REQ_STOP};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -154,8 +155,9 @@ pub struct Ppce500 {
     dump_dtb: Option<PathBuf>,
     images: Images,
     space: Arc<AddressSpace>,
-    cpus: Vec<Box<PpcCpu>>,
+    /// Declared before the CPUs, so dropped first: it keeps pointers to their headers.
     engine: Engine,
+    cpus: Vec<Box<PpcCpu>>,
     clock: Arc<VirtualClock>,
     timers: Arc<TimerQueue>,
     devices: Devices,
@@ -165,6 +167,13 @@ pub struct Ppce500 {
     gdb: Option<Arc<GdbServer>>,
     start_halted: bool,
     monitor_out: Option<MonitorOut>,
+    /// Secondary CPUs the guest released through the spin table, to start.
+    releases: spin::Releases,
+    /// The CPU whose turn it is (they run one at a time, in turn).
+    current: usize,
+    /// Turns in a row that ended with their CPU halted: all are idle once it reaches the
+    /// number of CPUs.
+    idle_turns: usize,
 }
 
 /// Image files kept in memory so a reset can reload them.
@@ -185,10 +194,6 @@ impl Ppce500 {
         }
         if cfg.cpus == 0 || cfg.cpus > 32 {
             return Err(BoardError::Cpus(cfg.cpus));
-        }
-        if cfg.cpus > 1 {
-            // Say so up front: an SMP kernel would otherwise just report its CPUs failing.
-            tracing::warn!("-smp {}: the device tree lists {} CPUs, but only CPU 0 runs; the others stay parked in the spin table", cfg.cpus, cfg.cpus);
         }
         let read = |p: &PathBuf| read_file(p).map(|d| (p.clone(), d)).map_err(BootError::from);
         let images = Images {
@@ -213,16 +218,21 @@ impl Ppce500 {
             // instruction budget that drives deterministic time.
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
-            // One core only: a page that comes to hold code is write-protected in the soft
-            // TLB (and fastmem) of the core that translated it, not in the others'.
-            if cfg.engine.jit && cfg.engine.fastmem && cfg.cpus == 1 {
+            // Each core has its own fastmem reservation; the engine write-protects a page that
+            // comes to hold code in every core's (`Engine::attach_cpus`).
+            if cfg.engine.jit && cfg.engine.fastmem {
                 if let Err(e) = c.hdr.tlb.fastmem.enable() {
                     tracing::info!("fastmem off: {e}");
                 }
             }
         }
-        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), rtc_base(cfg.clock), &timers, &power, &events, cfg.pci)?;
-        let engine = Engine::new(cfg.engine)?;
+        let releases = spin::Releases::default();
+        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), rtc_base(cfg.clock), &timers, &power, &events, cfg.pci, &releases)?;
+        let mut engine = Engine::new(cfg.engine)?;
+        let headers: Vec<*mut CpuHeader> = cpus.iter_mut().map(|c| &mut c.hdr as *mut CpuHeader).collect();
+        // SAFETY: the CPUs are boxed (they never move), outlive the engine (the board drops it
+        // first) and run one at a time on this thread.
+        unsafe { engine.attach_cpus(&headers) };
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
         let mut board = Ppce500 {
@@ -242,6 +252,9 @@ impl Ppce500 {
             gdb,
             start_halted: cfg.start_halted,
             monitor_out: cfg.monitor_out,
+            releases,
+            current: 0,
+            idle_turns: 0,
         };
         board.load()?;
         Ok(board)
@@ -296,6 +309,8 @@ impl Ppce500 {
         for cpu in &mut self.cpus {
             self.engine.flush(&mut cpu.hdr);
         }
+        self.current = 0;
+        self.idle_turns = 0;
         self.load()?;
         Ok(())
     }
@@ -407,9 +422,16 @@ impl Ppce500 {
     }
 
     /// One turn of the machine loop: host events, power and reset requests, due timers, then
-    /// the CPU runs until it stops. Returns what ended the turn if the caller must act.
+    /// one CPU runs until it stops. The CPUs take turns (one host thread runs them all, like
+    /// QEMU's round-robin TCG): a turn lasts at most [`SLICE`] (or [`SLICE_INSNS`] under
+    /// `-icount`) while another CPU may want to run. Returns what ended the turn if the caller
+    /// must act.
     pub(crate) fn turn(&mut self, exec: &mut Exec) -> Result<Option<Event>, BoardError> {
         let deterministic = matches!(self.clock.mode(), ClockMode::Deterministic { .. });
+        let cur = self.current;
+        // The host events are handled below; one that arrives from here on still ends the turn
+        // (an older kick, meant for another CPU's turn, must not end this one at once).
+        self.cpus[cur].hdr.exit_request.fetch_and(!EXIT_REQ_EXTERNAL, Ordering::AcqRel);
         if self.events.quit_requested() {
             self.devices.flush_serial();
             return Ok(Some(Event::End(RunEnd::Quit)));
@@ -427,38 +449,62 @@ impl Ppce500 {
             }
             self.reset()?;
         }
+        self.start_released_cpus();
         self.devices.pump_serial_input();
         self.devices.pump_host_input();
         let now = self.clock.now_ns();
         self.timers.run_due(now);
         let next = self.timers.next_deadline();
-        let cpu = &mut self.cpus[0];
+        let sliced = self.cpus.iter().enumerate().any(|(i, c)| i != cur && !c.halted);
+        ferrite_softmmu::set_current_cpu(cur as u32);
+        let cpu = &mut self.cpus[cur];
         if deterministic {
-            let budget = next.map_or(1 << 40, |d| self.clock.insns_until(d));
+            let mut budget = next.map_or(1 << 40, |d| self.clock.insns_until(d));
+            if sliced {
+                budget = budget.min(SLICE_INSNS);
+            }
             cpu.hdr.icount_budget = budget;
             self.clock.begin_slice(budget, &cpu.hdr.icount_budget);
         } else if let Some(alarm) = &self.alarm {
-            alarm.set(next.map(|d| Instant::now() + self.clock.real_delay(d)));
+            let deadline = next.map(|d| Instant::now() + self.clock.real_delay(d));
+            let slice_end = sliced.then(|| Instant::now() + SLICE);
+            alarm.set(deadline.into_iter().chain(slice_end).min());
         }
         let stop = match exec {
             Exec::Normal => self.engine.run(&mut **cpu),
-            Exec::Debug { step, resume } => match self.engine.run_debug(&mut **cpu, *step, resume) {
+            Exec::Debug { step, resume, cpu: stopped } => {
+                // Only the CPU that stopped resumes (the others have no breakpoint to skip).
+                let mut unused = Resume::USED;
+                let resume = if *stopped == cur { resume } else { &mut unused };
+                match self.engine.run_debug(&mut **cpu, *step, resume) {
                 DebugStop::Run(stop) => stop,
                 debug_stop => {
+                    // The debugger looks at this CPU; it keeps the turn.
                     self.devices.flush_serial();
                     if deterministic {
                         self.clock.end_slice(cpu.hdr.icount_budget);
                     }
                     return Ok(Some(Event::Stopped(debug_stop)));
                 }
-            },
+                }
+            }
         };
         self.devices.flush_serial();
         if deterministic {
             self.clock.end_slice(cpu.hdr.icount_budget);
         }
+        if !matches!(exec, Exec::Debug { step: true, .. }) {
+            // (A single step stays with its CPU until it completes.)
+            self.current = (cur + 1) % self.cpus.len();
+        }
         match stop {
             Stop::Halted => {
+                self.idle_turns += 1;
+                if self.idle_turns < self.cpus.len() {
+                    // Another CPU may have work.
+                    return Ok(None);
+                }
+                self.idle_turns = 0;
                 if self.power.off.load(Ordering::SeqCst) || self.power.reset.load(Ordering::SeqCst) {
                     return Ok(None);
                 }
@@ -472,13 +518,25 @@ impl Ppce500 {
                 }
             }
             Stop::Request(bits) => {
+                self.idle_turns = 0;
                 if bits & EXIT_REQ_STOP != 0 {
                     tracing::debug!("stop requested");
                 }
             }
-            Stop::Budget => {}
+            Stop::Budget => self.idle_turns = 0,
         }
         Ok(None)
+    }
+
+    /// Starts the CPUs the guest released through the spin table since the last turn.
+    fn start_released_cpus(&mut self) {
+        let releases = std::mem::take(&mut *self.releases.lock().unwrap());
+        for r in releases {
+            if let Some(cpu) = self.cpus.get_mut(r.cpu) {
+                tracing::debug!(target: "int", "CPU {} released at {:#x}, r3 {:#x}", r.cpu, r.addr, r.r3);
+                boot::kick_secondary(cpu, r.addr, r.r3 as u32);
+            }
+        }
     }
 }
 
@@ -492,6 +550,8 @@ pub(crate) enum Exec {
         step: bool,
         /// Where the debugger resumed.
         resume: Resume,
+        /// The CPU the debugger resumed (the one that stopped or is stepped).
+        cpu: usize,
     },
 }
 
@@ -517,6 +577,12 @@ impl Drop for Ppce500 {
         }
     }
 }
+
+/// The longest turn of one CPU while another may want to run (real-time mode).
+const SLICE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The same in instructions (deterministic mode).
+const SLICE_INSNS: i64 = 100_000;
 
 /// Conditional branches a block may leave through before it ends (real-time mode).
 const SIDE_EXITS: u32 = 8;

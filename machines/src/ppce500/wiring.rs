@@ -1,5 +1,6 @@
 //! Creating the ppce500's devices, mapping them in CCSR and wiring their interrupts.
 
+use super::spin::{Releases, SpinTable, TABLE_SIZE};
 use super::{map, BoardError, PciDevice, PowerState};
 use crate::drive::{DiskFormat, DriveConfig};
 use crate::host::{CharInput, HostEvents, Kick};
@@ -10,7 +11,7 @@ use ferrite_devices::pci::{Mpc8540PciHost, PciBus};
 use ferrite_devices::virtio::{ConsoleInput, VirtioBlk, VirtioConsole, VirtioCore, VirtioDevice, VirtioNet, VirtioPci};
 use ferrite_devices::{CharBackend, Clock, Ds1338, GuestMemory, Guts, I2cBus, IrqLine, IrqSink, Mpc8xxxGpio, MpcI2c, OpenPic, SpaceMemory, TimerQueue, Uart16550};
 use ferrite_ppc::cpu::{IrqInputs, PpcCpu, IRQ_CRITICAL, IRQ_EXTERNAL};
-use ferrite_softmmu::{AddressSpace, Endian, MemOp, SharedDevice, EXIT_REQ_INTERRUPT};
+use ferrite_softmmu::{AddressSpace, Endian, MemOp, SharedDevice, EXIT_REQ_EXTERNAL, EXIT_REQ_INTERRUPT};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -97,6 +98,12 @@ impl IrqSink for CoreInputs {
             inputs.levels.fetch_and(!bit, Ordering::AcqRel);
         }
         kick.kick(EXIT_REQ_INTERRUPT);
+        if level && self.cores.len() > 1 {
+            // The cores run in turns: end the running one's, so a halted target wakes now.
+            for (_, other) in &self.cores {
+                other.kick(EXIT_REQ_EXTERNAL);
+            }
+        }
     }
 }
 
@@ -135,6 +142,7 @@ pub(super) fn build(
     power: &Arc<PowerState>,
     events: &Arc<HostEvents>,
     pci_devices: Vec<PciDevice>,
+    releases: &Releases,
 ) -> Result<Devices, BoardError> {
     let core_sink: Arc<dyn IrqSink> =
         Arc::new(CoreInputs { cores: cpus.iter().map(|c| (c.irq.clone(), Kick::new(&c.hdr))).collect() });
@@ -164,6 +172,15 @@ pub(super) fn build(
     map_dev(space, "gpio", map::GPIO_OFFSET, 0x1000, Arc::new(Mutex::new(gpio)), Endian::Big)?;
     let guts = Guts::new(IrqLine::new(power_sink, 1), ferrite_ppc::cpu::PVR_E500MC, 0);
     map_dev(space, "global-utilities", map::GUTS_OFFSET, 0x1000, Arc::new(Mutex::new(guts)), Endian::Big)?;
+
+    let ev = events.clone();
+    let spin = SpinTable::new(cpus.len(), releases.clone(), Box::new(move || ev.wake()));
+    space.add_mmio("spin-table", map::SPIN_BASE, TABLE_SIZE, Arc::new(Mutex::new(spin)), Endian::Big)?;
+    // Doorbells reach every core by its PIR.
+    let peers: Vec<_> = cpus.iter().map(|c| (c.spr.pir, c.irq.clone())).collect();
+    for cpu in cpus.iter_mut() {
+        cpu.peers = peers.clone();
+    }
 
     let input_ready = Arc::new(AtomicBool::new(false));
     let mut consoles = Vec::new();
