@@ -156,9 +156,16 @@ pub struct Cli {
     #[arg(long, value_name = "DEV")]
     pub gdb: Option<String>,
 
-    /// Start with the CPUs stopped (for the debugger).
+    /// Start with the CPUs stopped: a debugger that attaches, QMP's `cont` or the console
+    /// monitor's `cont` starts them.
     #[arg(short = 'S')]
     pub stopped: bool,
+
+    /// QMP server (QEMU's machine protocol, JSON): unix:PATH,server[,wait=off] or
+    /// tcp:[HOST]:PORT,server[,wait=off]. Without wait=off (or nowait) the machine waits for the
+    /// first client before it starts, as QEMU does.
+    #[arg(long, value_name = "DEV")]
+    pub qmp: Option<String>,
 }
 
 const EXAMPLES: &str = "\
@@ -169,13 +176,14 @@ Examples:
           -append \"console=ttyS0\" -nographic
   ferrite -kernel prog.elf -d in_asm,int -D trace.log
   ferrite -nic user,hostfwd=tcp::2222-:22   guest network (10.0.2.15, host is 10.0.2.2)
+  ferrite -qmp unix:/tmp/qmp.sock,server,wait=off   control by QMP (JSON) for scripts
 
 Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A A send Ctrl-A.";
 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "qmp", "help", "version",
 ];
 
 impl Cli {

@@ -11,7 +11,8 @@ mod terminal;
 use anyhow::{bail, Context};
 use clap::Parser;
 use ferrite_exec::EngineConfig;
-use ferrite_machines::ppce500::{Ppce500, Ppce500Config};
+use ferrite_machines::ppce500::{Ppce500, Ppce500Config, QmpListen};
+use ferrite_machines::qmp::QmpAddr;
 use ferrite_machines::gdb::GdbAddr;
 use ferrite_machines::{CharInput, ClockMode, HostEvent, HostEvents, PciDevice, RunEnd};
 use std::path::PathBuf;
@@ -105,9 +106,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         (None, true) => Some(GdbAddr::Tcp("127.0.0.1".into(), 1234)),
         (None, false) => None,
     };
-    if cli.stopped && gdb.is_none() {
-        bail!("-S waits for a debugger: give -s or -gdb too (there is no monitor to start the CPUs)");
-    }
+    let qmp = cli.qmp.as_deref().map(qmp_listen).transpose()?;
+
     let (kernel, initrd, append) = match cli.kernel.clone() {
         Some(k) => (k, cli.initrd.clone(), cli.append.clone().unwrap_or_default()),
         None => {
@@ -123,6 +123,9 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let events = HostEvents::new();
     let chars = char_devices::open(&cli, &events)?;
     let stdio = chars.stdio;
+    if cli.stopped && gdb.is_none() && qmp.is_none() && stdio.is_none() {
+        bail!("-S starts with the CPUs stopped: give -s, -gdb or -qmp too, or a terminal (-nographic: Ctrl-A C, then cont) to start them");
+    }
     let pci = pci_devices(&cli, nics, chars.consoles)?;
     let clock = clock_mode(cli.icount.as_deref())?;
     let engine = EngineConfig {
@@ -151,6 +154,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         no_reboot: cli.no_reboot,
         gdb: gdb.clone(),
         start_halted: cli.stopped,
+        qmp,
         monitor_out: stdio.is_some().then(|| {
             Box::new(|text: &str| monitor_print(&format!("{text}{}", monitor_console::PROMPT))) as ferrite_machines::ppce500::MonitorOut
         }),
@@ -269,4 +273,20 @@ fn monitor_print(s: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(s.replace("\r\n", "\n").replace('\n', "\r\n").as_bytes());
     let _ = out.flush();
+}
+
+/// `-qmp SPEC`: a listening socket in `-serial`'s spelling.
+fn qmp_listen(spec: &str) -> anyhow::Result<QmpListen> {
+    use chardev::{Chardev, Short, SocketAddr};
+    match chardev::parse_short("-qmp", spec).map_err(anyhow::Error::msg)? {
+        Short::Dev(Chardev::Socket { addr, server: true, wait }) => Ok(QmpListen {
+            addr: match addr {
+                SocketAddr::Unix(p) => QmpAddr::Unix(PathBuf::from(p)),
+                SocketAddr::Tcp(h, p) => QmpAddr::Tcp(h, p),
+            },
+            wait,
+        }),
+        Short::Dev(Chardev::Socket { .. }) => bail!("-qmp {spec}: ferrite serves QMP as a server: add ,server (and ,wait=off to start without waiting for a client)"),
+        _ => bail!("-qmp {spec}: expected unix:PATH,server[,wait=off] or tcp:[HOST]:PORT,server[,wait=off]"),
+    }
 }

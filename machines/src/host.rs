@@ -8,7 +8,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 /// Something the host wants the machine to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum HostEvent {
     /// Bytes from the host side of a character device (typed, or read from a socket).
     Input {
@@ -27,6 +27,8 @@ pub enum HostEvent {
     DebugInput,
     /// A line typed at the console monitor (Ctrl-A C).
     Monitor(String),
+    /// A QMP command (answered through the call).
+    Qmp(crate::qmp::QmpCall),
 }
 
 /// A guest character device that takes host input.

@@ -9,6 +9,7 @@ pub mod host;
 pub mod loader;
 pub mod netdev;
 pub mod ppce500;
+pub mod qmp;
 
 pub use clock::{ClockMode, VirtualClock};
 pub use drive::{DiskFormat, DriveConfig};

@@ -90,6 +90,11 @@ fn bad_options() {
     refused(&["-M", "virt"], &["virt"]);
     refused(&["-m", "lots"], &["lots"]);
     refused(&["-d", "nonsense"], &["nonsense"]);
+    refused(&["-qmp", "unix:/tmp/ferrite-no.sock"], &["-qmp unix:/tmp/ferrite-no.sock", "as a server"]);
+    refused(&["-qmp", "stdio"], &["-qmp stdio", "unix:PATH,server"]);
+    refused(&["-qmp", "unix:/nonexistent/dir/q.sock,server,wait=off"], &["/nonexistent/dir/q.sock", "cannot listen"]);
+    refused(&["-S", "-serial", "null"], &["-S", "-qmp"]);
+    refused(&["-smp", "33"], &["33", "1 to 32"]);
 }
 
 #[test]

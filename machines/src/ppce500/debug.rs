@@ -104,7 +104,8 @@ impl Ppce500 {
     }
 
     /// Asks for a reset at the next turn (the console monitor's `system_reset`).
-    pub fn request_reset(&self) {
+    pub fn request_reset(&mut self) {
+        self.host_reset = true;
         self.power.reset.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 

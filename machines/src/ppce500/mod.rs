@@ -8,12 +8,15 @@ pub mod fdt;
 mod gdb;
 pub mod map;
 mod monitor;
+mod qmp;
 mod spin;
 mod wiring;
 
 use crate::clock::{ClockMode, VirtualClock};
 use crate::gdb::{GdbAddr, GdbServer};
 use crate::host::{Alarm, HostEvent, HostEvents, Kick};
+use crate::qmp::{QmpAddr, QmpServer};
+use qmp::RunState;
 use crate::loader::{read_file, LoadError};
 use boot::{BootError, Placement};
 pub use ferrite_devices::virtio::ConsoleInput;
@@ -56,10 +59,22 @@ pub struct Ppce500Config {
     pub no_reboot: bool,
     /// Listen for gdb here (`-s`, `-gdb`).
     pub gdb: Option<GdbAddr>,
-    /// Run nothing until a debugger attaches (`-S`).
+    /// Start stopped (`-S`): a debugger that attaches, QMP's `cont` or the monitor's `cont`
+    /// starts the CPUs.
     pub start_halted: bool,
+    /// Serve QMP here (`-qmp`).
+    pub qmp: Option<QmpListen>,
     /// Where the console monitor's (Ctrl-A C) output goes.
     pub monitor_out: Option<MonitorOut>,
+}
+
+/// Where QMP listens, and whether the machine waits for a client before it starts (QEMU's
+/// `wait=on`, the default for a server socket).
+pub struct QmpListen {
+    /// The socket.
+    pub addr: QmpAddr,
+    /// Wait for the first client.
+    pub wait: bool,
 }
 
 /// A device on the board's PCI bus.
@@ -86,6 +101,9 @@ pub enum BoardError {
     /// RAM size QEMU's ppce500 would refuse.
     #[error("invalid RAM size {0:#x}: ppce500 needs a non-zero multiple of 64 MiB below 48 GiB")]
     RamSize(u64),
+    /// The QMP socket could not be opened.
+    #[error("{0}")]
+    Qmp(String),
     /// Too many or too few CPUs.
     #[error("invalid CPU count {0}: ppce500 supports 1 to 32")]
     Cpus(u32),
@@ -174,6 +192,15 @@ pub struct Ppce500 {
     /// Turns in a row that ended with their CPU halted: all are idle once it reaches the
     /// number of CPUs.
     idle_turns: usize,
+    /// The QMP socket, if any, and whether to wait for its first client.
+    qmp: Option<Arc<QmpServer>>,
+    qmp_wait: bool,
+    /// Running, or stopped (`-S`, QMP or monitor `stop`).
+    run_state: RunState,
+    /// The reset under way was asked for by the host (monitor, QMP), not the guest.
+    host_reset: bool,
+    /// Why the host ends the run, for QMP's SHUTDOWN event.
+    quit_reason: &'static str,
 }
 
 /// Image files kept in memory so a reset can reload them.
@@ -235,6 +262,8 @@ impl Ppce500 {
         unsafe { engine.attach_cpus(&headers) };
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
+        let qmp_wait = cfg.qmp.as_ref().is_some_and(|q| q.wait);
+        let qmp = cfg.qmp.map(|q| QmpServer::start(q.addr, events.clone())).transpose().map_err(BoardError::Qmp)?;
         let mut board = Ppce500 {
             cfg_ram: cfg.ram_size,
             no_reboot: cfg.no_reboot,
@@ -255,6 +284,11 @@ impl Ppce500 {
             releases,
             current: 0,
             idle_turns: 0,
+            qmp,
+            qmp_wait,
+            run_state: RunState::Running,
+            host_reset: false,
+            quit_reason: "host-signal",
         };
         board.load()?;
         Ok(board)
@@ -336,43 +370,72 @@ impl Ppce500 {
     }
 
     /// Runs until the guest powers off, resets with `-no-reboot`, or the host quits. A debugger
-    /// that connects takes over until it detaches (`-S`: wait for one before running).
+    /// that connects takes over until it detaches; `-S` (or QMP's `stop`) keeps the CPUs stopped
+    /// until a debugger attaches or QMP's or the monitor's `cont`.
     pub fn run(&mut self) -> Result<RunEnd, BoardError> {
         if self.dump_dtb.is_some() {
             return Ok(RunEnd::DumpedDtb);
         }
-        if self.start_halted {
-            self.start_halted = false;
-            if let Some(end) = self.wait_for_debugger()? {
-                return Ok(end);
-            }
+        if let Some(q) = self.qmp.as_ref().filter(|_| self.qmp_wait) {
+            tracing::info!("QMP: waiting for a client on {}", q.addr());
+            q.wait_for_client();
         }
-        loop {
+        if std::mem::take(&mut self.start_halted) {
+            self.run_state = RunState::Prelaunch;
+        }
+        let end = loop {
+            if self.run_state != RunState::Running {
+                match self.wait_while_stopped()? {
+                    Some(end) => break end,
+                    None => continue,
+                }
+            }
             match self.turn(&mut Exec::Normal)? {
                 None | Some(Event::DebugInput) | Some(Event::Stopped(_)) => {}
                 Some(Event::Debugger) => {
                     if let Some(end) = self.debug_session()? {
-                        return Ok(end);
+                        break end;
                     }
                 }
-                Some(Event::End(end)) => return Ok(end),
+                Some(Event::End(end)) => break end,
             }
-        }
+        };
+        self.shutdown_event(end);
+        Ok(end)
     }
 
-    /// `-S`: nothing runs until a debugger attaches (or the host quits).
-    fn wait_for_debugger(&mut self) -> Result<Option<RunEnd>, BoardError> {
-        loop {
-            if self.events.quit_requested() {
-                return Ok(Some(RunEnd::Quit));
+    /// While the CPUs are stopped: host events only (QMP, the monitor, input). A debugger that
+    /// attaches takes over, and the machine runs once it detaches.
+    fn wait_while_stopped(&mut self) -> Result<Option<RunEnd>, BoardError> {
+        if self.events.quit_requested() {
+            return Ok(Some(RunEnd::Quit));
+        }
+        match self.host_events()? {
+            Some(Event::End(end)) => return Ok(Some(end)),
+            Some(Event::Debugger) => {
+                let end = self.debug_session()?;
+                if end.is_none() {
+                    self.resume();
+                }
+                return Ok(end);
             }
-            match self.host_events()? {
-                Some(Event::End(end)) => return Ok(Some(end)),
-                Some(Event::Debugger) => return self.debug_session(),
-                _ => {}
-            }
+            _ => {}
+        }
+        if self.run_state != RunState::Running {
             self.events.wait(None);
         }
+        Ok(None)
+    }
+
+    /// QMP's SHUTDOWN event for how the run ended.
+    fn shutdown_event(&self, end: RunEnd) {
+        let (guest, reason) = match end {
+            RunEnd::PowerOff => (true, "guest-shutdown"),
+            RunEnd::Reset => (true, "guest-reset"),
+            RunEnd::Quit => (false, self.quit_reason),
+            RunEnd::DumpedDtb => return,
+        };
+        self.qmp_event("SHUTDOWN", Some(serde_json::json!({ "guest": guest, "reason": reason })));
     }
 
     /// Handles every queued host event; returns the one the caller must act on, if any (an
@@ -393,7 +456,11 @@ impl Ppce500 {
                     None
                 }
                 HostEvent::Reset => {
-                    self.power.reset.store(true, Ordering::SeqCst);
+                    self.request_reset();
+                    None
+                }
+                HostEvent::Qmp(call) => {
+                    self.qmp_call(call);
                     None
                 }
                 HostEvent::Quit => Some(Event::End(RunEnd::Quit)),
@@ -444,9 +511,12 @@ impl Ppce500 {
             return Ok(Some(Event::End(RunEnd::PowerOff)));
         }
         if self.power.reset.swap(false, Ordering::SeqCst) {
-            if self.no_reboot {
+            let host = std::mem::take(&mut self.host_reset);
+            if self.no_reboot && !host {
                 return Ok(Some(Event::End(RunEnd::Reset)));
             }
+            let reason = if host { "host-qmp-system-reset" } else { "guest-reset" };
+            self.qmp_event("RESET", Some(serde_json::json!({ "guest": !host, "reason": reason })));
             self.reset()?;
         }
         self.start_released_cpus();
@@ -574,6 +644,9 @@ impl Drop for Ppce500 {
         self.events.clear_kicks();
         if let Some(g) = &self.gdb {
             g.close();
+        }
+        if let Some(q) = &self.qmp {
+            q.close();
         }
     }
 }

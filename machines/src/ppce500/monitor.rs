@@ -1,6 +1,7 @@
 //! The monitor's commands, QEMU's names, for both ways in: gdb's `monitor` (qRcmd) and the
-//! console's Ctrl-A C. `info registers`, `info tlb`, `info mtree`, `system_reset`, `quit`,
-//! `help`; under gdb also `physical on|off` for the memory view.
+//! console's Ctrl-A C (and QMP's `human-monitor-command`). `info registers`, `info tlb`,
+//! `info mtree`, `info status`, `info cpus`, `stop`, `cont`, `system_reset`, `quit`, `help`;
+//! under gdb also `physical on|off` for the memory view.
 
 use super::{BoardError, Ppce500};
 
@@ -8,6 +9,10 @@ const HELP: &str = "\
 info registers    the CPU registers (QEMU's layout)
 info tlb          the valid entries of TLB0 and TLB1
 info mtree        the physical address map
+info status       running or paused
+info cpus         each CPU's PC and whether it waits
+stop              stop the CPUs (virtual time stops too)
+cont | c          start them again
 system_reset      reset the machine
 quit              stop ferrite
 help              this list
@@ -43,6 +48,17 @@ pub(crate) fn execute(board: &mut Ppce500, origin: Origin<'_>, cmd: &str) -> Res
         (["info", "registers"] | ["info", "reg"] | ["info", "r"], _) => board.info_registers(0),
         (["info", "tlb"], _) => board.info_tlb(0),
         (["info", "mtree"], _) => board.info_mtree(),
+        (["info", "status"], _) => format!("VM status: {}\n", board.status_text()),
+        (["info", "cpus"], _) => board.info_cpus(),
+        (["stop"], Origin::Console) => {
+            board.pause();
+            String::new()
+        }
+        (["cont"] | ["c"], Origin::Console) => {
+            board.resume();
+            String::new()
+        }
+        (["stop"] | ["cont"] | ["c"], Origin::Gdb { .. }) => "gdb runs and stops the CPUs itself (continue, Ctrl-C)\n".to_string(),
         (["system_reset"], Origin::Console) => {
             board.request_reset();
             String::new()
@@ -57,7 +73,7 @@ pub(crate) fn execute(board: &mut Ppce500, origin: Origin<'_>, cmd: &str) -> Res
         }
         (["physical"], Origin::Gdb { physical }) => format!("memory accesses use {} addresses\n", if *physical { "physical" } else { "virtual" }),
         (["quit"] | ["q"], _) => return Ok(Reply::Quit),
-        (["info", what], _) => format!("unknown info command '{what}' (try: info registers, info tlb, info mtree)\n"),
+        (["info", what], _) => format!("unknown info command '{what}' (try: info registers, info tlb, info mtree, info status, info cpus)\n"),
         _ => format!("unknown command '{cmd}'; 'help' lists the commands\n"),
     };
     Ok(Reply::Text(text))
