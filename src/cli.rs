@@ -70,7 +70,7 @@ pub struct Cli {
     #[arg(long, value_name = "DEV")]
     pub monitor: Option<String>,
 
-    /// Disk, QEMU-style: file=PATH[,if=virtio][,format=raw|qcow2][,readonly=on][,cache=MODE][,serial=S].
+    /// Disk, QEMU-style: file=PATH[,if=virtio][,format=raw|qcow2][,readonly=on][,snapshot=on][,cache=MODE][,serial=S].
     /// Each becomes a virtio-blk-pci disk (/dev/vda, vdb, ...). Repeat for more disks.
     #[arg(long, value_name = "OPTS")]
     pub drive: Vec<String>,
@@ -78,6 +78,11 @@ pub struct Cli {
     /// First disk: shorthand for `-drive file=FILE,if=virtio`.
     #[arg(long, value_name = "FILE")]
     pub hda: Option<PathBuf>,
+
+    /// Every disk gets snapshot=on: the guest's writes go to a temporary overlay and are
+    /// dropped at exit; the images are only read.
+    #[arg(long)]
+    pub snapshot: bool,
 
     /// Old-style network: `nic[,model=virtio][,macaddr=MAC]` with `user[,hostfwd=...]`, or `none`.
     #[arg(long, value_name = "OPTS")]
@@ -183,14 +188,15 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "chardev", "virtioconsole", "drive", "hda", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "qmp", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "snapshot", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "qmp", "help", "version",
 ];
 
 impl Cli {
     /// The disks of `-hda` and `-drive`, in that order.
     pub fn drives(&self) -> Result<Vec<ferrite_machines::DriveConfig>, String> {
         let hda = self.hda.as_deref().map(ferrite_machines::DriveConfig::hda);
-        hda.into_iter().map(Ok).chain(self.drive.iter().map(|d| ferrite_machines::DriveConfig::parse(d))).collect()
+        let all: Result<Vec<_>, String> = hda.into_iter().map(Ok).chain(self.drive.iter().map(|d| ferrite_machines::DriveConfig::parse(d))).collect();
+        Ok(all?.into_iter().map(|d| ferrite_machines::DriveConfig { snapshot: d.snapshot || self.snapshot, ..d }).collect())
     }
 
     /// The network cards of `-device`, `-nic` and `-net`.

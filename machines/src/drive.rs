@@ -1,5 +1,5 @@
 //! Disks given on the command line, in QEMU's spelling:
-//! `-drive file=PATH[,if=virtio][,format=raw|qcow2][,readonly=on|off][,cache=MODE][,serial=S][,id=NAME]`
+//! `-drive file=PATH[,if=virtio][,format=raw|qcow2][,readonly=on|off][,snapshot=on|off][,cache=MODE][,serial=S][,id=NAME]`
 //! and `-hda PATH`. Without `format=`, a qcow2 header is recognised and anything else is raw.
 
 use std::path::{Path, PathBuf};
@@ -24,15 +24,18 @@ pub struct DriveConfig {
     pub read_only: bool,
     /// Serial number the guest reads with GET_ID (at most 20 bytes).
     pub serial: Option<String>,
+    /// Writes go to a temporary overlay and are dropped at exit; the image is opened
+    /// read-only (`snapshot=on`, `-snapshot`).
+    pub snapshot: bool,
 }
 
 /// The keys `-drive` accepts.
-const KEYS: &[&str] = &["file", "if", "format", "readonly", "cache", "serial", "id", "media", "index"];
+const KEYS: &[&str] = &["file", "if", "format", "readonly", "snapshot", "cache", "serial", "id", "media", "index"];
 
 impl DriveConfig {
     /// `-hda FILE`: a raw virtio disk.
     pub fn hda(file: &Path) -> DriveConfig {
-        DriveConfig { file: file.to_path_buf(), format: probe(file), read_only: false, serial: None }
+        DriveConfig { file: file.to_path_buf(), format: probe(file), read_only: false, serial: None, snapshot: false }
     }
 
     /// Parses a `-drive` option string. Unknown keys, interfaces other than virtio and
@@ -40,6 +43,7 @@ impl DriveConfig {
     pub fn parse(spec: &str) -> Result<DriveConfig, String> {
         let mut file = None;
         let mut read_only = false;
+        let mut snapshot = false;
         let mut serial = None;
         let mut format = None;
         for item in split_options(spec) {
@@ -52,6 +56,7 @@ impl DriveConfig {
                 "format" if value == "qcow2" => format = Some(DiskFormat::Qcow2),
                 "format" => return Err(format!("-drive: format={value} is not supported (raw or qcow2)")),
                 "readonly" => read_only = parse_bool(key, value)?,
+                "snapshot" => snapshot = parse_bool(key, value)?,
                 "cache" => {
                     // The guest's flushes always reach the disk (writeback semantics);
                     // the other modes are accepted for command-line compatibility.
@@ -68,7 +73,7 @@ impl DriveConfig {
         }
         let file: PathBuf = file.ok_or("-drive: file= is required")?;
         let format = format.unwrap_or_else(|| probe(&file));
-        Ok(DriveConfig { file, format, read_only, serial })
+        Ok(DriveConfig { file, format, read_only, serial, snapshot })
     }
 }
 
@@ -117,7 +122,8 @@ mod tests {
     #[test]
     fn qemu_spellings() {
         let d = DriveConfig::parse("file=rootfs.ext2,if=virtio,format=raw").unwrap();
-        assert_eq!(d, DriveConfig { file: "rootfs.ext2".into(), format: DiskFormat::Raw, read_only: false, serial: None });
+        assert_eq!(d, DriveConfig { file: "rootfs.ext2".into(), format: DiskFormat::Raw, read_only: false, serial: None, snapshot: false });
+        assert!(DriveConfig::parse("file=x,snapshot=on").unwrap().snapshot);
         assert_eq!(DriveConfig::parse("file=x,format=qcow2").unwrap().format, DiskFormat::Qcow2);
         let d = DriveConfig::parse("file=a,,b.img,readonly=on,cache=none,serial=xyz,id=disk0").unwrap();
         assert_eq!((d.file.to_str().unwrap(), d.read_only, d.serial.as_deref()), ("a,b.img", true, Some("xyz")));

@@ -2,7 +2,7 @@
 //! it and writes to it durably; it boots with root on the image's ext4 disk
 //! (`rootfs.ext4.xz`), raw or under a qcow2 overlay, with Buildroot's command line; two
 //! ferrites never open one writable image (or the backing file under an overlay) at once;
-//! broken qcow2 images are refused.
+//! `-snapshot` leaves the image as it was; broken qcow2 images are refused.
 //!
 //! Needs e2fsprogs (`mke2fs`, `e2fsck`, `debugfs`), qemu-utils (`qemu-img`) and xz.
 
@@ -183,6 +183,37 @@ fn root_disk_under_a_qcow2_overlay_keeps_files_and_leaves_the_base_alone() {
     power_off(g);
     check();
     assert!(std::fs::read(&base).unwrap() == base_before, "the backing file is never written");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `-snapshot` (and `snapshot=on`): the guest writes freely, reads its writes back, and the
+/// image is byte for byte what it was after the run; while it runs, the image is only read
+/// (another reader may open it, a writer may not).
+#[test]
+fn snapshot_writes_are_dropped_and_the_image_is_only_read() {
+    let dir = scratch_dir("snapshot");
+    let img = root_disk(&dir, "root.ext4");
+    let before = std::fs::read(&img).unwrap();
+    for (drive, global) in [(format!("file={},if=virtio,format=raw", img.display()), true), (format!("file={},if=virtio,format=raw,snapshot=on", img.display()), false)] {
+        let mut args = buildroot(&drive, "");
+        if global {
+            args.push("-snapshot".into());
+        }
+        let mut g = Guest::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        g.wait_for(PROMPT, BOOT);
+        // 3 MiB of data and a file, through the page cache and back from the disk.
+        let out = g.run(
+            "dd if=/dev/urandom of=/root/big bs=64k count=48 2>/dev/null; sha256sum /root/big > /root/sum; sync; echo 3 > /proc/sys/vm/drop_caches; sha256sum -c /root/sum && echo wr\"\"ote-ok",
+            PROMPT,
+        );
+        assert!(out.contains("/root/big: OK") && out.contains("wrote-ok"), "{out}");
+        // Meanwhile the image is shared: readers may open it, writers may not.
+        let reader = Command::new("dd").arg(format!("if={}", img.display())).args(["of=/dev/null", "count=1"]).status().unwrap();
+        assert!(reader.success());
+        refused(&["-nographic", "-drive", &format!("file={},if=virtio,format=raw", img.display())], &["in use by another process"]);
+        power_off(g);
+        assert!(std::fs::read(&img).unwrap() == before, "snapshot=on wrote to the image");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -2,17 +2,20 @@
 //!
 //! A [`BlockBackend`] is a flat array of bytes with flush and discard; devices translate
 //! their requests into it and never see files. [`RawImage`] is a raw image file,
-//! [`Qcow2Image`] a qcow2 image (through the `imago` crate) with its backing chain.
+//! [`Qcow2Image`] a qcow2 image (through the `imago` crate) with its backing chain, and
+//! [`SnapshotOverlay`] a temporary copy-on-write layer over either (`snapshot=on`).
 
 mod chain;
 mod qcow2;
 mod qcow2_check;
 mod raw;
+mod snapshot;
 #[cfg(test)]
 mod test_images;
 
 pub use qcow2::Qcow2Image;
 pub use raw::RawImage;
+pub use snapshot::SnapshotOverlay;
 use std::io::{self, IoSliceMut};
 use std::path::PathBuf;
 
@@ -94,6 +97,14 @@ pub enum BlockError {
         role: &'static str,
         /// What went wrong with that file.
         source: Box<BlockError>,
+    },
+    /// `snapshot=on`: the temporary overlay could not be made.
+    #[error("cannot create the temporary overlay for {path} (snapshot=on; the directory is $TMPDIR, else /var/tmp): {source}")]
+    Snapshot {
+        /// The image.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
     },
     /// A qcow2 image's backing chain names one file twice (following it would never end).
     #[error("cannot open qcow2 image {image}: its backing chain comes back to {path}")]

@@ -5,7 +5,7 @@ use super::{map, BoardError, PciDevice, PowerState};
 use crate::drive::{DiskFormat, DriveConfig};
 use crate::host::{CharInput, HostEvents, Kick};
 use crate::netdev::open_backend;
-use ferrite_devices::block::{BlockBackend, Qcow2Image, RawImage};
+use ferrite_devices::block::{BlockBackend, BlockError, Qcow2Image, RawImage, SnapshotOverlay};
 use ferrite_devices::net::Waker;
 use ferrite_devices::pci::{Mpc8540PciHost, PciBus};
 use ferrite_devices::virtio::{ConsoleInput, VirtioBlk, VirtioConsole, VirtioCore, VirtioDevice, VirtioNet, VirtioPci};
@@ -242,10 +242,17 @@ fn build_pci(
     Ok(bus)
 }
 
-/// Opens (and locks) a disk image.
+/// Opens (and locks) a disk image; with `snapshot=on` read-only, under a temporary overlay.
 fn open_disk(drive: &DriveConfig) -> Result<Box<dyn BlockBackend>, BoardError> {
-    Ok(match drive.format {
-        DiskFormat::Raw => Box::new(RawImage::open(&drive.file, drive.read_only)?),
-        DiskFormat::Qcow2 => Box::new(Qcow2Image::open(&drive.file, drive.read_only)?),
-    })
+    let overlay = drive.snapshot && !drive.read_only;
+    let read_only = drive.read_only || overlay;
+    let image: Box<dyn BlockBackend> = match drive.format {
+        DiskFormat::Raw => Box::new(RawImage::open(&drive.file, read_only)?),
+        DiskFormat::Qcow2 => Box::new(Qcow2Image::open(&drive.file, read_only)?),
+    };
+    if !overlay {
+        return Ok(image);
+    }
+    let snap = SnapshotOverlay::new(image).map_err(|source| BlockError::Snapshot { path: drive.file.clone(), source })?;
+    Ok(Box::new(snap))
 }
