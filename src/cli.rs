@@ -166,6 +166,12 @@ pub struct Cli {
     #[arg(short = 'S')]
     pub stopped: bool,
 
+    /// Real-time clock: base=utc|localtime|DATE (2006-06-17T16:01:21 or 2006-06-17) is what it
+    /// shows at start (default: the host's UTC time; 2000-01-01 under -icount);
+    /// clock= and driftfix= are accepted.
+    #[arg(long, value_name = "OPTS")]
+    pub rtc: Option<String>,
+
     /// QMP server (QEMU's machine protocol, JSON): unix:PATH,server[,wait=off] or
     /// tcp:[HOST]:PORT,server[,wait=off]. Without wait=off (or nowait) the machine waits for the
     /// first client before it starts, as QEMU does.
@@ -188,7 +194,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "chardev", "virtioconsole", "drive", "hda", "snapshot", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "qmp", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "snapshot", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "qmp", "rtc", "help", "version",
 ];
 
 impl Cli {

@@ -155,6 +155,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         gdb: gdb.clone(),
         start_halted: cli.stopped,
         qmp,
+        rtc: cli.rtc.as_deref().map(ferrite_machines::rtc::RtcBase::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or_default(),
         monitor_out: stdio.is_some().then(|| {
             Box::new(|text: &str| monitor_print(&format!("{text}{}", monitor_console::PROMPT))) as ferrite_machines::ppce500::MonitorOut
         }),

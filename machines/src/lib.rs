@@ -10,6 +10,7 @@ pub mod loader;
 pub mod netdev;
 pub mod ppce500;
 pub mod qmp;
+pub mod rtc;
 
 pub use clock::{ClockMode, VirtualClock};
 pub use drive::{DiskFormat, DriveConfig};

@@ -102,6 +102,18 @@ fn deterministic_smp_boots_print_identical_consoles() {
     assert_eq!(a, b, "two deterministic SMP boots differ");
 }
 
+/// `-rtc base=DATE` sets what the clock chip shows at start, so the guest's date.
+#[test]
+fn rtc_base_sets_the_guest_date() {
+    let mut g = Guest::start(&["-nographic", "-rtc", "base=2006-06-17T16:01:21,clock=vm"]);
+    let prompt = " # ";
+    g.wait_for(prompt, BOOT);
+    let out = g.run("date -u +guest-date=%F", prompt);
+    assert!(out.contains("guest-date=2006-06-17"), "{out}");
+    g.send(b"poweroff -f\r");
+    assert!(g.wait_exit(BOOT).success());
+}
+
 #[test]
 fn autopoweroff_boot_exits_zero() {
     let (st, out) = run_to_end(&["-nographic", "-append", "console=ttyS0 autopoweroff"], BOOT);

@@ -95,6 +95,7 @@ fn bad_options() {
     refused(&["-qmp", "unix:/nonexistent/dir/q.sock,server,wait=off"], &["/nonexistent/dir/q.sock", "cannot listen"]);
     refused(&["-S", "-serial", "null"], &["-S", "-qmp"]);
     refused(&["-smp", "33"], &["33", "1 to 32"]);
+    refused(&["-rtc", "base=2023-02-30"], &["-rtc base=2023-02-30", "expected utc, localtime or a date"]);
 }
 
 #[test]

@@ -64,6 +64,8 @@ pub struct Ppce500Config {
     pub start_halted: bool,
     /// Serve QMP here (`-qmp`).
     pub qmp: Option<QmpListen>,
+    /// What the real-time clock shows at start (`-rtc base=`).
+    pub rtc: crate::rtc::RtcBase,
     /// Where the console monitor's (Ctrl-A C) output goes.
     pub monitor_out: Option<MonitorOut>,
 }
@@ -254,7 +256,7 @@ impl Ppce500 {
             }
         }
         let releases = spin::Releases::default();
-        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), rtc_base(cfg.clock), &timers, &power, &events, cfg.pci, &releases)?;
+        let devices = wiring::build(&space, &mut cpus, cfg.serials, clock.clone(), cfg.rtc.seconds(cfg.clock), &timers, &power, &events, cfg.pci, &releases)?;
         let mut engine = Engine::new(cfg.engine)?;
         let headers: Vec<*mut CpuHeader> = cpus.iter_mut().map(|c| &mut c.hdr as *mut CpuHeader).collect();
         // SAFETY: the CPUs are boxed (they never move), outlive the engine (the board drops it
@@ -659,16 +661,6 @@ const SLICE_INSNS: i64 = 100_000;
 
 /// Conditional branches a block may leave through before it ends (real-time mode).
 const SIDE_EXITS: u32 = 8;
-
-/// What the real-time clock shows when the machine starts, in seconds since the Unix epoch:
-/// the host's time, or in deterministic mode 2000-01-01 00:00:00 UTC (the DS1338's first
-/// year), so that runs repeat.
-fn rtc_base(mode: ClockMode) -> i64 {
-    match mode {
-        ClockMode::RealTime => std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64),
-        ClockMode::Deterministic { .. } => 946_684_800,
-    }
-}
 
 /// `/chosen/rng-seed`: random in real-time mode, fixed in deterministic mode.
 fn rng_seed(mode: ClockMode) -> [u8; 32] {
