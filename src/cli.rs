@@ -23,8 +23,9 @@ pub struct Cli {
     #[arg(short = 'm', long = "memory", value_name = "SIZE", default_value = "256M")]
     pub memory: String,
 
-    /// Number of CPUs.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    /// CPUs: N, or QEMU's cpus=N[,sockets=S][,cores=C][,threads=1][,maxcpus=N] (e500mc cores
+    /// have one thread each; no CPU hot-plug, so maxcpus is cpus).
+    #[arg(long, value_name = "N", default_value = "1", value_parser = parse_smp)]
     pub smp: u32,
 
     /// Kernel or bare-metal program: ELF or U-Boot uImage.
@@ -230,6 +231,36 @@ pub fn normalize(args: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
+/// Parses `-smp`: `N` or `cpus=N,sockets=S,cores=C,threads=T,maxcpus=M` (any of them), with
+/// QEMU's rules: missing counts are derived, the topology must multiply out to the CPU count.
+pub fn parse_smp(spec: &str) -> Result<u32, String> {
+    let mut fields = [None::<u32>; 5];
+    const NAMES: [&str; 5] = ["cpus", "sockets", "cores", "threads", "maxcpus"];
+    for (i, item) in spec.split(',').enumerate() {
+        let (key, value) = match item.split_once('=') {
+            Some(kv) => kv,
+            None if i == 0 => ("cpus", item),
+            None => return Err(format!("-smp {spec}: '{item}' is not KEY=VALUE")),
+        };
+        let k = NAMES.iter().position(|n| *n == key).ok_or_else(|| format!("-smp {spec}: unknown option '{key}' (cpus, sockets, cores, threads, maxcpus)"))?;
+        let n: u32 = value.parse().ok().filter(|&n| n > 0).ok_or_else(|| format!("-smp {spec}: {key}={value} is not a positive number"))?;
+        fields[k] = Some(n);
+    }
+    let [cpus, sockets, cores, threads, maxcpus] = fields;
+    if threads.is_some_and(|t| t != 1) {
+        return Err(format!("-smp {spec}: e500mc cores have one thread each (threads=1)"));
+    }
+    let topology = sockets.unwrap_or(1) * cores.unwrap_or(1);
+    let cpus = cpus.or(maxcpus).unwrap_or(if sockets.is_some() || cores.is_some() { topology } else { 1 });
+    if (sockets.is_some() || cores.is_some()) && topology != cpus {
+        return Err(format!("-smp {spec}: sockets x cores x threads is {topology}, not the {cpus} CPUs"));
+    }
+    if maxcpus.is_some_and(|m| m != cpus) {
+        return Err(format!("-smp {spec}: maxcpus must equal cpus (ppce500 has no CPU hot-plug)"));
+    }
+    Ok(cpus)
+}
+
 /// Parses a QEMU memory size: plain numbers are MiB; K, M, G, T suffixes (with optional B/iB).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -261,6 +292,27 @@ mod tests {
         assert_eq!(cli.append.as_deref(), Some("-x"));
         assert_eq!(cli.log.as_deref(), Some("in_asm"));
         assert_eq!(parse_size(&cli.memory), Ok(256 << 20));
+    }
+
+    #[test]
+    fn smp_spellings() {
+        assert_eq!(parse_smp("4"), Ok(4));
+        assert_eq!(parse_smp("cpus=2"), Ok(2));
+        assert_eq!(parse_smp("2,sockets=1,cores=2,threads=1"), Ok(2));
+        assert_eq!(parse_smp("cores=4"), Ok(4));
+        assert_eq!(parse_smp("maxcpus=3"), Ok(3));
+        for (spec, says) in [
+            ("0", "not a positive number"),
+            ("two", "not a positive number"),
+            ("2,threads=2", "one thread each"),
+            ("4,cores=2", "is 2, not the 4 CPUs"),
+            ("2,maxcpus=4", "no CPU hot-plug"),
+            ("2,dies=1", "unknown option 'dies'"),
+            ("2,4", "not KEY=VALUE"),
+        ] {
+            let e = parse_smp(spec).unwrap_err();
+            assert!(e.contains(says), "{spec}: {e}");
+        }
     }
 
     #[test]

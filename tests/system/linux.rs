@@ -87,6 +87,17 @@ fn smp_guest_runs_processes_on_both_cores() {
         .map(|rest| rest.split_whitespace().take(2).filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_default();
     assert!(counts.len() == 2 && counts.iter().all(|&n| n > 0), "doorbell IPIs on both cores: {doorbells}");
+    // The console monitor lists both and shows the one chosen with `cpu N`.
+    g.send(b"\x01c");
+    g.wait_for("(ferrite) ", BOOT);
+    g.send(b"info cpus\r");
+    let cpus = g.wait_for("(ferrite) ", BOOT);
+    assert!(cpus.contains("* CPU #0: pc=0x") && cpus.contains("  CPU #1: pc=0x"), "info cpus:\n{cpus}");
+    g.send(b"cpu 1\r");
+    g.wait_for("(ferrite) ", BOOT);
+    g.send(b"info registers\r");
+    assert!(g.wait_for("(ferrite) ", BOOT).contains("CPU#1"), "info registers after cpu 1");
+    g.send(b"\x01c");
     g.send(b"poweroff -f\r");
     assert!(g.wait_exit(BOOT).success());
 }

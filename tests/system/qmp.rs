@@ -194,6 +194,7 @@ fn qmp_bad_input_errors_and_quit() {
         (b"{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0}}", "GenericError"),
         (b"{\"execute\": \"pmemsave\", \"arguments\": {\"val\": 0, \"size\": \"big\", \"filename\": \"/tmp/x\"}}", "GenericError"),
         (b"{\"execute\": \"memsave\", \"arguments\": {\"val\": 0, \"size\": 4, \"filename\": \"/tmp/x\", \"cpu-index\": 9}}", "GenericError"),
+        (b"{\"execute\": \"human-monitor-command\", \"arguments\": {\"command-line\": \"info registers\", \"cpu-index\": 1}}", "GenericError"),
     ];
     for (input, class) in cases {
         let r = q.send_raw(input);
@@ -204,6 +205,8 @@ fn qmp_bad_input_errors_and_quit() {
     let (a, b) = (q.read(), q.read());
     assert_eq!((a["id"].clone(), a["return"]["arch"].clone()), (json!(1), json!("ppc")));
     assert_eq!((b["id"].clone(), b["return"]["enabled"].clone()), (json!(2), json!(false)));
+    let bad_cpu = q.ok("human-monitor-command", json!({ "command-line": "cpu 1" }));
+    assert_eq!(bad_cpu, "invalid CPU index '1' (0 to 0)\n");
     let names = q.ok("query-commands", Value::Null);
     assert!(names.as_array().unwrap().iter().any(|c| c["name"] == "human-monitor-command"), "{names}");
     assert_eq!(q.ok("query-status", Value::Null)["status"], "running", "nothing above stopped the machine");

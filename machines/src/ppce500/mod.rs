@@ -203,6 +203,8 @@ pub struct Ppce500 {
     host_reset: bool,
     /// Why the host ends the run, for QMP's SHUTDOWN event.
     quit_reason: &'static str,
+    /// The CPU the monitor's `info registers` and `info tlb` show (`cpu N`).
+    monitor_cpu: usize,
 }
 
 /// Image files kept in memory so a reset can reload them.
@@ -291,6 +293,7 @@ impl Ppce500 {
             run_state: RunState::Running,
             host_reset: false,
             quit_reason: "host-signal",
+            monitor_cpu: 0,
         };
         board.load()?;
         Ok(board)

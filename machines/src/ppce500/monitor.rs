@@ -1,6 +1,6 @@
 //! The monitor's commands, QEMU's names, for both ways in: gdb's `monitor` (qRcmd) and the
 //! console's Ctrl-A C (and QMP's `human-monitor-command`). `info registers`, `info tlb`,
-//! `info mtree`, `info status`, `info cpus`, `stop`, `cont`, `system_reset`, `quit`, `help`;
+//! `info mtree`, `info status`, `info cpus`, `cpu N`, `stop`, `cont`, `system_reset`, `quit`, `help`;
 //! under gdb also `physical on|off` for the memory view.
 
 use super::{BoardError, Ppce500};
@@ -10,7 +10,8 @@ info registers    the CPU registers (QEMU's layout)
 info tlb          the valid entries of TLB0 and TLB1
 info mtree        the physical address map
 info status       running or paused
-info cpus         each CPU's PC and whether it waits
+info cpus         each CPU's PC and whether it waits (* marks the monitor's CPU)
+cpu N             the CPU that info registers and info tlb show
 stop              stop the CPUs (virtual time stops too)
 cont | c          start them again
 system_reset      reset the machine
@@ -45,8 +46,15 @@ pub(crate) fn execute(board: &mut Ppce500, origin: Origin<'_>, cmd: &str) -> Res
     let text = match (words.as_slice(), origin) {
         ([] | ["help"] | ["?"], Origin::Console) => HELP.to_string(),
         ([] | ["help"] | ["?"], Origin::Gdb { .. }) => format!("{HELP}{HELP_GDB}"),
-        (["info", "registers"] | ["info", "reg"] | ["info", "r"], _) => board.info_registers(0),
-        (["info", "tlb"], _) => board.info_tlb(0),
+        (["info", "registers"] | ["info", "reg"] | ["info", "r"], _) => board.info_registers(board.monitor_cpu),
+        (["info", "tlb"], _) => board.info_tlb(board.monitor_cpu),
+        (["cpu", n], _) => match n.parse::<usize>().ok().filter(|&i| i < board.cpu_count()) {
+            Some(i) => {
+                board.monitor_cpu = i;
+                String::new()
+            }
+            None => format!("invalid CPU index '{n}' (0 to {})\n", board.cpu_count() - 1),
+        },
         (["info", "mtree"], _) => board.info_mtree(),
         (["info", "status"], _) => format!("VM status: {}\n", board.status_text()),
         (["info", "cpus"], _) => board.info_cpus(),

@@ -108,7 +108,14 @@ impl Ppce500 {
             }
             "human-monitor-command" => {
                 let line = str_arg(args, "command-line")?;
-                match monitor::execute(self, monitor::Origin::Console, line).map_err(|e| QmpError::generic(e.to_string()))? {
+                // `cpu-index` picks the CPU for this command only, as QEMU's does.
+                let saved = self.monitor_cpu;
+                if let Some(v) = args.get("cpu-index") {
+                    self.monitor_cpu = v.as_u64().filter(|&c| (c as usize) < self.cpus.len()).ok_or_else(|| QmpError::generic("Invalid parameter 'cpu-index'"))? as usize;
+                }
+                let reply = monitor::execute(self, monitor::Origin::Console, line);
+                self.monitor_cpu = saved;
+                match reply.map_err(|e| QmpError::generic(e.to_string()))? {
                     monitor::Reply::Text(t) => Value::String(t),
                     monitor::Reply::Quit => {
                         self.quit_reason = "host-qmp-quit";
@@ -178,7 +185,7 @@ impl Ppce500 {
         self.cpus
             .iter()
             .enumerate()
-            .map(|(i, c)| format!("{}CPU #{i}: pc=0x{:08x}{}\n", if i == self.current { "* " } else { "  " }, c.hdr.pc, if c.halted { " (halted)" } else { "" }))
+            .map(|(i, c)| format!("{}CPU #{i}: pc=0x{:08x}{}\n", if i == self.monitor_cpu { "* " } else { "  " }, c.hdr.pc, if c.halted { " (halted)" } else { "" }))
             .collect()
     }
 
