@@ -19,15 +19,9 @@ APPEND="console=ttyS0 autopoweroff"
 
 die() { echo "boot.sh: $*" >&2; exit 1; }
 
-if [ -z "${FERRITE:-}" ]; then
-    (cd "$ROOT" && cargo build --release --quiet) || die "cargo build failed"
-    FERRITE="${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrite"
-fi
-[ -x "$FERRITE" ] || die "no ferrite binary at $FERRITE"
-if [ -z "${QEMU:-}" ]; then
-    QEMU=$(command -v qemu-system-ppc || echo /tmp/qemu-sys/root/usr/bin/qemu-system-ppc)
-fi
-[ -x "$QEMU" ] || die "no qemu-system-ppc (set QEMU=...)"
+. "$ROOT/tests/bench/lib.sh"
+bench_ferrite
+bench_qemu
 [ -x /usr/bin/time ] || die "needs GNU time (/usr/bin/time)"
 
 WORK=$(mktemp -d)

@@ -13,12 +13,9 @@ RUNS=${RUNS:-3}
 IMG=$ROOT/images/ppc-e500mc
 
 die() { echo "disk.sh: $*" >&2; exit 1; }
-if [ -z "${FERRITE:-}" ]; then
-    (cd "$ROOT" && cargo build --release --quiet) || die "cargo build failed"
-    FERRITE="${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrite"
-fi
-QEMU=${QEMU:-$(command -v qemu-system-ppc || echo /tmp/qemu-sys/root/usr/bin/qemu-system-ppc)}
-[ -x "$QEMU" ] || die "no qemu-system-ppc (set QEMU=...; tests/bench/run.sh says how to get it)"
+. "$ROOT/tests/bench/lib.sh"
+bench_ferrite
+bench_qemu
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

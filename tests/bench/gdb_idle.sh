@@ -12,10 +12,8 @@ KERNEL=${1:-$ROOT/images/ppc-e500mc/uImage}
 INITRD=${2:-$ROOT/images/ppc-e500mc/initramfs.cpio.gz}
 
 die() { echo "gdb_idle.sh: $*" >&2; exit 1; }
-if [ -z "${FERRITE:-}" ]; then
-    (cd "$ROOT" && cargo build --release --quiet) || die "cargo build failed"
-    FERRITE="${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrite"
-fi
+. "$ROOT/tests/bench/lib.sh"
+bench_ferrite
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 PORT=$((20000 + RANDOM % 20000))

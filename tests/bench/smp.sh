@@ -14,15 +14,9 @@ RUNS=${RUNS:-3}
 ROUNDS=${ROUNDS:-200}
 IMG=$ROOT/images/ppc-e500mc
 die() { echo "smp.sh: $*" >&2; exit 1; }
-if [ -z "${FERRITE:-}" ]; then
-    (cd "$ROOT" && cargo build --release --quiet) || die "cargo build failed"
-    FERRITE="${CARGO_TARGET_DIR:-$ROOT/target}/release/ferrite"
-fi
-[ -x "$FERRITE" ] || die "no ferrite binary at $FERRITE"
-if [ -z "${QEMU:-}" ]; then
-    QEMU=$(command -v qemu-system-ppc || echo /tmp/qemu-sys/root/usr/bin/qemu-system-ppc)
-fi
-[ -x "$QEMU" ] || die "no qemu-system-ppc (set QEMU=...)"
+. "$ROOT/tests/bench/lib.sh"
+bench_ferrite
+bench_qemu
 
 WORK=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null; rm -rf "$WORK"' EXIT
