@@ -45,6 +45,21 @@ const WINDOW: u64 = 64 * PAGE_SIZE;
 /// data stop faulting once it is mapped.
 const FAULTS_BEFORE_DEMOTION: u32 = 64;
 
+/// Most runs of adjacent pages unmapped one call each before a whole mode is unmapped instead.
+const MAX_UNMAP_RUNS: usize = 64;
+
+/// The runs of adjacent pages in the sorted page addresses `pages`: (first page, length).
+fn page_runs(pages: &[u64]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &p in pages {
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == p => *len += PAGE_SIZE,
+            _ => runs.push((p, PAGE_SIZE)),
+        }
+    }
+    runs
+}
+
 /// Fastmem counters (`-d stats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FastmemStats {
@@ -189,23 +204,30 @@ impl Fastmem {
         }
     }
 
-    /// Unmaps the pages of `mode` that `doomed` lists; many at once go in one call.
+    /// Unmaps the pages of `mode` that `doomed` lists, a call per run of adjacent pages; when
+    /// the runs are many, one call for the whole mode (the survivors fault back in when used).
+    /// Runs matter: an address-space switch dooms a process's pages (clustered: text, heap,
+    /// stack), and covering the whole mode then would also drop the kernel's global pages of
+    /// that mode, which every switch would make fault back in.
     fn unmap_pages(&mut self, mode: usize, doomed: impl FnOnce(&Mappings) -> Vec<u64>) {
         let Some(s) = self.state.as_mut() else { return };
-        let doomed = doomed(&s.mapped);
+        let mut doomed = doomed(&s.mapped);
         if doomed.is_empty() {
             return;
         }
         s.stats.unmaps += doomed.len() as u64;
-        if doomed.len() > 32 {
-            // One call for the whole mode: the survivors fault back in when used.
+        doomed.sort_unstable();
+        let runs = page_runs(&doomed);
+        if runs.len() > MAX_UNMAP_RUNS {
             s.mapped.clear_mode(mode);
             Self::cover(Self::host(self.base[mode], 0), MODE_SPAN);
-        } else {
-            for p in doomed {
-                s.mapped.remove(mode, p);
-                Self::cover(Self::host(self.base[mode], p), PAGE_SIZE);
-            }
+            return;
+        }
+        for p in &doomed {
+            s.mapped.remove(mode, *p);
+        }
+        for (start, len) in runs {
+            Self::cover(Self::host(self.base[mode], start), len);
         }
     }
 

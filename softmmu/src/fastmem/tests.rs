@@ -23,8 +23,12 @@ struct Rig {
 
 impl Rig {
     fn new() -> Rig {
+        Rig::with_ram(0x10000)
+    }
+
+    fn with_ram(size: u64) -> Rig {
         let space = Arc::new(AddressSpace::new());
-        space.add_ram("ram", 0, Arc::new(Ram::new(0x10000).unwrap())).unwrap();
+        space.add_ram("ram", 0, Arc::new(Ram::new(size).unwrap())).unwrap();
         let mut b: Box<std::mem::MaybeUninit<CpuHeader>> = Box::new_uninit();
         // SAFETY: init_raw writes every field; the space outlives the CPU (both in the rig,
         // the CPU dropped first).
@@ -137,4 +141,33 @@ fn guest_faults_and_unmappable_pages_are_not_mapped() {
     assert!(r.read(0x20000).1);
     assert!(r.cpu.tlb.fastmem.is_demoted(0x7000));
     assert_eq!(r.cpu.tlb.fastmem.stats().maps, 0);
+}
+
+#[test]
+fn an_address_space_switch_unmaps_many_local_pages_and_keeps_the_global_ones() {
+    let mut r = Rig::with_ram(0x10_0000);
+    // Two clusters of local pages (a process's text and stack, say), 96 pages in all, and a
+    // global page (the kernel's).
+    let local: Vec<u64> = (0x2_0000..0x5_0000).step_by(PAGE_SIZE as usize).chain((0xc_0000..0xf_0000).step_by(PAGE_SIZE as usize)).collect();
+    for &v in local.iter().chain([0x1000].iter()) {
+        // Each page touched by code of its own page (a single site would be demoted after
+        // its 64th fault and map nothing more).
+        r.cpu.tlb.fastmem.site = 0x100_0000 + v;
+        assert!(r.read(v).1, "{v:#x}: first touch");
+    }
+    for v in [0x1000, 0x2_0000, 0xe_f000] {
+        assert!(!r.read(v).1, "{v:#x}: mapped");
+    }
+    r.cpu.tlb.flush_local(1);
+    assert!(!r.read(0x1000).1, "the global page survives the switch");
+    for &v in &local {
+        assert!(r.read(v).1, "{v:#x}: a local page is unmapped");
+    }
+}
+
+#[test]
+fn page_runs_merge_adjacent_pages() {
+    let p = PAGE_SIZE;
+    assert_eq!(super::page_runs(&[0, p, 2 * p, 5 * p, 7 * p, 8 * p]), vec![(0, 3 * p), (5 * p, p), (7 * p, 2 * p)]);
+    assert!(super::page_runs(&[]).is_empty());
 }
