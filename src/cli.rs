@@ -67,7 +67,8 @@ pub struct Cli {
     #[arg(long, value_name = "DEV")]
     pub virtioconsole: Vec<String>,
 
-    /// Monitor backend (`none`, or `stdio` for the Ctrl-A C console monitor).
+    /// Monitor: `stdio` (the console monitor, Ctrl-A C; the default with a terminal), `none`,
+    /// or a socket for scripts: unix:PATH,server[,wait=off] or tcp:[HOST]:PORT,server[,wait=off].
     #[arg(long, value_name = "DEV")]
     pub monitor: Option<String>,
 

@@ -11,8 +11,8 @@ mod terminal;
 use anyhow::{bail, Context};
 use clap::Parser;
 use ferrite_exec::EngineConfig;
-use ferrite_machines::ppce500::{Ppce500, Ppce500Config, QmpListen};
-use ferrite_machines::qmp::QmpAddr;
+use ferrite_machines::control::{ControlAddr, ControlListen};
+use ferrite_machines::ppce500::{Ppce500, Ppce500Config};
 use ferrite_machines::gdb::GdbAddr;
 use ferrite_machines::{CharInput, ClockMode, HostEvent, HostEvents, PciDevice, RunEnd};
 use std::path::PathBuf;
@@ -106,7 +106,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         (None, true) => Some(GdbAddr::Tcp("127.0.0.1".into(), 1234)),
         (None, false) => None,
     };
-    let qmp = cli.qmp.as_deref().map(qmp_listen).transpose()?;
+    let qmp = cli.qmp.as_deref().map(|s| control_listen("-qmp", s)).transpose()?;
+    let monitor = monitor_listen(cli.monitor.as_deref())?;
 
     let (kernel, initrd, append) = match cli.kernel.clone() {
         Some(k) => (k, cli.initrd.clone(), cli.append.clone().unwrap_or_default()),
@@ -123,8 +124,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     let events = HostEvents::new();
     let chars = char_devices::open(&cli, &events)?;
     let stdio = chars.stdio;
-    if cli.stopped && gdb.is_none() && qmp.is_none() && stdio.is_none() {
-        bail!("-S starts with the CPUs stopped: give -s, -gdb or -qmp too, or a terminal (-nographic: Ctrl-A C, then cont) to start them");
+    if cli.stopped && gdb.is_none() && qmp.is_none() && monitor.is_none() && stdio.is_none() {
+        bail!("-S starts with the CPUs stopped: give -s, -gdb, -qmp or a -monitor socket too, or a terminal (-nographic: Ctrl-A C, then cont) to start them");
     }
     let pci = pci_devices(&cli, nics, chars.consoles)?;
     let clock = clock_mode(cli.icount.as_deref())?;
@@ -155,6 +156,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         gdb: gdb.clone(),
         start_halted: cli.stopped,
         qmp,
+        monitor,
         rtc: cli.rtc.as_deref().map(ferrite_machines::rtc::RtcBase::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or_default(),
         monitor_out: stdio.is_some().then(|| {
             Box::new(|text: &str| monitor_print(&format!("{text}{}", monitor_console::PROMPT))) as ferrite_machines::ppce500::MonitorOut
@@ -276,18 +278,28 @@ fn monitor_print(s: &str) {
     let _ = out.flush();
 }
 
-/// `-qmp SPEC`: a listening socket in `-serial`'s spelling.
-fn qmp_listen(spec: &str) -> anyhow::Result<QmpListen> {
+/// `-qmp SPEC` or a socket `-monitor SPEC` (`opt`): a listening socket in `-serial`'s spelling.
+fn control_listen(opt: &str, spec: &str) -> anyhow::Result<ControlListen> {
     use chardev::{Chardev, Short, SocketAddr};
-    match chardev::parse_short("-qmp", spec).map_err(anyhow::Error::msg)? {
-        Short::Dev(Chardev::Socket { addr, server: true, wait }) => Ok(QmpListen {
+    match chardev::parse_short(opt, spec).map_err(anyhow::Error::msg)? {
+        Short::Dev(Chardev::Socket { addr, server: true, wait }) => Ok(ControlListen {
             addr: match addr {
-                SocketAddr::Unix(p) => QmpAddr::Unix(PathBuf::from(p)),
-                SocketAddr::Tcp(h, p) => QmpAddr::Tcp(h, p),
+                SocketAddr::Unix(p) => ControlAddr::Unix(PathBuf::from(p)),
+                SocketAddr::Tcp(h, p) => ControlAddr::Tcp(h, p),
             },
             wait,
         }),
-        Short::Dev(Chardev::Socket { .. }) => bail!("-qmp {spec}: ferrite serves QMP as a server: add ,server (and ,wait=off to start without waiting for a client)"),
-        _ => bail!("-qmp {spec}: expected unix:PATH,server[,wait=off] or tcp:[HOST]:PORT,server[,wait=off]"),
+        Short::Dev(Chardev::Socket { .. }) => bail!("{opt} {spec}: ferrite listens on this socket: add ,server (and ,wait=off to start without waiting for a client)"),
+        _ => bail!("{opt} {spec}: expected unix:PATH,server[,wait=off] or tcp:[HOST]:PORT,server[,wait=off]"),
+    }
+}
+
+/// `-monitor SPEC`: `stdio` (the console monitor, Ctrl-A C, which a terminal has anyway),
+/// `none`, or a socket.
+fn monitor_listen(spec: Option<&str>) -> anyhow::Result<Option<ControlListen>> {
+    match spec {
+        None | Some("none" | "stdio" | "mon:stdio") => Ok(None),
+        Some(s) if s.starts_with("unix:") || s.starts_with("tcp:") => control_listen("-monitor", s).map(Some),
+        Some(s) => bail!("-monitor {s}: expected stdio, none, unix:PATH,server[,wait=off] or tcp:[HOST]:PORT,server[,wait=off]"),
     }
 }

@@ -29,6 +29,8 @@ pub enum HostEvent {
     Monitor(String),
     /// A QMP command (answered through the call).
     Qmp(crate::qmp::QmpCall),
+    /// A line from the monitor socket (answered through the call).
+    MonitorCall(crate::monitor_socket::MonitorCall),
 }
 
 /// A guest character device that takes host input.

@@ -3,10 +3,12 @@
 
 pub mod clock;
 pub mod console;
+pub mod control;
 pub mod drive;
 pub mod gdb;
 pub mod host;
 pub mod loader;
+pub mod monitor_socket;
 pub mod netdev;
 pub mod ppce500;
 pub mod qmp;

@@ -1,7 +1,8 @@
 //! QMP (`-qmp`), QEMU's JSON machine protocol, driven over its Unix socket the way a test
 //! harness drives QEMU: capabilities negotiation, run control (`-S`, `cont`, `stop`), queries,
 //! the monitor through `human-monitor-command`, memory dumps, reset and the events each of
-//! these sends; and bad input, which gets QEMU's error replies and loses nothing after it.
+//! these sends; and bad input, which gets QEMU's error replies and loses nothing after it. Also
+//! the monitor on a socket (`-monitor unix:...`), line by line as scripts drive QEMU's.
 
 mod support;
 
@@ -215,4 +216,49 @@ fn qmp_bad_input_errors_and_quit() {
     assert_eq!(down["data"], json!({ "guest": false, "reason": "host-qmp-quit" }));
     let st = g.wait_exit(BOOT);
     assert!(st.success(), "quit exits 0, got {st}");
+}
+
+/// `-monitor unix:PATH,server`: QEMU's banner and prompt, `-S` held until `cont`, commands
+/// answered in order with CR LF line ends, `quit` ends the run.
+#[test]
+fn monitor_socket_answers_line_by_line() {
+    use std::io::Read;
+    let path = socket_path("monitor");
+    let spec = format!("unix:{},server", path.display());
+    let mut g = Guest::start(&["-nographic", "-S", "-monitor", &spec]);
+    let t0 = Instant::now();
+    let mut s = loop {
+        match UnixStream::connect(&path) {
+            Ok(s) => break s,
+            Err(_) if t0.elapsed() < Duration::from_secs(30) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => panic!("cannot connect: {e}"),
+        }
+    };
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    // Reads up to and including the next prompt.
+    let mut until_prompt = |s: &mut UnixStream| {
+        let mut out = Vec::new();
+        let mut b = [0u8; 1];
+        while !out.ends_with(b"(qemu) ") {
+            assert_eq!(s.read(&mut b).unwrap(), 1, "the monitor hung up: {}", String::from_utf8_lossy(&out));
+            out.push(b[0]);
+        }
+        String::from_utf8(out).unwrap()
+    };
+    assert!(until_prompt(&mut s).starts_with("QEMU 7.2.0 monitor"));
+    s.write_all(b"info status\n").unwrap();
+    assert_eq!(until_prompt(&mut s), "VM status: paused (prelaunch)\r\n(qemu) ");
+    // Two lines in one write, answered in order.
+    s.write_all(b"cont\ninfo status\r\n").unwrap();
+    assert_eq!(until_prompt(&mut s), "(qemu) ");
+    assert_eq!(until_prompt(&mut s), "VM status: running\r\n(qemu) ");
+    g.wait_for("Welcome to ferrite's guest", BOOT);
+    s.write_all(b"info registers\n").unwrap();
+    let regs = until_prompt(&mut s);
+    assert!(regs.contains("NIP ") && regs.contains("\r\nGPR00"), "{regs}");
+    s.write_all(b"frobnicate\n").unwrap();
+    assert!(until_prompt(&mut s).contains("unknown command 'frobnicate'"));
+    s.write_all(b"quit\n").unwrap();
+    assert!(g.wait_exit(BOOT).success());
+    assert!(!path.exists(), "the socket file goes with the machine");
 }

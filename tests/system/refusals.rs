@@ -90,10 +90,12 @@ fn bad_options() {
     refused(&["-M", "virt"], &["virt"]);
     refused(&["-m", "lots"], &["lots"]);
     refused(&["-d", "nonsense"], &["nonsense"]);
-    refused(&["-qmp", "unix:/tmp/ferrite-no.sock"], &["-qmp unix:/tmp/ferrite-no.sock", "as a server"]);
+    refused(&["-qmp", "unix:/tmp/ferrite-no.sock"], &["-qmp unix:/tmp/ferrite-no.sock", "add ,server"]);
     refused(&["-qmp", "stdio"], &["-qmp stdio", "unix:PATH,server"]);
     refused(&["-qmp", "unix:/nonexistent/dir/q.sock,server,wait=off"], &["/nonexistent/dir/q.sock", "cannot listen"]);
     refused(&["-S", "-serial", "null"], &["-S", "-qmp"]);
+    refused(&["-monitor", "vc"], &["-monitor vc", "expected stdio, none, unix:PATH,server"]);
+    refused(&["-monitor", "unix:/tmp/ferrite-no-mon.sock"], &["-monitor unix:/tmp/ferrite-no-mon.sock", "add ,server"]);
     refused(&["-smp", "33"], &["33", "1 to 32"]);
     refused(&["-rtc", "base=2023-02-30"], &["-rtc base=2023-02-30", "expected utc, localtime or a date"]);
 }

@@ -15,7 +15,9 @@ mod wiring;
 use crate::clock::{ClockMode, VirtualClock};
 use crate::gdb::{GdbAddr, GdbServer};
 use crate::host::{Alarm, HostEvent, HostEvents, Kick};
-use crate::qmp::{QmpAddr, QmpServer};
+use crate::control::ControlListen;
+use crate::monitor_socket::MonitorServer;
+use crate::qmp::QmpServer;
 use qmp::RunState;
 use crate::loader::{read_file, LoadError};
 use boot::{BootError, Placement};
@@ -63,20 +65,13 @@ pub struct Ppce500Config {
     /// starts the CPUs.
     pub start_halted: bool,
     /// Serve QMP here (`-qmp`).
-    pub qmp: Option<QmpListen>,
+    pub qmp: Option<ControlListen>,
+    /// Serve the monitor on this socket (`-monitor unix:...` or `tcp:...`).
+    pub monitor: Option<ControlListen>,
     /// What the real-time clock shows at start (`-rtc base=`).
     pub rtc: crate::rtc::RtcBase,
     /// Where the console monitor's (Ctrl-A C) output goes.
     pub monitor_out: Option<MonitorOut>,
-}
-
-/// Where QMP listens, and whether the machine waits for a client before it starts (QEMU's
-/// `wait=on`, the default for a server socket).
-pub struct QmpListen {
-    /// The socket.
-    pub addr: QmpAddr,
-    /// Wait for the first client.
-    pub wait: bool,
 }
 
 /// A device on the board's PCI bus.
@@ -103,9 +98,9 @@ pub enum BoardError {
     /// RAM size QEMU's ppce500 would refuse.
     #[error("invalid RAM size {0:#x}: ppce500 needs a non-zero multiple of 64 MiB below 48 GiB")]
     RamSize(u64),
-    /// The QMP socket could not be opened.
+    /// A control socket (QMP, monitor) could not be opened.
     #[error("{0}")]
-    Qmp(String),
+    Control(String),
     /// Too many or too few CPUs.
     #[error("invalid CPU count {0}: ppce500 supports 1 to 32")]
     Cpus(u32),
@@ -194,9 +189,12 @@ pub struct Ppce500 {
     /// Turns in a row that ended with their CPU halted: all are idle once it reaches the
     /// number of CPUs.
     idle_turns: usize,
-    /// The QMP socket, if any, and whether to wait for its first client.
+    /// The QMP socket, if any.
     qmp: Option<Arc<QmpServer>>,
-    qmp_wait: bool,
+    /// The monitor socket, if any.
+    monitor: Option<MonitorServer>,
+    /// Wait for the first client of QMP and of the monitor socket (`wait=on`).
+    wait_for_clients: (bool, bool),
     /// Running, or stopped (`-S`, QMP or monitor `stop`).
     run_state: RunState,
     /// The reset under way was asked for by the host (monitor, QMP), not the guest.
@@ -266,8 +264,9 @@ impl Ppce500 {
         unsafe { engine.attach_cpus(&headers) };
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
-        let qmp_wait = cfg.qmp.as_ref().is_some_and(|q| q.wait);
-        let qmp = cfg.qmp.map(|q| QmpServer::start(q.addr, events.clone())).transpose().map_err(BoardError::Qmp)?;
+        let wait_for_clients = (cfg.qmp.as_ref().is_some_and(|q| q.wait), cfg.monitor.as_ref().is_some_and(|m| m.wait));
+        let qmp = cfg.qmp.as_ref().map(|q| QmpServer::start(q, events.clone())).transpose().map_err(BoardError::Control)?;
+        let monitor = cfg.monitor.as_ref().map(|m| MonitorServer::start(m, events.clone())).transpose().map_err(BoardError::Control)?;
         let mut board = Ppce500 {
             cfg_ram: cfg.ram_size,
             no_reboot: cfg.no_reboot,
@@ -289,7 +288,8 @@ impl Ppce500 {
             current: 0,
             idle_turns: 0,
             qmp,
-            qmp_wait,
+            monitor,
+            wait_for_clients,
             run_state: RunState::Running,
             host_reset: false,
             quit_reason: "host-signal",
@@ -381,9 +381,13 @@ impl Ppce500 {
         if self.dump_dtb.is_some() {
             return Ok(RunEnd::DumpedDtb);
         }
-        if let Some(q) = self.qmp.as_ref().filter(|_| self.qmp_wait) {
+        if let Some(q) = self.qmp.as_ref().filter(|_| self.wait_for_clients.0) {
             tracing::info!("QMP: waiting for a client on {}", q.addr());
             q.wait_for_client();
+        }
+        if let Some(m) = self.monitor.as_ref().filter(|_| self.wait_for_clients.1) {
+            tracing::info!("monitor: waiting for a client on {}", m.addr());
+            m.wait_for_client();
         }
         if std::mem::take(&mut self.start_halted) {
             self.run_state = RunState::Prelaunch;
@@ -467,6 +471,19 @@ impl Ppce500 {
                 HostEvent::Qmp(call) => {
                     self.qmp_call(call);
                     None
+                }
+                HostEvent::MonitorCall(call) => {
+                    let line = call.request.clone();
+                    match monitor::execute(self, monitor::Origin::Console, &line)? {
+                        monitor::Reply::Text(t) => {
+                            call.reply(&t);
+                            None
+                        }
+                        monitor::Reply::Quit => {
+                            call.reply("");
+                            Some(Event::End(RunEnd::Quit))
+                        }
+                    }
                 }
                 HostEvent::Quit => Some(Event::End(RunEnd::Quit)),
                 HostEvent::Debugger => Some(Event::Debugger),
@@ -652,6 +669,9 @@ impl Drop for Ppce500 {
         }
         if let Some(q) = &self.qmp {
             q.close();
+        }
+        if let Some(m) = &self.monitor {
+            m.close();
         }
     }
 }

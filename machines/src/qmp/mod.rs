@@ -1,9 +1,9 @@
 //! QMP, QEMU's machine protocol (`-qmp unix:PATH,server,nowait` or `tcp:[HOST]:PORT,...`):
 //! JSON commands and events over a socket, for scripts and test harnesses.
 //!
-//! A listener thread serves one client at a time (later ones wait in the backlog, as with
-//! QEMU's chardev): it sends the greeting, negotiates capabilities itself and hands every
-//! other command to the machine loop as [`HostEvent::Qmp`]. The machine writes the response
+//! The listener (`crate::control`) serves one client at a time: this module sends the
+//! greeting, negotiates capabilities itself and hands every other command to the machine loop
+//! as [`HostEvent::Qmp`]. The machine writes the response
 //! on its own thread (so a `quit`'s answer is out before the process ends) and only then does
 //! the listener read the next command, so responses keep the commands' order. Events
 //! ([`QmpServer::emit`]) go to the client once it has negotiated.
@@ -12,52 +12,18 @@ mod protocol;
 
 pub use protocol::{version, QmpError, Request};
 
+use crate::control::{self, Call, ControlListen, ControlSocket, Writer};
 use crate::host::{HostEvent, HostEvents};
 use protocol::{Piece, Splitter};
 use serde_json::{json, Value};
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
-use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
-
-/// Where QMP listens.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum QmpAddr {
-    /// A Unix socket path.
-    Unix(PathBuf),
-    /// A TCP host (empty: every address, as QEMU) and port.
-    Tcp(String, u16),
-}
-
-impl std::fmt::Display for QmpAddr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            QmpAddr::Unix(p) => write!(f, "unix:{}", p.display()),
-            QmpAddr::Tcp(h, p) => write!(f, "tcp:{h}:{p}"),
-        }
-    }
-}
-
-type Writer = Arc<Mutex<Box<dyn Write + Send>>>;
+use std::io::Read;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The longest request taken: a client that sends more without closing its object is cut off.
 const MAX_REQUEST: usize = 1 << 20;
 
-/// A command for the machine, with the way back to its client.
-pub struct QmpCall {
-    /// The command.
-    pub request: Request,
-    out: Writer,
-    done: mpsc::Sender<()>,
-}
-
-impl std::fmt::Debug for QmpCall {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "QmpCall({:?})", self.request.execute)
-    }
-}
+/// A QMP command for the machine, answered through [`QmpCall::reply`].
+pub type QmpCall = Call<Request>;
 
 impl QmpCall {
     /// Sends the command's response; the listener then reads the next command.
@@ -67,71 +33,53 @@ impl QmpCall {
             Ok(v) => protocol::success(v.clone(), id),
             Err(e) => protocol::failure(e, id),
         };
-        send(&self.out, &msg);
-        let _ = self.done.send(());
+        self.answer(&protocol::encode(&msg));
     }
 }
 
 fn send(out: &Writer, msg: &Value) {
-    let mut w = out.lock().unwrap();
-    if w.write_all(&protocol::encode(msg)).and_then(|_| w.flush()).is_err() {
-        tracing::debug!(target: "qmp", "client gone");
-    }
+    control::send(out, &protocol::encode(msg));
 }
 
 /// The QMP socket of a machine.
 pub struct QmpServer {
-    addr: QmpAddr,
     events: Arc<HostEvents>,
     /// The client that negotiated capabilities: where events go.
     client: Mutex<Option<Writer>>,
-    /// Whether a client has ever connected (for `wait=on`).
-    connected: (Mutex<bool>, Condvar),
-}
-
-enum Listener {
-    Tcp(TcpListener),
-    Unix(UnixListener),
+    socket: OnceLock<Arc<ControlSocket>>,
 }
 
 impl QmpServer {
-    /// Binds `addr` and starts serving in the background.
-    pub fn start(addr: QmpAddr, events: Arc<HostEvents>) -> Result<Arc<QmpServer>, String> {
-        let err = |e: std::io::Error| format!("-qmp {addr}: cannot listen: {e}");
-        let listener = match &addr {
-            QmpAddr::Tcp(h, p) => {
-                let host = if h.is_empty() { "0.0.0.0" } else { h.trim_start_matches('[').trim_end_matches(']') };
-                Listener::Tcp(TcpListener::bind((host, *p)).map_err(err)?)
-            }
-            QmpAddr::Unix(path) => {
-                // A stale socket file from an earlier run is replaced, anything else is not.
-                if std::fs::symlink_metadata(path).is_ok_and(|m| std::os::unix::fs::FileTypeExt::is_socket(&m.file_type())) {
-                    let _ = std::fs::remove_file(path);
-                }
-                Listener::Unix(UnixListener::bind(path).map_err(err)?)
-            }
-        };
-        let server = Arc::new(QmpServer { addr, events, client: Mutex::new(None), connected: (Mutex::new(false), Condvar::new()) });
+    /// Binds `listen`'s socket and starts serving in the background.
+    pub fn start(listen: &ControlListen, events: Arc<HostEvents>) -> Result<Arc<QmpServer>, String> {
+        let server = Arc::new(QmpServer { events: events.clone(), client: Mutex::new(None), socket: OnceLock::new() });
         let s = server.clone();
-        std::thread::Builder::new()
-            .name("ferrite-qmp".into())
-            .spawn(move || s.accept_loop(listener))
-            .map_err(|e| format!("cannot start the QMP thread: {e}"))?;
+        let socket = ControlSocket::start(
+            listen.addr.clone(),
+            "-qmp",
+            events,
+            Box::new(move |reader, writer| {
+                let go_on = s.serve(reader, writer);
+                *s.client.lock().unwrap() = None;
+                go_on
+            }),
+        )?;
+        let _ = server.socket.set(socket);
         Ok(server)
     }
 
+    fn socket(&self) -> &ControlSocket {
+        self.socket.get().expect("set at start")
+    }
+
     /// Where it listens.
-    pub fn addr(&self) -> &QmpAddr {
-        &self.addr
+    pub fn addr(&self) -> &crate::control::ControlAddr {
+        self.socket().addr()
     }
 
     /// Blocks until a client has connected (or the host asks to quit).
     pub fn wait_for_client(&self) {
-        let (m, c) = &self.connected;
-        let mut g = m.lock().unwrap();
-        while !*g && !self.events.quit_requested() {
-            g = c.wait_timeout(g, std::time::Duration::from_millis(50)).unwrap().0;
-        }
+        self.socket().wait_for_client();
     }
 
     /// Sends event `name` (with `data`) to the client, if one has negotiated.
@@ -143,38 +91,7 @@ impl QmpServer {
 
     /// The machine goes away: a Unix socket's file is removed.
     pub fn close(&self) {
-        if let QmpAddr::Unix(path) = &self.addr {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-
-    fn accept_loop(&self, listener: Listener) {
-        loop {
-            let conn: std::io::Result<(Box<dyn Read + Send>, Box<dyn Write + Send>)> = match &listener {
-                Listener::Tcp(l) => l.accept().and_then(|(s, _)| Ok((Box::new(s.try_clone()?) as _, Box::new(s) as _))),
-                Listener::Unix(l) => l.accept().and_then(|(s, _)| Ok((Box::new(s.try_clone()?) as _, Box::new(s) as _))),
-            };
-            let (reader, writer) = match conn {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(target: "qmp", "accept failed: {e}");
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                    continue;
-                }
-            };
-            {
-                let (m, c) = &self.connected;
-                *m.lock().unwrap() = true;
-                c.notify_all();
-            }
-            tracing::info!(target: "qmp", "client connected");
-            let writer: Writer = Arc::new(Mutex::new(writer));
-            if !self.serve(reader, &writer) {
-                return;
-            }
-            *self.client.lock().unwrap() = None;
-            tracing::info!(target: "qmp", "client disconnected");
-        }
+        self.socket().close();
     }
 
     /// Serves one client until it hangs up. Returns false when the machine is gone.
@@ -231,8 +148,8 @@ impl QmpServer {
                     send(writer, &protocol::failure(&e, req.id));
                     continue;
                 }
-                let (done, answered) = mpsc::channel();
-                self.events.push(HostEvent::Qmp(QmpCall { request: req, out: writer.clone(), done }));
+                let (call, answered) = Call::new(req, writer);
+                self.events.push(HostEvent::Qmp(call));
                 if answered.recv().is_err() {
                     // The machine dropped the call unanswered: it is shutting down.
                     return false;
