@@ -174,6 +174,14 @@ pub struct Cli {
     #[arg(long, value_name = "OPTS")]
     pub rtc: Option<String>,
 
+    /// The machine's name (QMP's query-name): NAME or guest=NAME[,process=P][,debug-threads=on|off].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Write ferrite's process id to FILE (locked while ferrite runs, removed at exit).
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+
     /// QMP server (QEMU's machine protocol, JSON): unix:PATH,server[,wait=off] or
     /// tcp:[HOST]:PORT,server[,wait=off]. Without wait=off (or nowait) the machine waits for the
     /// first client before it starts, as QEMU does.
@@ -196,7 +204,7 @@ Console keys (-serial stdio / -nographic): Ctrl-A X quit, Ctrl-A H help, Ctrl-A 
 /// Long options QEMU spells with one dash.
 const LONG: &[&str] = &[
     "machine", "cpu", "memory", "smp", "kernel", "initrd", "append", "dtb", "nographic", "display", "serial",
-    "monitor", "chardev", "virtioconsole", "drive", "hda", "snapshot", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "qmp", "rtc", "help", "version",
+    "monitor", "chardev", "virtioconsole", "drive", "hda", "snapshot", "net", "netdev", "device", "nic", "nodefaults", "icount", "no-reboot", "no-jit", "no-fastmem", "perfmap", "jit-threshold", "baseline-runs", "gdb", "qmp", "rtc", "name", "pidfile", "help", "version",
 ];
 
 impl Cli {
@@ -262,6 +270,21 @@ pub fn parse_smp(spec: &str) -> Result<u32, String> {
     Ok(cpus)
 }
 
+/// Parses `-name`: `NAME` or `guest=NAME[,process=P][,debug-threads=on|off]` (the last two
+/// are accepted and have no effect); returns the guest name.
+pub fn parse_name(spec: &str) -> Result<String, String> {
+    let mut name = None;
+    for (i, item) in spec.split(',').enumerate() {
+        match item.split_once('=') {
+            None if i == 0 => name = Some(item.to_string()),
+            Some(("guest", v)) => name = Some(v.to_string()),
+            Some(("process" | "debug-threads", _)) => {}
+            _ => return Err(format!("-name {spec}: unknown option '{item}' (guest, process, debug-threads)")),
+        }
+    }
+    name.filter(|n| !n.is_empty()).ok_or_else(|| format!("-name {spec}: no name given"))
+}
+
 /// Parses a QEMU memory size: plain numbers are MiB; K, M, G, T suffixes (with optional B/iB).
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -293,6 +316,14 @@ mod tests {
         assert_eq!(cli.append.as_deref(), Some("-x"));
         assert_eq!(cli.log.as_deref(), Some("in_asm"));
         assert_eq!(parse_size(&cli.memory), Ok(256 << 20));
+    }
+
+    #[test]
+    fn name_spellings() {
+        assert_eq!(parse_name("vm1"), Ok("vm1".into()));
+        assert_eq!(parse_name("guest=vm2,process=ferrite-vm2,debug-threads=on"), Ok("vm2".into()));
+        assert!(parse_name("process=x").unwrap_err().contains("no name"));
+        assert!(parse_name("vm,color=red").unwrap_err().contains("unknown option 'color=red'"));
     }
 
     #[test]

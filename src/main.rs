@@ -6,6 +6,7 @@ mod chardev;
 mod cli;
 mod logging;
 mod monitor_console;
+mod pidfile;
 mod terminal;
 
 use anyhow::{bail, Context};
@@ -99,6 +100,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         bail!("unsupported CPU '{}' (supported: e500mc)", cli.cpu);
     }
     let ram_size = cli::parse_size(&cli.memory).map_err(anyhow::Error::msg)?;
+    let name = cli.name.as_deref().map(cli::parse_name).transpose().map_err(anyhow::Error::msg)?;
+    let _pidfile = cli.pidfile.as_deref().map(pidfile::PidFile::create).transpose()?;
     let nics = cli.nics().map_err(anyhow::Error::msg)?;
     let gdb = match (&cli.gdb, cli.gdb_default) {
         (Some(spec), _) if spec == "none" => None,
@@ -157,6 +160,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
         start_halted: cli.stopped,
         qmp,
         monitor,
+        name,
         rtc: cli.rtc.as_deref().map(ferrite_machines::rtc::RtcBase::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or_default(),
         monitor_out: stdio.is_some().then(|| {
             Box::new(|text: &str| monitor_print(&format!("{text}{}", monitor_console::PROMPT))) as ferrite_machines::ppce500::MonitorOut

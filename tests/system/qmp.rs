@@ -177,12 +177,19 @@ fn qmp_bad_input_errors_and_quit() {
     let path = socket_path("bad");
     let spec = format!("unix:{},server", path.display());
     let kernel = support::repo().join("images/ppc-e500mc/uImage");
-    let mut g = Guest::start(&["-nographic", "-kernel", kernel.to_str().unwrap(), "-append", "console=ttyS0", "-qmp", &spec]);
+    let pid_path = path.with_extension("pid");
+    let pid_arg = pid_path.to_str().unwrap();
+    let mut g = Guest::start(&["-nographic", "-kernel", kernel.to_str().unwrap(), "-append", "console=ttyS0", "-qmp", &spec, "-name", "guest=testvm,process=x", "-pidfile", pid_arg]);
     std::thread::sleep(Duration::from_millis(500));
     assert!(!g.output().contains("Linux version"), "the machine started before a QMP client connected");
     let (mut q, _) = Qmp::connect(&path);
     q.ok("qmp_capabilities", Value::Null);
     g.wait_for("Linux version", BOOT);
+    // -pidfile: this process's id, locked against a second user; -name: QMP's query-name.
+    assert_eq!(std::fs::read_to_string(&pid_path).unwrap(), format!("{}\n", g.pid()));
+    support::refused(&["-nographic", "-pidfile", pid_arg], &[pid_arg, "locked by another process"]);
+    assert_eq!(std::fs::read_to_string(&pid_path).unwrap(), format!("{}\n", g.pid()), "the refused one left the file alone");
+    assert_eq!(q.ok("query-name", Value::Null), json!({ "name": "testvm" }));
     let cases: &[(&[u8], &str)] = &[
         (b"nonsense\n", "GenericError"),
         (b"{\"execute\": }\n", "GenericError"),
@@ -216,6 +223,7 @@ fn qmp_bad_input_errors_and_quit() {
     assert_eq!(down["data"], json!({ "guest": false, "reason": "host-qmp-quit" }));
     let st = g.wait_exit(BOOT);
     assert!(st.success(), "quit exits 0, got {st}");
+    assert!(!pid_path.exists(), "the pid file goes at exit");
 }
 
 /// `-monitor unix:PATH,server`: QEMU's banner and prompt, `-S` held until `cont`, commands

@@ -94,6 +94,8 @@ fn bad_options() {
     refused(&["-qmp", "stdio"], &["-qmp stdio", "unix:PATH,server"]);
     refused(&["-qmp", "unix:/nonexistent/dir/q.sock,server,wait=off"], &["/nonexistent/dir/q.sock", "cannot listen"]);
     refused(&["-S", "-serial", "null"], &["-S", "-qmp"]);
+    refused(&["-pidfile", "/nonexistent/dir/ferrite.pid"], &["-pidfile /nonexistent/dir/ferrite.pid", "No such file"]);
+    refused(&["-name", "vm,color=red"], &["-name vm,color=red", "unknown option"]);
     refused(&["-monitor", "vc"], &["-monitor vc", "expected stdio, none, unix:PATH,server"]);
     refused(&["-monitor", "unix:/tmp/ferrite-no-mon.sock"], &["-monitor unix:/tmp/ferrite-no-mon.sock", "add ,server"]);
     refused(&["-smp", "33"], &["33", "1 to 32"]);

@@ -70,6 +70,8 @@ pub struct Ppce500Config {
     pub monitor: Option<ControlListen>,
     /// What the real-time clock shows at start (`-rtc base=`).
     pub rtc: crate::rtc::RtcBase,
+    /// The machine's name (`-name`; QMP's `query-name`).
+    pub name: Option<String>,
     /// Where the console monitor's (Ctrl-A C) output goes.
     pub monitor_out: Option<MonitorOut>,
 }
@@ -203,6 +205,8 @@ pub struct Ppce500 {
     quit_reason: &'static str,
     /// The CPU the monitor's `info registers` and `info tlb` show (`cpu N`).
     monitor_cpu: usize,
+    /// `-name`.
+    name: Option<String>,
 }
 
 /// Image files kept in memory so a reset can reload them.
@@ -294,6 +298,7 @@ impl Ppce500 {
             host_reset: false,
             quit_reason: "host-signal",
             monitor_cpu: 0,
+            name: cfg.name,
         };
         board.load()?;
         Ok(board)

@@ -73,7 +73,7 @@ impl Ppce500 {
                 let s = self.run_state;
                 json!({ "running": s == RunState::Running, "singlestep": false, "status": s.name() })
             }
-            "query-name" => json!({}),
+            "query-name" => self.name.as_ref().map_or(json!({}), |n| json!({ "name": n })),
             "query-target" => json!({ "arch": "ppc" }),
             "query-kvm" => json!({ "enabled": false, "present": false }),
             "query-cpus-fast" => Value::Array(

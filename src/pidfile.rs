@@ -1,0 +1,40 @@
+//! `-pidfile FILE`: the process id written to FILE while ferrite runs, as QEMU does; the file
+//! is locked, so a second ferrite (or QEMU) given the same file is refused, and removed at exit.
+
+use anyhow::Context;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// A written, locked pid file; dropping it removes the file.
+pub struct PidFile {
+    path: PathBuf,
+    _file: File,
+}
+
+impl PidFile {
+    /// Writes this process's id to `path`, holding a write lock on it.
+    pub fn create(path: &Path) -> anyhow::Result<PidFile> {
+        let what = || format!("-pidfile {}", path.display());
+        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).with_context(what)?;
+        // SAFETY: flock is a plain C struct; all-zero is a valid value.
+        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+        fl.l_type = libc::F_WRLCK as libc::c_short;
+        fl.l_whence = libc::SEEK_SET as libc::c_short;
+        // SAFETY: the descriptor is open for the call and `fl` is initialised.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &fl) } == -1 {
+            let e = std::io::Error::last_os_error();
+            anyhow::bail!("{}: locked by another process (is another ferrite or QEMU using it?): {e}", what());
+        }
+        file.set_len(0).with_context(what)?;
+        writeln!(file, "{}", std::process::id()).with_context(what)?;
+        Ok(PidFile { path: path.to_path_buf(), _file: file })
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
