@@ -144,11 +144,21 @@ fn qmp_runs_and_inspects_a_linux_guest() {
     let _ = (std::fs::remove_file(&phys), std::fs::remove_file(&virt));
     assert_eq!(p.len(), 4096);
     assert!(p == v && p.iter().any(|&b| b != 0), "the same bytes through both views");
-    // Beyond RAM (the empty platform bus) nothing is read, and no file is written.
+    // Several chunks' worth.
+    q.ok("pmemsave", json!({ "val": 0, "size": 3 << 20, "filename": phys.to_str().unwrap() }));
+    assert_eq!(std::fs::metadata(&phys).unwrap().len(), 3 << 20);
+    let _ = std::fs::remove_file(&phys);
+    // Beyond RAM (the empty platform bus) nothing is read, and no file is written; a dump that
+    // runs off the end of RAM (256 MiB) fails and leaves an existing file as it was.
     let hole_file = path.with_extension("hole");
     let hole = q.execute("pmemsave", json!({ "val": 0xf_0000_0000u64, "size": 16, "filename": hole_file.to_str().unwrap() }));
     assert!(hole["error"]["desc"].as_str().is_some_and(|d| d.contains("nothing at physical address")), "{hole}");
     assert!(!hole_file.exists());
+    std::fs::write(&hole_file, "keep").unwrap();
+    let off_end = q.execute("pmemsave", json!({ "val": (256u64 << 20) - (2 << 20), "size": 3 << 20, "filename": hole_file.to_str().unwrap() }));
+    assert!(off_end["error"]["desc"].as_str().is_some_and(|d| d.contains("nothing at physical address 0x10000000")), "{off_end}");
+    assert_eq!(std::fs::read_to_string(&hole_file).unwrap(), "keep");
+    let _ = std::fs::remove_file(&hole_file);
 
     q.ok("cont", Value::Null);
     q.event("RESUME");

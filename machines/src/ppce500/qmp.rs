@@ -49,6 +49,9 @@ impl RunState {
 /// The most a `pmemsave` or `memsave` writes.
 const MAX_SAVE: u64 = 1 << 32;
 
+/// What a `pmemsave` or `memsave` reads and writes at a time.
+const SAVE_CHUNK: u64 = 1 << 20;
+
 impl Ppce500 {
     /// Runs one QMP command and answers it.
     pub(crate) fn qmp_call(&mut self, call: QmpCall) {
@@ -139,18 +142,36 @@ impl Ppce500 {
     }
 
     /// `pmemsave` (physical) / `memsave` (virtual, through CPU `cpu`'s MMU): `size` bytes at
-    /// `addr` into the file `path`. Bytes that nothing backs make the command fail.
+    /// `addr` into the file `path`, streamed a chunk at a time into a file beside it that
+    /// replaces `path` only once complete: bytes that nothing backs fail the command and leave
+    /// `path` as it was.
     fn save_memory(&self, addr: u64, size: u64, path: &str, physical: bool, cpu: usize) -> Result<(), QmpError> {
         if size > MAX_SAVE || addr.checked_add(size).is_none() {
             return Err(QmpError::generic(format!("Invalid parameter 'size': {size} bytes at {addr:#x}")));
         }
-        let mut data = vec![0u8; size as usize];
-        let got = self.debug_read(cpu, addr, &mut data, physical);
-        if got < data.len() {
-            let kind = if physical { "physical" } else { "virtual" };
-            return Err(QmpError::generic(format!("Invalid addr {:#x}/size {size}: nothing at {kind} address {:#x}", addr, addr + got as u64)));
+        let part = format!("{path}.part-{}", std::process::id());
+        let write_err = |e: std::io::Error| QmpError::generic(format!("Could not write '{path}': {e}"));
+        let result = (|| {
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&part).map_err(write_err)?);
+            let mut chunk = vec![0u8; SAVE_CHUNK.min(size) as usize];
+            let mut at = addr;
+            while at < addr + size {
+                let n = SAVE_CHUNK.min(addr + size - at) as usize;
+                let got = self.debug_read(cpu, at, &mut chunk[..n], physical);
+                if got < n {
+                    let kind = if physical { "physical" } else { "virtual" };
+                    return Err(QmpError::generic(format!("Invalid addr {addr:#x}/size {size}: nothing at {kind} address {:#x}", at + got as u64)));
+                }
+                std::io::Write::write_all(&mut out, &chunk[..n]).map_err(write_err)?;
+                at += n as u64;
+            }
+            out.into_inner().map_err(|e| write_err(e.into_error()))?;
+            std::fs::rename(&part, path).map_err(write_err)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&part);
         }
-        std::fs::write(path, &data).map_err(|e| QmpError::generic(format!("Could not write '{path}': {e}")))
+        result
     }
 
     /// Stops the CPUs (and virtual time) until [`Self::resume`].
