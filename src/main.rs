@@ -184,7 +184,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
     };
     if tracing::enabled!(target: "stats", tracing::Level::INFO) {
         tracing::info!(target: "stats", "{}", machine.engine().stats.report());
-        let fm = machine.cpu(0).hdr.tlb.fastmem.stats();
+        let fm = (0..machine.cpu_count()).map(|i| machine.cpu(i).hdr.tlb.fastmem.stats()).reduce(|a, b| a + b).unwrap_or_default();
         tracing::info!(target: "stats", "fastmem: faults {} pages mapped {} unmapped {} code pages demoted {}", fm.faults, fm.maps, fm.unmaps, fm.demotions);
     }
     machine.exiting();

@@ -73,6 +73,14 @@ pub struct FastmemStats {
     pub demotions: u64,
 }
 
+impl std::ops::Add for FastmemStats {
+    type Output = FastmemStats;
+
+    fn add(self, o: FastmemStats) -> FastmemStats {
+        FastmemStats { faults: self.faults + o.faults, maps: self.maps + o.maps, unmaps: self.unmaps + o.unmaps, demotions: self.demotions + o.demotions }
+    }
+}
+
 /// The part of fastmem that generated code does not read.
 struct State {
     /// Start of the reservation (all modes, one after another).
