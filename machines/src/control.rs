@@ -86,15 +86,20 @@ pub(crate) type Serve = Box<dyn Fn(Box<dyn Read + Send>, &Writer) -> bool + Send
 /// A listening control socket.
 pub(crate) struct ControlSocket {
     addr: ControlAddr,
+    /// The option that opened it (for messages).
+    option: &'static str,
+    /// The machine waits for a first client before it starts (`wait=on`).
+    wait: bool,
     events: Arc<HostEvents>,
     /// Whether a client has ever connected.
     connected: (Mutex<bool>, Condvar),
 }
 
 impl ControlSocket {
-    /// Binds `addr` (`option` names it in errors and the thread) and serves clients with
-    /// `serve` in the background.
-    pub(crate) fn start(addr: ControlAddr, option: &str, events: Arc<HostEvents>, serve: Serve) -> Result<Arc<ControlSocket>, String> {
+    /// Binds `listen`'s socket (`option` names it in messages and the thread) and serves
+    /// clients with `serve` in the background.
+    pub(crate) fn start(listen: &ControlListen, option: &'static str, events: Arc<HostEvents>, serve: Serve) -> Result<Arc<ControlSocket>, String> {
+        let addr = listen.addr.clone();
         let err = |e: std::io::Error| format!("{option} {addr}: cannot listen: {e}");
         let listener = match &addr {
             ControlAddr::Tcp(h, p) => {
@@ -109,7 +114,7 @@ impl ControlSocket {
                 Listener::Unix(UnixListener::bind(path).map_err(err)?)
             }
         };
-        let socket = Arc::new(ControlSocket { addr, events, connected: (Mutex::new(false), Condvar::new()) });
+        let socket = Arc::new(ControlSocket { addr, option, wait: listen.wait, events, connected: (Mutex::new(false), Condvar::new()) });
         let s = socket.clone();
         std::thread::Builder::new()
             .name(format!("ferrite{option}"))
@@ -118,13 +123,12 @@ impl ControlSocket {
         Ok(socket)
     }
 
-    /// Where it listens.
-    pub(crate) fn addr(&self) -> &ControlAddr {
-        &self.addr
-    }
-
-    /// Blocks until a client has connected (or the host asks to quit).
-    pub(crate) fn wait_for_client(&self) {
+    /// With `wait=on`, blocks until a client has connected (or the host asks to quit).
+    pub(crate) fn hold_until_client(&self) {
+        if !self.wait {
+            return;
+        }
+        tracing::info!("{}: waiting for a client on {}", self.option, self.addr);
         let (m, c) = &self.connected;
         let mut g = m.lock().unwrap();
         while !*g && !self.events.quit_requested() {

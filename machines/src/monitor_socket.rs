@@ -36,18 +36,13 @@ impl MonitorServer {
     /// Binds `listen`'s socket and starts serving in the background.
     pub fn start(listen: &ControlListen, events: Arc<HostEvents>) -> Result<MonitorServer, String> {
         let ev = events.clone();
-        let socket = ControlSocket::start(listen.addr.clone(), "-monitor", events, Box::new(move |reader, writer| serve(&ev, reader, writer)))?;
+        let socket = ControlSocket::start(listen, "-monitor", events, Box::new(move |reader, writer| serve(&ev, reader, writer)))?;
         Ok(MonitorServer { socket })
     }
 
-    /// Where it listens.
-    pub fn addr(&self) -> &control::ControlAddr {
-        self.socket.addr()
-    }
-
-    /// Blocks until a client has connected (or the host asks to quit).
-    pub fn wait_for_client(&self) {
-        self.socket.wait_for_client();
+    /// With `wait=on`, blocks until a client has connected (or the host asks to quit).
+    pub fn hold_until_client(&self) {
+        self.socket.hold_until_client();
     }
 
     /// The machine goes away: a Unix socket's file is removed.

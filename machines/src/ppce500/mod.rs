@@ -195,8 +195,6 @@ pub struct Ppce500 {
     qmp: Option<Arc<QmpServer>>,
     /// The monitor socket, if any.
     monitor: Option<MonitorServer>,
-    /// Wait for the first client of QMP and of the monitor socket (`wait=on`).
-    wait_for_clients: (bool, bool),
     /// Running, or stopped (`-S`, QMP or monitor `stop`).
     run_state: RunState,
     /// The reset under way was asked for by the host (monitor, QMP), not the guest.
@@ -268,7 +266,6 @@ impl Ppce500 {
         unsafe { engine.attach_cpus(&headers) };
         let alarm = matches!(cfg.clock, ClockMode::RealTime).then(|| Alarm::start(events.clone()));
         let gdb = cfg.gdb.map(|addr| GdbServer::start(addr, events.clone())).transpose()?;
-        let wait_for_clients = (cfg.qmp.as_ref().is_some_and(|q| q.wait), cfg.monitor.as_ref().is_some_and(|m| m.wait));
         let qmp = cfg.qmp.as_ref().map(|q| QmpServer::start(q, events.clone())).transpose().map_err(BoardError::Control)?;
         let monitor = cfg.monitor.as_ref().map(|m| MonitorServer::start(m, events.clone())).transpose().map_err(BoardError::Control)?;
         let mut board = Ppce500 {
@@ -293,7 +290,6 @@ impl Ppce500 {
             idle_turns: 0,
             qmp,
             monitor,
-            wait_for_clients,
             run_state: RunState::Running,
             host_reset: false,
             quit_reason: "host-signal",
@@ -386,13 +382,11 @@ impl Ppce500 {
         if self.dump_dtb.is_some() {
             return Ok(RunEnd::DumpedDtb);
         }
-        if let Some(q) = self.qmp.as_ref().filter(|_| self.wait_for_clients.0) {
-            tracing::info!("QMP: waiting for a client on {}", q.addr());
-            q.wait_for_client();
+        if let Some(q) = &self.qmp {
+            q.hold_until_client();
         }
-        if let Some(m) = self.monitor.as_ref().filter(|_| self.wait_for_clients.1) {
-            tracing::info!("monitor: waiting for a client on {}", m.addr());
-            m.wait_for_client();
+        if let Some(m) = &self.monitor {
+            m.hold_until_client();
         }
         if std::mem::take(&mut self.start_halted) {
             self.run_state = RunState::Prelaunch;
@@ -478,8 +472,7 @@ impl Ppce500 {
                     None
                 }
                 HostEvent::MonitorCall(call) => {
-                    let line = call.request.clone();
-                    match monitor::execute(self, monitor::Origin::Console, &line)? {
+                    match monitor::execute(self, monitor::Origin::Console, &call.request)? {
                         monitor::Reply::Text(t) => {
                             call.reply(&t);
                             None
@@ -574,15 +567,15 @@ impl Ppce500 {
                 let mut unused = Resume::USED;
                 let resume = if *stopped == cur { resume } else { &mut unused };
                 match self.engine.run_debug(&mut **cpu, *step, resume) {
-                DebugStop::Run(stop) => stop,
-                debug_stop => {
-                    // The debugger looks at this CPU; it keeps the turn.
-                    self.devices.flush_serial();
-                    if deterministic {
-                        self.clock.end_slice(cpu.hdr.icount_budget);
+                    DebugStop::Run(stop) => stop,
+                    debug_stop => {
+                        // The debugger looks at this CPU; it keeps the turn.
+                        self.devices.flush_serial();
+                        if deterministic {
+                            self.clock.end_slice(cpu.hdr.icount_budget);
+                        }
+                        return Ok(Some(Event::Stopped(debug_stop)));
                     }
-                    return Ok(Some(Event::Stopped(debug_stop)));
-                }
                 }
             }
         };

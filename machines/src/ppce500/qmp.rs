@@ -95,7 +95,6 @@ impl Ppce500 {
                 json!({})
             }
             "system_reset" => {
-                self.host_reset = true;
                 self.request_reset();
                 json!({})
             }
@@ -105,24 +104,20 @@ impl Ppce500 {
                 json!({})
             }
             "quit" => {
-                self.quit_reason = "host-qmp-quit";
-                self.events.request_quit();
+                self.qmp_quit();
                 json!({})
             }
             "human-monitor-command" => {
                 let line = str_arg(args, "command-line")?;
                 // `cpu-index` picks the CPU for this command only, as QEMU's does.
                 let saved = self.monitor_cpu;
-                if let Some(v) = args.get("cpu-index") {
-                    self.monitor_cpu = v.as_u64().filter(|&c| (c as usize) < self.cpus.len()).ok_or_else(|| QmpError::generic("Invalid parameter 'cpu-index'"))? as usize;
-                }
+                self.monitor_cpu = self.cpu_index_arg(args)?.unwrap_or(saved);
                 let reply = monitor::execute(self, monitor::Origin::Console, line);
                 self.monitor_cpu = saved;
                 match reply.map_err(|e| QmpError::generic(e.to_string()))? {
                     monitor::Reply::Text(t) => Value::String(t),
                     monitor::Reply::Quit => {
-                        self.quit_reason = "host-qmp-quit";
-                        self.events.request_quit();
+                        self.qmp_quit();
                         Value::String(String::new())
                     }
                 }
@@ -130,15 +125,25 @@ impl Ppce500 {
             "pmemsave" | "memsave" => {
                 let (addr, size) = (u64_arg(args, "val")?, u64_arg(args, "size")?);
                 let path = str_arg(args, "filename")?;
-                let cpu = match args.get("cpu-index") {
-                    None => 0,
-                    Some(v) => v.as_u64().filter(|&c| (c as usize) < self.cpus.len()).ok_or_else(|| QmpError::generic("Invalid parameter 'cpu-index'"))? as usize,
-                };
+                let cpu = self.cpu_index_arg(args)?.unwrap_or(0);
                 self.save_memory(addr, size, path, name == "pmemsave", cpu)?;
                 json!({})
             }
             _ => return Err(QmpError { class: "CommandNotFound", desc: format!("The command {name} has not been found") }),
         })
+    }
+
+    /// The optional `cpu-index` argument, checked against the board's CPUs.
+    fn cpu_index_arg(&self, args: &Map<String, Value>) -> Result<Option<usize>, QmpError> {
+        args.get("cpu-index")
+            .map(|v| v.as_u64().map(|c| c as usize).filter(|&c| c < self.cpus.len()).ok_or_else(|| QmpError::generic("Invalid parameter 'cpu-index'")))
+            .transpose()
+    }
+
+    /// Ends the run at QMP's request (`quit`, or the monitor's through `human-monitor-command`).
+    fn qmp_quit(&mut self) {
+        self.quit_reason = "host-qmp-quit";
+        self.events.request_quit();
     }
 
     /// `pmemsave` (physical) / `memsave` (virtual, through CPU `cpu`'s MMU): `size` bytes at

@@ -55,7 +55,7 @@ impl QmpServer {
         let server = Arc::new(QmpServer { events: events.clone(), client: Mutex::new(None), socket: OnceLock::new() });
         let s = server.clone();
         let socket = ControlSocket::start(
-            listen.addr.clone(),
+            listen,
             "-qmp",
             events,
             Box::new(move |reader, writer| {
@@ -72,14 +72,9 @@ impl QmpServer {
         self.socket.get().expect("set at start")
     }
 
-    /// Where it listens.
-    pub fn addr(&self) -> &crate::control::ControlAddr {
-        self.socket().addr()
-    }
-
-    /// Blocks until a client has connected (or the host asks to quit).
-    pub fn wait_for_client(&self) {
-        self.socket().wait_for_client();
+    /// With `wait=on`, blocks until a client has connected (or the host asks to quit).
+    pub fn hold_until_client(&self) {
+        self.socket().hold_until_client();
     }
 
     /// Sends event `name` (with `data`) to the client, if one has negotiated.
