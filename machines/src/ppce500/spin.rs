@@ -52,24 +52,32 @@ impl SpinTable {
 
     fn field(&self, cpu: usize, offset: usize, len: usize) -> u64 {
         let at = cpu * ENTRY_SIZE as usize + offset;
-        self.table[at..at + len].iter().fold(0, |v, &b| v << 8 | u64::from(b))
+        be_load(&self.table[at..at + len])
     }
 
     fn set_field(&mut self, cpu: usize, offset: usize, len: usize, value: u64) {
         let at = cpu * ENTRY_SIZE as usize + offset;
-        for (i, b) in self.table[at..at + len].iter_mut().enumerate() {
-            *b = (value >> (8 * (len - 1 - i))) as u8;
-        }
+        be_store(&mut self.table[at..at + len], value);
+    }
+}
+
+/// The big-endian number in `bytes`.
+fn be_load(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |v, &b| v << 8 | u64::from(b))
+}
+
+/// Stores the low bytes of `value` in `bytes`, big-endian.
+fn be_store(bytes: &mut [u8], value: u64) {
+    let len = bytes.len();
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (value >> (8 * (len - 1 - i))) as u8;
     }
 }
 
 impl MmioDevice for SpinTable {
     fn read(&mut self, offset: u64, size: u32) -> u64 {
         let at = offset as usize;
-        match self.table.get(at..at + size as usize) {
-            Some(bytes) => bytes.iter().fold(0, |v, &b| v << 8 | u64::from(b)),
-            None => 0,
-        }
+        self.table.get(at..at + size as usize).map_or(0, be_load)
     }
 
     fn write(&mut self, offset: u64, size: u32, value: u64) {
@@ -79,9 +87,7 @@ impl MmioDevice for SpinTable {
             tracing::warn!(target: "guest_errors", "spin table: write to {offset:#x} is past the last CPU's entry");
             return;
         }
-        for i in 0..size as usize {
-            self.table[at + i] = (value >> (8 * (size as usize - 1 - i))) as u8;
-        }
+        be_store(&mut self.table[at..at + size as usize], value);
         // CPU 0 is the one that boots; the others start on any write that leaves `addr` even
         // (QEMU's rule: the guest writes `addr` last, its low word last of all).
         let addr = self.field(cpu, 0, 8);
