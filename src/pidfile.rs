@@ -4,7 +4,6 @@
 use anyhow::Context;
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// A written, locked pid file; dropping it removes the file.
@@ -18,13 +17,7 @@ impl PidFile {
     pub fn create(path: &Path) -> anyhow::Result<PidFile> {
         let what = || format!("-pidfile {}", path.display());
         let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path).with_context(what)?;
-        // SAFETY: flock is a plain C struct; all-zero is a valid value.
-        let mut fl: libc::flock = unsafe { std::mem::zeroed() };
-        fl.l_type = libc::F_WRLCK as libc::c_short;
-        fl.l_whence = libc::SEEK_SET as libc::c_short;
-        // SAFETY: the descriptor is open for the call and `fl` is initialised.
-        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_OFD_SETLK, &fl) } == -1 {
-            let e = std::io::Error::last_os_error();
+        if let Err(e) = ferrite_devices::block::lock_file(&file, false) {
             anyhow::bail!("{}: locked by another process (is another ferrite or QEMU using it?): {e}", what());
         }
         file.set_len(0).with_context(what)?;

@@ -14,7 +14,7 @@ mod snapshot;
 mod test_images;
 
 pub use qcow2::Qcow2Image;
-pub use raw::RawImage;
+pub use raw::{lock as lock_file, RawImage};
 pub use snapshot::SnapshotOverlay;
 use std::io::{self, IoSliceMut};
 use std::path::PathBuf;

@@ -49,8 +49,8 @@ pub(super) fn lock_error(path: &Path, read_only: bool, source: io::Error) -> Blo
 }
 
 /// Takes a whole-file OFD lock: shared for readers, exclusive for a writer. Fails at once
-/// (EAGAIN) if another open file description holds a conflicting one.
-pub(super) fn lock(file: &File, shared: bool) -> io::Result<()> {
+/// (EAGAIN) if another open file description holds a conflicting one. (Also the pid file's.)
+pub fn lock(file: &File, shared: bool) -> io::Result<()> {
     // SAFETY: flock is a plain C struct; all-zero is a valid value.
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
     fl.l_type = if shared { libc::F_RDLCK } else { libc::F_WRLCK } as libc::c_short;
