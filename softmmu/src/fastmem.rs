@@ -83,6 +83,8 @@ impl std::ops::Add for FastmemStats {
 
 /// The part of fastmem that generated code does not read.
 struct State {
+    /// The modes whose accesses compiled code makes through fastmem (bit `m` for mode `m`).
+    modes: u8,
     /// Start of the reservation (all modes, one after another).
     start: u64,
     /// Registry slot of the signal handler.
@@ -123,10 +125,11 @@ impl Fastmem {
         self.state.is_some()
     }
 
-    /// Turns it on: reserves the host address space and registers it with the signal
-    /// handler. The structure must not move afterwards (it lives in the CPU header, which
-    /// generated code already requires to stay put).
-    pub fn enable(&mut self) -> Result<(), String> {
+    /// Turns it on for the MMU modes in `modes` (bit `m` for mode `m`): reserves the host
+    /// address space and registers it with the signal handler. The structure must not move
+    /// afterwards (it lives in the CPU header, which generated code already requires to stay
+    /// put).
+    pub fn enable(&mut self, modes: u8) -> Result<(), String> {
         if self.enabled() {
             return Ok(());
         }
@@ -158,6 +161,7 @@ impl Fastmem {
             *b = start + m as u64 * MODE_SPAN;
         }
         self.state = Some(Box::new(State {
+            modes,
             start,
             slot,
             mapped: Mappings::default(),
@@ -166,6 +170,11 @@ impl Fastmem {
             stats: FastmemStats::default(),
         }));
         Ok(())
+    }
+
+    /// The MMU modes whose accesses compiled code may make through fastmem (0 while off).
+    pub fn modes(&self) -> u8 {
+        self.state.as_ref().map_or(0, |s| s.modes)
     }
 
     /// Counters.

@@ -442,10 +442,16 @@ impl Engine {
         // met memory fastmem cannot map (then every access there would fault). Not only
         // loops: a loop whose blocks were compiled apart (an inner loop first) has no region
         // with a back edge, and was measured to need it as much (strings 0.41 -> 0.32 s).
-        let fastmem = self.cfg.fastmem && {
+        let fastmem_modes = if self.cfg.fastmem {
             // SAFETY: live header, not in generated code.
             let fm = unsafe { &(*env).tlb.fastmem };
-            fm.enabled() && !fm.is_demoted(ppc)
+            if fm.is_demoted(ppc) {
+                0
+            } else {
+                fm.modes()
+            }
+        } else {
+            0
         };
         let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
@@ -454,7 +460,7 @@ impl Engine {
             serial,
             generation,
             block,
-            opts: CompileOptions { count_insns, mode_key: key, optimize, fastmem, phys_pc: ppc },
+            opts: CompileOptions { count_insns, mode_key: key, optimize, fastmem_modes, phys_pc: ppc },
             heat,
         });
         if let Some(cold) = evicted {

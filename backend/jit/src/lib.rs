@@ -52,9 +52,10 @@ pub struct CompileOptions {
     /// Let Cranelift optimise (`opt_level=speed`): several times the compile time, for code
     /// that will run long (a loop), whatever the JIT's default.
     pub optimize: bool,
-    /// Reach guest RAM through the CPU's fastmem reservation (`ferrite_softmmu::fastmem`):
-    /// 32-bit guest addresses only; the CPU must have fastmem on.
-    pub fastmem: bool,
+    /// The MMU modes (bit `m` for mode `m`) whose accesses reach guest RAM through the CPU's
+    /// fastmem reservation (`ferrite_softmmu::fastmem`): 32-bit guest addresses only; the CPU
+    /// must have fastmem on for them. 0: none.
+    pub fastmem_modes: u8,
     /// Guest physical address of the block's first instruction (a fastmem access that meets
     /// a page it can never map names it, so that the block's page is compiled without
     /// fastmem from then on).

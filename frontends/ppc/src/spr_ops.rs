@@ -4,10 +4,9 @@ use crate::cpu::spr;
 use crate::cpu::PpcCpu;
 use crate::helpers::cpu;
 use crate::mmu_glue;
+use crate::translate::SUPERVISOR_MMU_MODES;
 use ferrite_softmmu::CpuHeader;
 
-/// Soft-TLB modes of supervisor state (MSR[PR] = 0; see `Mode::data_mmu_idx`).
-const KERNEL_MODES: u8 = 0b0000_0011;
 
 /// L1CSR0/1 bits that read back as 0 (flash invalidate, lock clear): Linux polls them.
 const L1CSR_SELF_CLEARING: u32 = 0x0000_0102 | 0x0000_0004 | 0x0000_0200;
@@ -56,7 +55,7 @@ impl PpcCpu {
     /// changes (with PID 0 the kernel must fault on user addresses).
     fn pid_change_modes(&mut self, i: usize, v: u32) -> u8 {
         if i == 0 && (v == 0 || v == self.mmu.user_pid) {
-            return KERNEL_MODES;
+            return SUPERVISOR_MMU_MODES;
         }
         if i == 0 {
             self.mmu.user_pid = v;

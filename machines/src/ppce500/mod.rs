@@ -250,9 +250,14 @@ impl Ppce500 {
             c.side_exits = if matches!(cfg.clock, ClockMode::RealTime) { SIDE_EXITS } else { 0 };
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
             // Each core has its own fastmem reservation; the engine write-protects a page that
-            // comes to hold code in every core's (`Engine::attach_cpus`).
+            // comes to hold code in every core's (`Engine::attach_cpus`). Supervisor modes
+            // only: a kernel's (or a bare-metal program's) memory is mapped once and used for
+            // long, while user pages belong to processes that come and go, and mapping each
+            // costs a signal and host `mmap`s that shoot down the other host core's TLB: a
+            // shell loop ran 1.5x as long with user modes on fastmem, and no user program
+            // measured (md5sum, gzip) ran faster with them (docs/benchmarks.md).
             if cfg.engine.jit && cfg.engine.fastmem {
-                if let Err(e) = c.hdr.tlb.fastmem.enable() {
+                if let Err(e) = c.hdr.tlb.fastmem.enable(ferrite_ppc::translate::SUPERVISOR_MMU_MODES) {
                     tracing::info!("fastmem off: {e}");
                 }
             }

@@ -36,7 +36,7 @@ impl Rig {
             CpuHeader::init_raw(b.as_mut_ptr(), Arc::as_ptr(&space), ident);
             b.assume_init()
         };
-        cpu.tlb.fastmem.enable().expect("fastmem on this host");
+        cpu.tlb.fastmem.enable(u8::MAX).expect("fastmem on this host");
         // Faults of this test's code in the reservation count as fastmem faults.
         signal::register_code(1, u64::MAX - 1);
         Rig { space, cpu }

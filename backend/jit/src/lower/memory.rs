@@ -260,7 +260,7 @@ impl Lower<'_, '_> {
     /// in 32 bits).
     fn fastmem_addr(&mut self, op: MemOp, ir_addr: ferrite_ir::Value) -> Option<(ir::Value, ir::Value)> {
         let i = self.block.inst(ir_addr);
-        if !self.opts.fastmem || i.op != Opcode::Zext || self.block.ty(i.args[0]) != Type::I32 {
+        if !super::uses_fastmem(self.opts, op) || i.op != Opcode::Zext || self.block.ty(i.args[0]) != Type::I32 {
             return None;
         }
         let addr = self.arg(ir_addr);

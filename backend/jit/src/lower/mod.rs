@@ -185,8 +185,10 @@ pub(crate) fn lower_block(
             done: b.declare_var(types::I64),
         },
     };
-    // Fastmem accesses need no shared checks or page caches.
-    let (groups, n_groups, n_sites) = if opts.fastmem { (vec![None; block.insts.len()], 0, 0) } else { groups::assign(block, &facts.reachable) };
+    // Fastmem accesses need no shared checks or page caches (and a group must not start with
+    // an access that skips the check).
+    let fastmem = block.insts.iter().any(|i| matches!(i.op, Opcode::Load | Opcode::Store) && uses_fastmem(opts, MemOp(i.imm as u32)));
+    let (groups, n_groups, n_sites) = if fastmem { (vec![None; block.insts.len()], 0, 0) } else { groups::assign(block, &facts.reachable) };
     let group_vars = (0..n_groups).map(|_| b.declare_var(types::I64)).collect();
     let site_vars = (0..n_sites).map(|_| (b.declare_var(types::I64), b.declare_var(types::I64))).collect();
     let mut exit_index = Vec::with_capacity(block.insts.len());
@@ -233,6 +235,12 @@ pub(crate) fn lower_block(
 
 /// The Cranelift type of register `i`'s variable: `f64` for an `i64` register the block uses
 /// as a double.
+/// Whether an access `op` of code compiled with `opts` goes through fastmem (when its address
+/// fits in 32 bits).
+fn uses_fastmem(opts: &CompileOptions, op: MemOp) -> bool {
+    u32::from(opts.fastmem_modes) & (1 << op.mmu_idx()) != 0
+}
+
 fn var_type(facts: &Facts, i: usize, ty: Type) -> types::Type {
     if facts.float_regs.contains(Reg(i as u16)) {
         types::F64

@@ -90,7 +90,8 @@ impl Mode {
         self.0 & Mode::PR != 0
     }
 
-    /// Soft-TLB mode for data accesses: privilege × data address space.
+    /// Soft-TLB mode for data accesses: privilege × data address space (modes 0-1
+    /// supervisor, [`SUPERVISOR_MMU_MODES`]; 2-3 user).
     pub fn data_mmu_idx(self) -> u32 {
         ((self.0 & Mode::PR) * 2 + ((self.0 & Mode::DS) >> 2)) as u32
     }
@@ -100,6 +101,9 @@ impl Mode {
         ((self.0 & Mode::PR) * 2 + ((self.0 & Mode::IS) >> 1)) as usize
     }
 }
+
+/// The soft-TLB modes of supervisor state (MSR[PR] = 0), bit `m` for mode `m`.
+pub const SUPERVISOR_MMU_MODES: u8 = 0b0000_0011;
 
 /// Lifts one guest instruction at a time into a block.
 pub struct Translator<'a> {
@@ -366,5 +370,22 @@ impl Translator<'_> {
     /// PC of the next instruction.
     pub fn next_pc(&self) -> u32 {
         self.pc.wrapping_add(4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Mode, SUPERVISOR_MMU_MODES};
+    use crate::cpu::msr;
+
+    #[test]
+    fn supervisor_mmu_modes_are_exactly_those_of_msr_pr_clear() {
+        for m in 0..8u32 {
+            let msr = if m & 1 != 0 { msr::PR } else { 0 } | if m & 2 != 0 { msr::IS } else { 0 } | if m & 4 != 0 { msr::DS } else { 0 };
+            let mode = Mode::new(msr, 0);
+            for idx in [mode.data_mmu_idx() as usize, mode.code_mmu_idx()] {
+                assert_eq!(SUPERVISOR_MMU_MODES & (1 << idx) != 0, msr & msr::PR == 0, "MSR {msr:#x}: soft-TLB mode {idx}");
+            }
+        }
     }
 }
