@@ -254,8 +254,9 @@ impl Ppce500 {
             // only: a kernel's (or a bare-metal program's) memory is mapped once and used for
             // long, while user pages belong to processes that come and go, and mapping each
             // costs a signal and host `mmap`s that shoot down the other host core's TLB: a
-            // shell loop ran 1.5x as long with user modes on fastmem, and no user program
-            // measured (md5sum, gzip) ran faster with them (docs/benchmarks.md).
+            // shell loop of short processes ran 1.2-1.7x as long with user modes on fastmem;
+            // the price is paid by user programs that reuse their memory (gzip 1.2x as long,
+            // md5sum and sort unchanged; docs/benchmarks.md, sixteenth session).
             if cfg.engine.jit && cfg.engine.fastmem {
                 if let Err(e) = c.hdr.tlb.fastmem.enable(ferrite_ppc::translate::SUPERVISOR_MMU_MODES) {
                     tracing::info!("fastmem off: {e}");
