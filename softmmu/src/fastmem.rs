@@ -85,6 +85,8 @@ impl std::ops::Add for FastmemStats {
 struct State {
     /// The modes whose accesses compiled code makes through fastmem (bit `m` for mode `m`).
     modes: u8,
+    /// The modes whose accesses go through fastmem in code compiled to run long as well.
+    long_running_modes: u8,
     /// Start of the reservation (all modes, one after another).
     start: u64,
     /// Registry slot of the signal handler.
@@ -125,11 +127,12 @@ impl Fastmem {
         self.state.is_some()
     }
 
-    /// Turns it on for the MMU modes in `modes` (bit `m` for mode `m`): reserves the host
-    /// address space and registers it with the signal handler. The structure must not move
-    /// afterwards (it lives in the CPU header, which generated code already requires to stay
-    /// put).
-    pub fn enable(&mut self, modes: u8) -> Result<(), String> {
+    /// Turns it on for the accesses of the MMU modes in `modes` (bit `m` for mode `m`), and
+    /// for those of `long_running_modes` too in code compiled to run long (loops, FP code):
+    /// reserves the host address space and registers it with the signal handler. The
+    /// structure must not move afterwards (it lives in the CPU header, which generated code
+    /// already requires to stay put).
+    pub fn enable(&mut self, modes: u8, long_running_modes: u8) -> Result<(), String> {
         if self.enabled() {
             return Ok(());
         }
@@ -162,6 +165,7 @@ impl Fastmem {
         }
         self.state = Some(Box::new(State {
             modes,
+            long_running_modes,
             start,
             slot,
             mapped: Mappings::default(),
@@ -172,9 +176,10 @@ impl Fastmem {
         Ok(())
     }
 
-    /// The MMU modes whose accesses compiled code may make through fastmem (0 while off).
-    pub fn modes(&self) -> u8 {
-        self.state.as_ref().map_or(0, |s| s.modes)
+    /// The MMU modes whose accesses code compiled to run long (`long_running`) or not may
+    /// make through fastmem (0 while off).
+    pub fn modes(&self, long_running: bool) -> u8 {
+        self.state.as_ref().map_or(0, |s| s.modes | if long_running { s.long_running_modes } else { 0 })
     }
 
     /// Counters.

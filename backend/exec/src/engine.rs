@@ -448,7 +448,7 @@ impl Engine {
             if fm.is_demoted(ppc) {
                 0
             } else {
-                fm.modes()
+                fm.modes(optimize)
             }
         } else {
             0

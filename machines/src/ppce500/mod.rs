@@ -251,14 +251,15 @@ impl Ppce500 {
             c.timer_exits = matches!(cfg.clock, ClockMode::RealTime);
             // Each core has its own fastmem reservation; the engine write-protects a page that
             // comes to hold code in every core's (`Engine::attach_cpus`). Supervisor modes
-            // only: a kernel's (or a bare-metal program's) memory is mapped once and used for
-            // long, while user pages belong to processes that come and go, and mapping each
-            // costs a signal and host `mmap`s that shoot down the other host core's TLB: a
-            // shell loop of short processes ran 1.2-1.7x as long with user modes on fastmem;
-            // the price is paid by user programs that reuse their memory (gzip 1.2x as long,
-            // md5sum and sort unchanged; docs/benchmarks.md, sixteenth session).
+            // everywhere: a kernel's (or a bare-metal program's) memory is mapped once and used
+            // for long. User modes in loops (and FP code) only: user pages belong to processes
+            // that come and go, and mapping each costs a signal and host `mmap`s that shoot
+            // down the other host core's TLB; a shell loop of short processes ran 1.2-1.7x as
+            // long with user modes on fastmem everywhere, while gzip's loops need it
+            // (docs/benchmarks.md, sixteenth session).
             if cfg.engine.jit && cfg.engine.fastmem {
-                if let Err(e) = c.hdr.tlb.fastmem.enable(ferrite_ppc::translate::SUPERVISOR_MMU_MODES) {
+                let supervisor = ferrite_ppc::translate::SUPERVISOR_MMU_MODES;
+                if let Err(e) = c.hdr.tlb.fastmem.enable(supervisor, !supervisor) {
                     tracing::info!("fastmem off: {e}");
                 }
             }

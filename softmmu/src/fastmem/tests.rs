@@ -36,7 +36,7 @@ impl Rig {
             CpuHeader::init_raw(b.as_mut_ptr(), Arc::as_ptr(&space), ident);
             b.assume_init()
         };
-        cpu.tlb.fastmem.enable(u8::MAX).expect("fastmem on this host");
+        cpu.tlb.fastmem.enable(u8::MAX, 0).expect("fastmem on this host");
         // Faults of this test's code in the reservation count as fastmem faults.
         signal::register_code(1, u64::MAX - 1);
         Rig { space, cpu }
@@ -170,4 +170,13 @@ fn page_runs_merge_adjacent_pages() {
     let p = PAGE_SIZE;
     assert_eq!(super::page_runs(&[0, p, 2 * p, 5 * p, 7 * p, 8 * p]), vec![(0, 3 * p), (5 * p, p), (7 * p, 2 * p)]);
     assert!(super::page_runs(&[]).is_empty());
+}
+
+#[test]
+fn modes_for_long_running_code_add_to_the_others() {
+    let mut fm = super::Fastmem::off();
+    assert_eq!(fm.modes(true), 0, "off");
+    fm.enable(0b0011, 0b1100).expect("fastmem on this host");
+    assert_eq!(fm.modes(false), 0b0011);
+    assert_eq!(fm.modes(true), 0b1111);
 }

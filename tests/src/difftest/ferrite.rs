@@ -45,9 +45,9 @@ impl FerriteRunner {
         space.add_ram("ram", 0, Arc::new(Ram::new(1 << 30)?))?;
         let mut cpu = PpcCpu::new(&space, 0, ManualClock::new(), None);
         if tier == Tier::Jit {
-            // Compiled code reaches RAM through fastmem, as the board's kernel code does (these
-            // cases run in user mode, which the board leaves to the soft TLB).
-            cpu.hdr.tlb.fastmem.enable(u8::MAX).map_err(|e| anyhow::anyhow!("fastmem: {e}"))?;
+            // Compiled code reaches RAM through fastmem, as the board's kernel code and loops
+            // do (these cases run in user mode, outside loops mostly).
+            cpu.hdr.tlb.fastmem.enable(u8::MAX, 0).map_err(|e| anyhow::anyhow!("fastmem: {e}"))?;
         }
         let base = EngineConfig { jit: true, sync_compile: true, count_insns: true, arena_bytes: 64 << 20, perf_map: false, ..EngineConfig::default() };
         let cfg = match tier {

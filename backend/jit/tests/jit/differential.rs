@@ -30,7 +30,7 @@ fn differential_with(jit: &mut Jit, first_seed: u64, count: u64, cfg: Config, fa
         let mut a = machine(regs, seed);
         let mut b = machine(regs, seed);
         if fastmem {
-            b.cpu.hdr.tlb.fastmem.enable(fastmem_modes).expect("fastmem on this host");
+            b.cpu.hdr.tlb.fastmem.enable(fastmem_modes, 0).expect("fastmem on this host");
         }
         let ea = run_interp(&block, &mut a);
         let opts = CompileOptions { count_insns: false, mode_key: 0, optimize: false, fastmem_modes, phys_pc: 0 };
