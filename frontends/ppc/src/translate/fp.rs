@@ -136,7 +136,7 @@ impl Translator<'_> {
 
     /// An arithmetic instruction through the FPU helper.
     pub fn fp_arith(&mut self, op: FpOp, a: &ArgA) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         if !self.fp_arith_inline(op, a) {
             let packed = self.c32(pack_operands(op, a.frt, a.fra, a.frb, a.frc));
             self.b.call(helpers::FP_ARITH, &[packed]);
@@ -146,7 +146,7 @@ impl Translator<'_> {
 
     /// frsp, fctiw, fctiwz: one FRB operand.
     pub fn fp_unary(&mut self, op: FpOp, frt: u32, frb: u32, rc: bool) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         if op == FpOp::Rsp {
             return self.fp_arith(op, &crate::decode::ArgA { frt, fra: 0, frb, frc: 0, rc: rc as u32 });
         }
@@ -157,7 +157,7 @@ impl Translator<'_> {
 
     /// fcmpu / fcmpo into CR field `bf`.
     pub fn fp_compare(&mut self, bf: u32, fra: u32, frb: u32, ordered: bool) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         let packed = self.c32(bf | (fra << 8) | (frb << 16) | ((ordered as u32) << 24));
         self.b.call(helpers::FP_COMPARE, &[packed]);
         Ok(Flow::Continue)
@@ -167,7 +167,7 @@ impl Translator<'_> {
     /// bit for bit (NaNs included), no FPSCR change. Done on the value as a double, so that
     /// it stays in an FP register.
     pub fn fp_move(&mut self, frt: u32, frb: u32, abs: bool, negate: bool, rc: bool) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         let v = self.get(fpr(frb));
         let mut x = self.b.bitcast(Type::F64, v);
         if abs {
@@ -183,7 +183,7 @@ impl Translator<'_> {
 
     /// fsel: FRT = FRA >= 0 ? FRC : FRB (NaN selects FRB).
     pub fn fsel(&mut self, a: &ArgA) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         let x = self.get(fpr(a.fra));
         let xf = self.b.bitcast(Type::F64, x);
         let zero = self.b.f64const(0.0);
@@ -197,7 +197,7 @@ impl Translator<'_> {
 
     /// lfs/lfd and their u/x/ux forms.
     pub fn load_fp(&mut self, frt: u32, ea: Ea, single: bool, update: bool) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         if update && ea_ra(ea) == 0 {
             return Err(TransError::Illegal);
         }
@@ -222,7 +222,7 @@ impl Translator<'_> {
 
     /// stfs/stfd and their u/x/ux forms.
     pub fn store_fp(&mut self, frs: u32, ea: Ea, single: bool, update: bool) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         if update && ea_ra(ea) == 0 {
             return Err(TransError::Illegal);
         }
@@ -290,7 +290,7 @@ impl Translator<'_> {
 
     /// stfiwx: the low word of FRS.
     pub fn stfiwx(&mut self, frs: u32, ra: u32, rb: u32) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         let a = self.ea(Ea::X(ra, rb), false);
         let a = self.addr(a);
         let v = self.get(fpr(frs));
@@ -301,7 +301,7 @@ impl Translator<'_> {
 
     /// mffs: FRT = the FPSCR, high word 0.
     pub fn mffs(&mut self, frt: u32, rc: bool) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         let f = self.get(regs::FPSCR);
         let f = self.b.zext(Type::I64, f);
         self.set(fpr(frt), f);
@@ -311,7 +311,7 @@ impl Translator<'_> {
     /// The FPSCR-writing instructions end the block: the rounding mode and enables are part of
     /// how later FP code behaves.
     fn fpscr_op(&mut self, kind: u32, a: u32, b: u32, rc: bool) -> TResult {
-        self.require_fp()?;
+        self.require_fp();
         let k = self.c32(kind | (a << 8) | ((rc as u32) << 31));
         let bv = self.c32(b);
         self.b.call(helpers::FPSCR_OP, &[k, bv]);

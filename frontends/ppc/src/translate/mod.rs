@@ -57,8 +57,7 @@ impl Mode {
     pub const IS: u64 = 1 << 1;
     /// MSR[DS]: data address space.
     pub const DS: u64 = 1 << 2;
-    /// MSR[FP]: FPU available.
-    pub const FP: u64 = 1 << 3;
+    // Bit 3 is free: MSR[FP] is checked when FP code runs (see `Translator::require_fp`).
     /// The FPSCR rounds to nearest with no exception enabled and NI clear: FP arithmetic may
     /// run inline on the host FPU. The instructions that can change this end their block.
     pub const FP_NEAREST_QUIET: u64 = 1 << 4;
@@ -71,7 +70,7 @@ impl Mode {
         use crate::cpu::msr;
         use crate::fpu::fpscr::{FX, XX};
         let mut m = 0;
-        for (bit, flag) in [(msr::PR, Mode::PR), (msr::IS, Mode::IS), (msr::DS, Mode::DS), (msr::FP, Mode::FP)] {
+        for (bit, flag) in [(msr::PR, Mode::PR), (msr::IS, Mode::IS), (msr::DS, Mode::DS)] {
             if msr & bit != 0 {
                 m |= flag;
             }
@@ -123,6 +122,8 @@ pub struct Translator<'a> {
     pub early_exits: bool,
     /// The run of inline FP operations whose FPSCR writes share a base (see `fp_status`).
     fp_status: Option<fp_status::FpStatus>,
+    /// The IR basic block in which MSR[FP] was last checked (see [`Self::require_fp`]).
+    fp_checked_in: Option<ferrite_ir::BbId>,
     /// The LT, GT, EQ, SO values the last compare put into each CR field, so that a branch on
     /// a bit just computed uses it instead of unpacking the field again.
     crf_bits: [Option<CrBits>; 8],
@@ -172,6 +173,7 @@ fn translate(mode: Mode, vpc: u64, code: &[u8], max_insns: usize, side_exits: u3
             side_exits_left: side_exits,
             early_exits: side_exits > 0,
             fp_status: None,
+            fp_checked_in: None,
             crf_bits: [None; 8],
             code,
             max_insns: max_insns.max(1),
@@ -245,13 +247,27 @@ impl Translator<'_> {
         }
     }
 
-    /// Fails with `FpUnavailable` unless MSR[FP].
-    pub fn require_fp(&self) -> Result<(), TransError> {
-        if self.mode.0 & Mode::FP == 0 {
-            Err(TransError::FpUnavailable)
-        } else {
-            Ok(())
+    /// Raises FP-unavailable unless MSR[FP], checked when the block runs. MSR[FP] is not part
+    /// of the mode key: Linux turns it on and off per process (lazy FP state), and with it in
+    /// the key the same code got a translation for each value and the jump cache thrashed
+    /// between them (half of all misses in a shell loop). Once per basic block of IR: only
+    /// instructions that end the block change the MSR.
+    pub fn require_fp(&mut self) {
+        let here = self.b.current_bb();
+        if self.fp_checked_in == Some(here) {
+            return;
         }
+        let msr = self.get(regs::MSR);
+        let fp = self.b.and_imm(msr, crate::cpu::msr::FP as u64);
+        let zero = self.c32(0);
+        let off = self.b.icmp(IntCC::Eq, fp, zero);
+        let unavailable = self.b.create_cold_bb();
+        let available = self.b.create_bb();
+        self.b.branch(off, unavailable, available);
+        self.b.switch_to(unavailable);
+        self.raise_error(TransError::FpUnavailable);
+        self.b.switch_to(available);
+        self.fp_checked_in = Some(available);
     }
 
     /// An `i32` constant.
@@ -377,6 +393,13 @@ impl Translator<'_> {
 mod tests {
     use super::{Mode, SUPERVISOR_MMU_MODES};
     use crate::cpu::msr;
+
+    #[test]
+    fn msr_fp_is_not_part_of_the_mode() {
+        // Checked when FP code runs instead: code run with the FPU on and off shares one
+        // translation (exceptions.c checks that FP code raises FP-unavailable, then runs).
+        assert_eq!(Mode::new(msr::FP | msr::PR, 0), Mode::new(msr::PR, 0));
+    }
 
     #[test]
     fn supervisor_mmu_modes_are_exactly_those_of_msr_pr_clear() {
