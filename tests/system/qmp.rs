@@ -254,7 +254,7 @@ fn monitor_socket_answers_line_by_line() {
     };
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     // Reads up to and including the next prompt.
-    let mut until_prompt = |s: &mut UnixStream| {
+    let until_prompt = |s: &mut UnixStream| {
         let mut out = Vec::new();
         let mut b = [0u8; 1];
         while !out.ends_with(b"(qemu) ") {
