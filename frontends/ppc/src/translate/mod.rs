@@ -75,6 +75,11 @@ impl Mode {
                 m |= flag;
             }
         }
+        // FP code runs only with MSR[FP] set (checked when it runs), so with it clear the FPSCR
+        // cannot matter: the default FPSCR's bits are taken, and code run with the FPU off (a
+        // kernel, under lazy FP) does not split by whatever FPSCR the last FP user left. With
+        // the default FPSCR, a process turning its FPU on keeps the same key.
+        let fpscr = if msr & msr::FP != 0 { fpscr } else { 0 };
         if fpscr & fp_fast::NEEDS_CLEAR == 0 {
             m |= Mode::FP_NEAREST_QUIET;
         }
@@ -399,6 +404,15 @@ mod tests {
         // Checked when FP code runs instead: code run with the FPU on and off shares one
         // translation (exceptions.c checks that FP code raises FP-unavailable, then runs).
         assert_eq!(Mode::new(msr::FP | msr::PR, 0), Mode::new(msr::PR, 0));
+    }
+
+    #[test]
+    fn the_fpscr_counts_only_with_the_fpu_on() {
+        use crate::fpu::fpscr::{FX, XX};
+        let busy = XX | FX | 0x3; // sticky bits set, rounding toward minus infinity
+        assert_eq!(Mode::new(0, busy), Mode::new(0, 0), "FPU off: the FPSCR left by another process is not the mode");
+        assert_ne!(Mode::new(msr::FP, busy), Mode::new(msr::FP, 0));
+        assert_eq!(Mode::new(msr::FP, 0), Mode::new(0, 0), "the default FPSCR with the FPU on is the same mode as off");
     }
 
     #[test]
