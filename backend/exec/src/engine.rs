@@ -442,17 +442,9 @@ impl Engine {
         // met memory fastmem cannot map (then every access there would fault). Not only
         // loops: a loop whose blocks were compiled apart (an inner loop first) has no region
         // with a back edge, and was measured to need it as much (strings 0.41 -> 0.32 s).
-        let fastmem_modes = if self.cfg.fastmem {
-            // SAFETY: live header, not in generated code.
-            let fm = unsafe { &(*env).tlb.fastmem };
-            if fm.is_demoted(ppc) {
-                0
-            } else {
-                fm.modes(optimize)
-            }
-        } else {
-            0
-        };
+        // SAFETY: live header, not in generated code.
+        let fm = unsafe { &(*env).tlb.fastmem };
+        let fastmem_modes = if self.cfg.fastmem && !fm.is_demoted(ppc) { fm.modes(optimize) } else { 0 };
         let block = Arc::new(block);
         let Some(compiler) = self.compiler.as_mut() else { return };
         let evicted = compiler.submit(Job {

@@ -7,7 +7,6 @@ use crate::mmu_glue;
 use crate::translate::SUPERVISOR_MMU_MODES;
 use ferrite_softmmu::CpuHeader;
 
-
 /// L1CSR0/1 bits that read back as 0 (flash invalidate, lock clear): Linux polls them.
 const L1CSR_SELF_CLEARING: u32 = 0x0000_0102 | 0x0000_0004 | 0x0000_0200;
 

@@ -233,14 +233,14 @@ pub(crate) fn lower_block(
     Ok(())
 }
 
-/// The Cranelift type of register `i`'s variable: `f64` for an `i64` register the block uses
-/// as a double.
 /// Whether an access `op` of code compiled with `opts` goes through fastmem (when its address
 /// fits in 32 bits).
 fn uses_fastmem(opts: &CompileOptions, op: MemOp) -> bool {
     u32::from(opts.fastmem_modes) & (1 << op.mmu_idx()) != 0
 }
 
+/// The Cranelift type of register `i`'s variable: `f64` for an `i64` register the block uses
+/// as a double.
 fn var_type(facts: &Facts, i: usize, ty: Type) -> types::Type {
     if facts.float_regs.contains(Reg(i as u16)) {
         types::F64
