@@ -7,7 +7,10 @@
 # Usage: tests/bench/smp.sh
 # Environment: RUNS=N (default 3), ROUNDS=N (default 200), FERRITE=path (default: cargo build
 # --release), QEMU=path (default: qemu-system-ppc in PATH, else
-# /tmp/qemu-sys/root/usr/bin/qemu-system-ppc; see tests/bench/run.sh for getting it).
+# /tmp/qemu-sys/root/usr/bin/qemu-system-ppc; see tests/bench/run.sh for getting it),
+# SMPS="1 2" (the -smp values), JOB_BODY=shell commands timed instead of the md5sum loop (no
+# single quotes: they run in sh -c '...'),
+# JOB_SETUP=shell commands run before the timed part (e.g. creating a file).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${RUNS:-3}
@@ -21,7 +24,9 @@ bench_qemu
 WORK=$(mktemp -d)
 trap 'exec 3>&- 2>/dev/null; rm -rf "$WORK"' EXIT
 # The marker is split in the command line so that its echo does not match it.
-JOB="time sh -c 'for j in 1 2 3 4; do (i=0; while [ \$i -lt $ROUNDS ]; do i=\$((i+1)); echo \$i | md5sum >/dev/null; done) & done; wait'; echo JOB\"\"DONE"
+JOB_BODY=${JOB_BODY:-"for j in 1 2 3 4; do (i=0; while [ \$i -lt $ROUNDS ]; do i=\$((i+1)); echo \$i | md5sum >/dev/null; done) & done; wait"}
+SMPS=${SMPS:-1 2}
+JOB="${JOB_SETUP:-true}; time sh -c '$JOB_BODY'; echo JOB\"\"DONE"
 
 # wait_for TEXT SECONDS: until the console shows TEXT.
 wait_for() {
@@ -50,7 +55,7 @@ run() {
 }
 
 for _ in $(seq "$RUNS"); do
-    for smp in 1 2; do
+    for smp in $SMPS; do
         run "qemu-$smp" "$QEMU" -M ppce500 -cpu e500mc -m 256 -smp "$smp" -kernel "$IMG/uImage" \
             -initrd "$IMG/initramfs.cpio.gz" -append console=ttyS0 -nographic -monitor none -serial stdio -net none
         run "ferrite-$smp" "$FERRITE" -M ppce500 -cpu e500mc -m 256 -smp "$smp" -kernel "$IMG/uImage" \
@@ -61,7 +66,7 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 echo "| -smp | qemu s | ferrite s | speedup (qemu/ferrite) |"
 echo "|---:|---:|---:|---:|"
-for smp in 1 2; do
+for smp in $SMPS; do
     q=$(median < "$WORK/qemu-$smp"); f=$(median < "$WORK/ferrite-$smp")
     awk -v n="$smp" -v q="$q" -v f="$f" 'BEGIN { printf "| %d | %.2f | %.2f | %.2f |\n", n, q, f, q / f }'
 done
