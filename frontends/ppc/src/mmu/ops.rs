@@ -70,8 +70,18 @@ impl BookeMmu {
     }
 
     /// The stale-translation effect of changing `e`.
-    fn effect_of(e: &TlbEntry) -> TlbEffect {
-        if !e.valid() {
+    /// The non-zero TIDs that cached translations (soft TLB, jump cache) may have been made
+    /// under: the current PIDs and the last user PID (`user_pid`; a change to another non-zero
+    /// PID flushes them). An entry of any other TID was never used by one, so invalidating or
+    /// writing it makes nothing stale: Linux drops whole address spaces of other processes
+    /// (`tlbilx` by PID) and its TLB-miss handler replaces other processes' TLB0 entries.
+    fn cached_tids(&self) -> [u32; 4] {
+        [self.user_pid, self.pid[0], self.pid[1], self.pid[2]]
+    }
+
+    /// What changing entry `e` makes stale, given the TIDs cached translations were made under.
+    fn effect_of(e: &TlbEntry, cached_tids: &[u32; 4]) -> TlbEffect {
+        if !e.valid() || (e.tid() != 0 && !cached_tids.contains(&e.tid())) {
             TlbEffect::None
         } else if e.page_size() == 4096 {
             TlbEffect::Pages(vec![e.epn()])
@@ -110,7 +120,8 @@ impl BookeMmu {
         }
         tracing::trace!(target: "mmu", "tlbwe {slot:?}: MAS1 {:08x} MAS2 {:08x} MAS7:3 {:09x}", new.mas1, new.mas2, new.mas7_3);
         *self.entry_mut(slot) = new;
-        Ok(Self::effect_of(&old).merge(Self::effect_of(&new)))
+        let cached = self.cached_tids();
+        Ok(Self::effect_of(&old, &cached).merge(Self::effect_of(&new, &cached)))
     }
 
     /// tlbre: reads the selected entry into the MAS registers (MAS1 = 0 if none).
@@ -170,6 +181,7 @@ impl BookeMmu {
         if ea & 0x4 != 0 {
             return self.flush(!tlb1, tlb1, true);
         }
+        let cached = self.cached_tids();
         let mut effect = TlbEffect::None;
         let slots: Vec<Slot> = Self::candidates(ea).filter(|s| matches!(s, Slot::Tlb1(_)) == tlb1).collect();
         for s in slots {
@@ -178,7 +190,7 @@ impl BookeMmu {
             if e.valid() && e.epn() == ea & mask && !e.iprot() {
                 let old = *e;
                 e.mas1 &= !MAS1_V;
-                effect = effect.merge(Self::effect_of(&old));
+                effect = effect.merge(Self::effect_of(&old, &cached));
             }
         }
         effect
@@ -188,6 +200,7 @@ impl BookeMmu {
     /// entries are spared. Other T values are illegal (checked by the translator).
     pub fn tlbilx(&mut self, t: u32, ea: u32) -> TlbEffect {
         let spid = (self.mas6 & MAS6_SPID_MASK) >> 16;
+        let cached = self.cached_tids();
         match t {
             0 => self.flush(true, true, true),
             1 => {
@@ -196,7 +209,7 @@ impl BookeMmu {
                     if e.valid() && !e.iprot() && e.tid() == spid {
                         let old = *e;
                         e.mas1 &= !MAS1_V;
-                        effect = effect.merge(Self::effect_of(&old));
+                        effect = effect.merge(Self::effect_of(&old, &cached));
                     }
                 }
                 // Only entries of one non-zero TID went (Linux drops a whole address space
@@ -215,7 +228,7 @@ impl BookeMmu {
                     if e.matches(ea, spid) && !e.iprot() {
                         let old = *e;
                         e.mas1 &= !MAS1_V;
-                        effect = effect.merge(Self::effect_of(&old));
+                        effect = effect.merge(Self::effect_of(&old, &cached));
                     }
                 }
                 effect

@@ -109,6 +109,7 @@ fn invalidation_respects_iprot() {
     // tlbilx T=1 by TID, T=3 by TID and EA.
     write(&mut m, 0, 0, MAS1_V | (4 << 16) | tsize(2), 0x2000_0000, RWX_ALL, 0).unwrap();
     write(&mut m, 0, 1, MAS1_V | (5 << 16) | tsize(2), 0x2000_0000, RWX_ALL, 0).unwrap();
+    m.pid[0] = 4;
     m.mas6 = 4 << 16;
     assert_eq!(m.tlbilx(1, 0), TlbEffect::Pages(vec![0x2000_0000]));
     m.pid[0] = 5;
@@ -121,6 +122,7 @@ fn invalidation_respects_iprot() {
         write(&mut m, 0, 0, MAS1_V | (6 << 16) | tsize(2), 0x3000_0000 + (i << 12), RWX_ALL, 0).unwrap();
     }
     m.mas6 = 6 << 16;
+    m.pid[0] = 6;
     assert_eq!(m.tlbilx(1, 0), TlbEffect::Local);
     m.mas6 = 0;
     write(&mut m, 0, 0, MAS1_V | tsize(2), 0x3000_0000, RWX_ALL, 0).unwrap();
@@ -195,4 +197,26 @@ fn tlbwe_reports_stale_translations() {
     // Replacing it in the same slot stales the old page too.
     assert_eq!(write(&mut m, 0, 0, MAS1_V | tsize(2), 0x3000, 0x7000 | RWX_ALL, 0), Ok(TlbEffect::Pages(vec![0x3000, 0x3000])));
     assert_eq!(write(&mut m, 1, 0, MAS1_V | tsize(16), 0, RWX_ALL, 0), Ok(TlbEffect::All));
+}
+
+#[test]
+fn changes_to_entries_of_other_address_spaces_stale_nothing() {
+    // Cached translations are made under the current PIDs and the last user PID only: another
+    // process's entries can be written, replaced and invalidated without flushing anything.
+    let mut m = BookeMmu::new();
+    (m.pid[0], m.user_pid) = (7, 7);
+    assert_eq!(write(&mut m, 0, 0, MAS1_V | (9 << 16) | tsize(2), 0x4000, RWX_ALL, 0), Ok(TlbEffect::None));
+    assert_eq!(write(&mut m, 0, 0, MAS1_V | (9 << 16) | tsize(2), 0x4000, 0x8000 | RWX_ALL, 0), Ok(TlbEffect::None));
+    m.mas6 = 9 << 16;
+    assert_eq!(m.tlbilx(1, 0), TlbEffect::None);
+    assert!(m.tlb0.iter().flatten().all(|e| !e.valid()), "the entry is gone all the same");
+    // The current process's entries, global ones, and the last user PID's while the kernel
+    // runs with PID 0, do stale translations.
+    assert_eq!(write(&mut m, 0, 0, MAS1_V | (7 << 16) | tsize(2), 0x4000, RWX_ALL, 0), Ok(TlbEffect::Pages(vec![0x4000])));
+    m.pid[0] = 0;
+    m.mas6 = 7 << 16;
+    assert_eq!(m.tlbilx(3, 0x4123), TlbEffect::Pages(vec![0x4000]));
+    assert_eq!(write(&mut m, 0, 1, MAS1_V | tsize(2), 0x6000, RWX_ALL, 0), Ok(TlbEffect::Pages(vec![0x6000])));
+    m.pid[2] = 9;
+    assert_eq!(write(&mut m, 0, 0, MAS1_V | (9 << 16) | tsize(2), 0x4000, RWX_ALL, 0), Ok(TlbEffect::Pages(vec![0x4000])), "PID2");
 }
