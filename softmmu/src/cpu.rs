@@ -6,6 +6,7 @@
 
 use crate::address_space::AddressSpace;
 use crate::bitset::drain_bits;
+use crate::page_census::PageCensus;
 use crate::tlb::{SoftTlb, NB_MMU_MODES, PAGE_BITS, PAGE_MASK};
 use crate::watch::Watchpoints;
 use std::sync::atomic::AtomicU32;
@@ -99,7 +100,7 @@ pub const JUMP_CACHE_BUCKET: usize = 1024;
 #[inline]
 pub fn jump_cache_index(vpc: u64) -> usize {
     let page = vpc >> PAGE_BITS;
-    let bucket = ((page ^ (page >> 6)) as usize) & (JUMP_CACHE_ENTRIES / JUMP_CACHE_BUCKET - 1);
+    let bucket = ((page ^ (page >> 6)) as usize) & (JUMP_CACHE_BUCKETS - 1);
     bucket * JUMP_CACHE_BUCKET + ((vpc >> 2) as usize & (JUMP_CACHE_BUCKET - 1))
 }
 
@@ -150,6 +151,16 @@ pub struct CpuHeader {
     /// entry and exit, and its kernel's entries are never local: scanning the mode's 8 KiB of
     /// bits each time cost 2.5 % of a process-heavy job.
     jump_cache_local_modes: u8,
+    /// Which pages each bucket holds entries of.
+    jump_cache_pages: PageCensus<JUMP_CACHE_BUCKETS>,
+}
+
+/// Number of jump-cache buckets.
+const JUMP_CACHE_BUCKETS: usize = JUMP_CACHE_ENTRIES / JUMP_CACHE_BUCKET;
+
+/// Whether a jump-cache entry holds a PC (all ones when empty: never a PC, being odd).
+fn filled(e: &JumpCacheEntry) -> bool {
+    e.vpc != u64::MAX
 }
 
 impl CpuHeader {
@@ -181,6 +192,7 @@ impl CpuHeader {
             addr_of_mut!((*p).jump_cache_used).write([0; JUMP_CACHE_ENTRIES / 64]);
             addr_of_mut!((*p).jump_cache_local).write([[0; JUMP_CACHE_ENTRIES / 64]; NB_MMU_MODES]);
             addr_of_mut!((*p).jump_cache_local_modes).write(0);
+            addr_of_mut!((*p).jump_cache_pages).write(PageCensus::EMPTY);
         }
     }
 
@@ -195,15 +207,18 @@ impl CpuHeader {
     pub fn flush_jump_cache_page(&mut self, vaddr: u64) {
         let page = vaddr & PAGE_MASK;
         let first = jump_cache_index(page);
+        let bucket = first / JUMP_CACHE_BUCKET;
         // Only the entries filled since the last flush can hold the page (Linux's TLB-miss
-        // handler flushes a page on every miss: scanning the whole bucket cost more).
-        let (cache, used) = (&mut self.jump_cache, &mut self.jump_cache_used);
+        // handler flushes a page on every miss: scanning the whole bucket cost more), and only
+        // while the census counts some for it.
+        let (cache, used, pages) = (&mut self.jump_cache, &mut self.jump_cache_used, &mut self.jump_cache_pages);
         for (w, word) in used.iter_mut().enumerate().skip(first / 64).take(JUMP_CACHE_BUCKET / 64) {
             let mut b = *word;
-            while b != 0 {
+            while b != 0 && pages.may_hold(bucket, page) {
                 let bit = b & b.wrapping_neg();
                 let i = w * 64 + bit.trailing_zeros() as usize;
-                if cache[i].vpc & PAGE_MASK == page {
+                if filled(&cache[i]) && cache[i].vpc & PAGE_MASK == page {
+                    pages.remove(bucket, page);
                     cache[i].vpc = u64::MAX;
                     *word &= !bit;
                 }
@@ -212,9 +227,24 @@ impl CpuHeader {
         }
     }
 
+    /// Empties jump-cache entry `idx` (its block was dropped).
+    pub fn drop_jump_cache_entry(&mut self, idx: usize) {
+        let e = &mut self.jump_cache[idx];
+        if filled(e) {
+            self.jump_cache_pages.remove(idx / JUMP_CACHE_BUCKET, e.vpc);
+            e.vpc = u64::MAX;
+            e.code = 0;
+        }
+    }
+
     /// Fills jump-cache entry `idx` (the run loop; generated code only reads the cache).
     /// `local`: the soft-TLB mode whose mapping of the code depends on the address-space ID.
     pub fn set_jump_cache(&mut self, idx: usize, e: JumpCacheEntry, local: Option<usize>) {
+        let old = &self.jump_cache[idx];
+        if filled(old) {
+            self.jump_cache_pages.remove(idx / JUMP_CACHE_BUCKET, old.vpc);
+        }
+        self.jump_cache_pages.add(idx / JUMP_CACHE_BUCKET, e.vpc);
         self.jump_cache[idx] = e;
         let bit = 1u64 << (idx % 64);
         self.jump_cache_used[idx / 64] |= bit;
@@ -236,9 +266,14 @@ impl CpuHeader {
     /// user memory: flushing everything each time made every system call start cold.)
     pub fn flush_address_space(&mut self, modes: u8) {
         self.tlb.flush_local(modes);
-        let cache = &mut self.jump_cache;
+        let (cache, pages) = (&mut self.jump_cache, &mut self.jump_cache_pages);
         for m in (0..NB_MMU_MODES).filter(|m| modes & self.jump_cache_local_modes & (1 << m) != 0) {
-            drain_bits(&mut self.jump_cache_local[m], |i| cache[i].vpc = u64::MAX);
+            drain_bits(&mut self.jump_cache_local[m], |i| {
+                if filled(&cache[i]) {
+                    pages.remove(i / JUMP_CACHE_BUCKET, cache[i].vpc);
+                    cache[i].vpc = u64::MAX;
+                }
+            });
         }
         self.jump_cache_local_modes &= !modes;
     }
@@ -248,6 +283,7 @@ impl CpuHeader {
     pub fn flush_jump_cache(&mut self) {
         self.jump_cache_local = [[0; JUMP_CACHE_ENTRIES / 64]; NB_MMU_MODES];
         self.jump_cache_local_modes = 0;
+        self.jump_cache_pages.clear();
         let cache = &mut self.jump_cache;
         drain_bits(&mut self.jump_cache_used, |i| cache[i].vpc = u64::MAX);
     }

@@ -20,6 +20,7 @@ mod error;
 pub mod fastmem;
 mod memop;
 mod mmio;
+mod page_census;
 mod ram;
 pub mod slow_path;
 mod tlb;

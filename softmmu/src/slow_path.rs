@@ -318,7 +318,8 @@ pub unsafe fn store_fast(env: *mut CpuHeader, vaddr: u64, value: u64, op: MemOp)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AddressSpace, Ram, TlbFill};
+    use crate::tlb::{NB_MMU_MODES, PAGE_BITS};
+    use crate::{jump_cache_index, AddressSpace, Ram, TlbFill};
     use std::sync::Arc;
 
     /// Identity MMU with the top page read-only and page 0x5000 unmapped.
@@ -433,5 +434,52 @@ mod tests {
             assert_eq!((*env).jump_cache[7].vpc, 0x7000);
             assert_eq!((*env).jump_cache[8].vpc, u64::MAX);
         }
+    }
+
+    #[test]
+    fn page_flushes_drop_every_jump_cache_entry_of_the_page_whatever_came_before() {
+        // Fills, overwrites, address-space flushes, dropped blocks and full flushes in random
+        // order over a few pages sharing buckets: after each page flush no entry of the page
+        // may stay (the page census skips the scan of pages it counts none for).
+        let space = AddressSpace::new();
+        let mut c = cpu(&space);
+        let mut rng = 0x2545_f491_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        // Random pages, and pages in one bucket that share their census counter (page numbers
+        // 2^24 apart: the counter folds the bits above the bucket's).
+        let mut pages: Vec<u64> = (0..32).map(|_| (next() & 0xf_ffff) << PAGE_BITS).collect();
+        pages.extend((0..8u64).map(|k| (0x123 | k << 24) << PAGE_BITS));
+        let mut flushed_entries = 0;
+        for _ in 0..20_000 {
+            let page = pages[next() as usize % pages.len()];
+            let vpc = page + (next() & 0x3ff) * 4;
+            match next() % 20 {
+                0..=10 => {
+                    let local = (next() % 3 == 0).then_some(next() as usize % NB_MMU_MODES);
+                    c.set_jump_cache(jump_cache_index(vpc), crate::JumpCacheEntry { vpc, key: 0, code: 1, block: 0 }, local);
+                }
+                11..=14 => {
+                    let bucket = jump_cache_index(page) & !(crate::JUMP_CACHE_BUCKET - 1);
+                    let before = (bucket..bucket + crate::JUMP_CACHE_BUCKET).filter(|&i| c.jump_cache[i].vpc & PAGE_MASK == page).count();
+                    c.flush_jump_cache_page(page + 0x10);
+                    let left = (bucket..bucket + crate::JUMP_CACHE_BUCKET).filter(|&i| c.jump_cache[i].vpc & PAGE_MASK == page).count();
+                    assert_eq!(left, 0, "entries of page {page:#x} left after its flush");
+                    flushed_entries += before;
+                }
+                15..=16 => c.flush_address_space(next() as u8),
+                17..=18 => c.drop_jump_cache_entry(jump_cache_index(vpc)),
+                _ => {
+                    if next() % 8 == 0 {
+                        c.flush_jump_cache();
+                    }
+                }
+            }
+        }
+        assert!(flushed_entries > 1000, "the flushes found entries to drop ({flushed_entries})");
     }
 }

@@ -305,9 +305,8 @@ impl BlockCache {
             self.forget_slots(b.code);
         }
         self.cpus.each(env, |env| {
-            if let Some(jc) = jump_cache_entry(env, id, tb.vpc) {
-                jc.vpc = u64::MAX;
-                jc.code = 0;
+            if jump_cache_entry(env, id, tb.vpc).is_some() {
+                env.drop_jump_cache_entry(jump_cache_index(tb.vpc));
             }
         });
         self.free.push(id);
