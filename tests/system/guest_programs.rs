@@ -138,6 +138,11 @@ fn exceptions() {
 }
 
 #[test]
+fn remap() {
+    check("remap");
+}
+
+#[test]
 fn timer() {
     check("timer");
 }

@@ -3,7 +3,7 @@
 
 use super::loadstore::Ea;
 use super::{Flow, TResult, TransError, Translator};
-use crate::cpu::spr::{self, Home, Priv};
+use crate::cpu::spr::{self, After, Home, Priv};
 use crate::cpu::{msr, regs};
 use crate::excp::Class;
 use crate::{helpers, raise};
@@ -81,11 +81,24 @@ impl Translator<'_> {
                 self.b.call(helpers::MTSPR, &[n, v]);
             }
         }
-        if def.sync {
-            self.b.exit_sync(self.next_pc() as u64);
-            return Ok(Flow::EndBlock);
+        match def.after {
+            After::Continue => Ok(Flow::Continue),
+            After::RunLoop => {
+                self.b.exit_sync(self.next_pc() as u64);
+                Ok(Flow::EndBlock)
+            }
+            After::Refetch => self.refetch(),
         }
-        Ok(Flow::Continue)
+    }
+
+    /// Ends the block after a change to translations (TLB entries, PIDs) that leaves the
+    /// mode as it was: the next PC is looked up in the jump cache, which the change left
+    /// coherent, without a trip through the run loop. (Linux writes the PID on every kernel
+    /// entry and exit and runs `tlbwe` in every TLB-miss handler.)
+    fn refetch(&mut self) -> TResult {
+        let pc = self.b.iconst(Type::I64, self.next_pc() as u64);
+        self.b.exit_dynamic(pc);
+        Ok(Flow::EndBlock)
     }
 
     /// The whole XER as an `i32`.
@@ -239,8 +252,7 @@ impl Translator<'_> {
         self.require_supervisor()?;
         if write {
             self.b.call(helpers::TLBWE, &[]);
-            self.b.exit_sync(self.next_pc() as u64);
-            Ok(Flow::EndBlock)
+            self.refetch()
         } else {
             self.b.call(helpers::TLBRE, &[]);
             Ok(Flow::Continue)
@@ -266,8 +278,7 @@ impl Translator<'_> {
                 self.b.call(helpers::TLBILX, &[t, ea])
             }
         };
-        self.b.exit_sync(self.next_pc() as u64);
-        Ok(Flow::EndBlock)
+        self.refetch()
     }
 
     /// Supervisor-only no-ops (tlbsync, cache locking).
