@@ -163,6 +163,15 @@ fn filled(e: &JumpCacheEntry) -> bool {
     e.vpc != u64::MAX
 }
 
+/// Empties entry `i` of `cache` if it holds a PC, and takes it out of the page census: every
+/// emptying but a full flush goes through here, so the census stays exact.
+fn empty_entry(cache: &mut [JumpCacheEntry], pages: &mut PageCensus<JUMP_CACHE_BUCKETS>, i: usize) {
+    if filled(&cache[i]) {
+        pages.remove(i / JUMP_CACHE_BUCKET, cache[i].vpc);
+        cache[i].vpc = u64::MAX;
+    }
+}
+
 impl CpuHeader {
     /// Initialises a header in place.
     ///
@@ -218,8 +227,7 @@ impl CpuHeader {
                 let bit = b & b.wrapping_neg();
                 let i = w * 64 + bit.trailing_zeros() as usize;
                 if filled(&cache[i]) && cache[i].vpc & PAGE_MASK == page {
-                    pages.remove(bucket, page);
-                    cache[i].vpc = u64::MAX;
+                    empty_entry(cache, pages, i);
                     *word &= !bit;
                 }
                 b &= b - 1;
@@ -229,21 +237,14 @@ impl CpuHeader {
 
     /// Empties jump-cache entry `idx` (its block was dropped).
     pub fn drop_jump_cache_entry(&mut self, idx: usize) {
-        let e = &mut self.jump_cache[idx];
-        if filled(e) {
-            self.jump_cache_pages.remove(idx / JUMP_CACHE_BUCKET, e.vpc);
-            e.vpc = u64::MAX;
-            e.code = 0;
-        }
+        empty_entry(&mut self.jump_cache, &mut self.jump_cache_pages, idx);
+        self.jump_cache[idx].code = 0;
     }
 
     /// Fills jump-cache entry `idx` (the run loop; generated code only reads the cache).
     /// `local`: the soft-TLB mode whose mapping of the code depends on the address-space ID.
     pub fn set_jump_cache(&mut self, idx: usize, e: JumpCacheEntry, local: Option<usize>) {
-        let old = &self.jump_cache[idx];
-        if filled(old) {
-            self.jump_cache_pages.remove(idx / JUMP_CACHE_BUCKET, old.vpc);
-        }
+        empty_entry(&mut self.jump_cache, &mut self.jump_cache_pages, idx);
         self.jump_cache_pages.add(idx / JUMP_CACHE_BUCKET, e.vpc);
         self.jump_cache[idx] = e;
         let bit = 1u64 << (idx % 64);
@@ -268,12 +269,7 @@ impl CpuHeader {
         self.tlb.flush_local(modes);
         let (cache, pages) = (&mut self.jump_cache, &mut self.jump_cache_pages);
         for m in (0..NB_MMU_MODES).filter(|m| modes & self.jump_cache_local_modes & (1 << m) != 0) {
-            drain_bits(&mut self.jump_cache_local[m], |i| {
-                if filled(&cache[i]) {
-                    pages.remove(i / JUMP_CACHE_BUCKET, cache[i].vpc);
-                    cache[i].vpc = u64::MAX;
-                }
-            });
+            drain_bits(&mut self.jump_cache_local[m], |i| empty_entry(cache, pages, i));
         }
         self.jump_cache_local_modes &= !modes;
     }
